@@ -1,0 +1,216 @@
+"""The one in-memory type that crosses between compute, formats and ingest.
+
+An AttributionGraph is one prompt's circuit: metadata, a node table, sparse weighted edges
+(columnar numpy arrays, so a graph of 10^5 edges costs a few MB and ingests in bulk) and named
+supernodes. It imports neither torch nor neo4j. Construction validates everything, so any
+graph that exists is well formed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from circuitstore.errors import CircuitstoreError
+
+KINDS = ("token", "latent", "error", "logit")
+
+
+class GraphError(CircuitstoreError, ValueError):
+    """A graph that is not well formed; the message names the culprit."""
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One node of an attribution graph.
+
+    `feature` is the latent's index within its layer's transcoder (with `layer`, and the graph's
+    transcoder set, it identifies the shared Feature). `feature_ref` keeps a source file's own
+    feature number (Neuronpedia encodes layer and index in one integer) so files round-trip;
+    `js_id` likewise keeps Neuronpedia's `jsNodeId`. `layer` is None for tokens; for logits it
+    is whatever layer number the producer gave them (circuit-tracer: n_layers + 1).
+    """
+
+    id: str
+    kind: str
+    position: int
+    layer: int | None = None
+    feature: int | None = None
+    token_id: int | None = None
+    text: str | None = None
+    activation: float | None = None
+    influence: float | None = None
+    probability: float | None = None
+    label: str | None = None
+    is_target: bool = False
+    feature_ref: int | None = None
+    js_id: str | None = None
+
+    def __post_init__(self) -> None:
+        where = f"node {self.id!r}"
+        if not isinstance(self.id, str) or not self.id:
+            raise GraphError(f"node id must be a non-empty string, got {self.id!r}")
+        if self.kind not in KINDS:
+            raise GraphError(f"{where}: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
+        if not isinstance(self.position, int) or self.position < 0:
+            raise GraphError(f"{where}: position must be a non-negative integer, got {self.position!r}")
+        if self.kind == "latent" and (self.layer is None or self.feature is None):
+            raise GraphError(f"{where}: a latent needs both a layer and a feature index")
+        if self.kind == "error" and self.layer is None:
+            raise GraphError(f"{where}: an error node needs a layer")
+        for name in ("activation", "influence", "probability"):
+            value = getattr(self, name)
+            if value is not None and not math.isfinite(value):
+                raise GraphError(f"{where}: {name} is not finite ({value!r})")
+
+
+@dataclass(frozen=True, slots=True)
+class Supernode:
+    """A named group of nodes (a hand-made or computed feature family)."""
+
+    name: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class GraphMeta:
+    """What a graph is of and how it was made.
+
+    `generation` holds the attribution settings (max_n_logits, desired_logit_prob, batch_size,
+    max_feature_nodes, ...), `pruning` the thresholds (node_threshold, edge_threshold), `scores`
+    the replacement and completeness scores. `source` keeps what a file carried that has no
+    column of its own (Neuronpedia slug, scan, info, qParams extras) so it can be written back.
+    """
+
+    id: str
+    prompt: str
+    prompt_tokens: tuple[str, ...]
+    model: str
+    transcoder_set: str
+    created: str | None = None
+    generation: Mapping[str, Any] = field(default_factory=dict)
+    pruning: Mapping[str, Any] = field(default_factory=dict)
+    scores: Mapping[str, Any] = field(default_factory=dict)
+    source: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id:
+            raise GraphError(f"graph id must be a non-empty string, got {self.id!r}")
+
+
+class AttributionGraph:
+    """Metadata, nodes, edges (source index, target index, weight) and supernodes."""
+
+    __slots__ = ("meta", "nodes", "sources", "targets", "weights", "supernodes", "_index")
+
+    def __init__(
+        self,
+        meta: GraphMeta,
+        nodes: Sequence[Node],
+        sources: Sequence[int] | np.ndarray,
+        targets: Sequence[int] | np.ndarray,
+        weights: Sequence[float] | np.ndarray,
+        supernodes: Iterable[Supernode] = (),
+    ) -> None:
+        self.meta = meta
+        self.nodes = tuple(nodes)
+        if not self.nodes:
+            raise GraphError(f"graph {meta.id!r} has no nodes")
+        index: dict[str, int] = {}
+        for i, node in enumerate(self.nodes):
+            if node.id in index:
+                raise GraphError(f"graph {meta.id!r}: duplicate node id {node.id!r}")
+            index[node.id] = i
+        self._index = index
+
+        self.sources = np.ascontiguousarray(sources, dtype=np.int64)
+        self.targets = np.ascontiguousarray(targets, dtype=np.int64)
+        self.weights = np.ascontiguousarray(weights, dtype=np.float64)
+        if not (self.sources.ndim == self.targets.ndim == self.weights.ndim == 1) or not (
+            len(self.sources) == len(self.targets) == len(self.weights)
+        ):
+            raise GraphError(f"graph {meta.id!r}: edge arrays must be 1-d and of equal length")
+        n = len(self.nodes)
+        for name, arr in (("source", self.sources), ("target", self.targets)):
+            bad = np.flatnonzero((arr < 0) | (arr >= n))
+            if bad.size:
+                raise GraphError(f"graph {meta.id!r}: edge {bad[0]} has {name} index {arr[bad[0]]} outside the node table")
+        bad = np.flatnonzero(~np.isfinite(self.weights))
+        if bad.size:
+            e = bad[0]
+            raise GraphError(
+                f"graph {meta.id!r}: edge {self.nodes[self.sources[e]].id!r} -> "
+                f"{self.nodes[self.targets[e]].id!r} has non-finite weight {self.weights[e]!r}"
+            )
+        if n > 0 and len(self.sources):
+            pair = self.sources * n + self.targets
+            uniq, counts = np.unique(pair, return_counts=True)
+            if (counts > 1).any():
+                p = int(uniq[np.argmax(counts > 1)])
+                raise GraphError(
+                    f"graph {meta.id!r}: duplicate edge {self.nodes[p // n].id!r} -> {self.nodes[p % n].id!r}"
+                )
+
+        self.supernodes = tuple(supernodes)
+        for sn in self.supernodes:
+            for member in sn.members:
+                if member not in index:
+                    raise GraphError(f"graph {meta.id!r}: supernode {sn.name!r} names unknown node {member!r}")
+
+    @classmethod
+    def from_edge_ids(
+        cls,
+        meta: GraphMeta,
+        nodes: Sequence[Node],
+        edges: Iterable[tuple[str, str, float]],
+        supernodes: Iterable[Supernode] = (),
+    ) -> AttributionGraph:
+        """Build from (source id, target id, weight) triples; unknown ids are named in the error."""
+        index = {node.id: i for i, node in enumerate(nodes)}
+        src: list[int] = []
+        tgt: list[int] = []
+        wts: list[float] = []
+        for s, t, w in edges:
+            for role, nid in (("source", s), ("target", t)):
+                if nid not in index:
+                    raise GraphError(f"graph {meta.id!r}: edge {s!r} -> {t!r} names unknown {role} node {nid!r}")
+            src.append(index[s])
+            tgt.append(index[t])
+            wts.append(w)
+        return cls(meta, nodes, src, tgt, wts, supernodes)
+
+    def index_of(self, node_id: str) -> int:
+        try:
+            return self._index[node_id]
+        except KeyError:
+            raise GraphError(f"graph {self.meta.id!r} has no node {node_id!r}") from None
+
+    def node(self, node_id: str) -> Node:
+        return self.nodes[self.index_of(node_id)]
+
+    def edges(self) -> Iterable[tuple[str, str, float]]:
+        """(source id, target id, weight) triples, in storage order."""
+        ids = [node.id for node in self.nodes]
+        for s, t, w in zip(self.sources.tolist(), self.targets.tolist(), self.weights.tolist()):
+            yield ids[s], ids[t], w
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.nodes)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.weights)
+
+    def count_by_kind(self) -> dict[str, int]:
+        counts = dict.fromkeys(KINDS, 0)
+        for node in self.nodes:
+            counts[node.kind] += 1
+        return counts
+
+    def __repr__(self) -> str:
+        return f"AttributionGraph({self.meta.id!r}, nodes={self.n_nodes}, edges={self.n_edges})"
