@@ -9,12 +9,15 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import click
+import neo4j
+from neo4j.exceptions import DriverError, Neo4jError
 
 from circuitstore.errors import CircuitstoreError
+from circuitstore.server.connection import one_line
 
 
 class Cli(click.Group):
-    """Turns CircuitstoreError into a one-line message and exit status 1."""
+    """Turns CircuitstoreError, and Neo4j's own errors, into a one-line message and exit status 1."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -22,6 +25,29 @@ class Cli(click.Group):
         except CircuitstoreError as exc:
             click.echo(f"error: {exc}", err=True)
             sys.exit(1)
+        except Neo4jError as exc:
+            click.echo(f"error: Neo4j: {one_line(exc)} ({exc.code})", err=True)
+            sys.exit(1)
+        except DriverError as exc:
+            click.echo(f"error: Neo4j driver: {one_line(exc)}", err=True)
+            sys.exit(1)
+
+
+def store(ctx: click.Context) -> neo4j.Driver:
+    """A connected driver with the schema migrated, opened once per command and closed after it.
+
+    The target is ctx.obj["uri"] (--uri or NEO4J_URI), else the local server."""
+    from circuitstore.schema import migrate
+    from circuitstore.server import connect
+
+    root = ctx.find_root()
+    driver = root.obj.get("driver")
+    if driver is None:
+        driver = connect(root.obj["uri"])
+        root.call_on_close(driver.close)
+        migrate(driver)
+        root.obj["driver"] = driver
+    return driver
 
 
 def emit(rows: Iterable[Mapping[str, Any]], as_json: bool) -> None:
@@ -58,3 +84,216 @@ def _cell(value: Any) -> str:
 def main(ctx: click.Context, uri: str | None) -> None:
     """Keep, query and compare attribution graphs (circuits) in Neo4j."""
     ctx.obj = {"uri": uri}
+
+
+@main.command("import")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--replace", is_flag=True, help="Swap a different graph already stored under the same id.")
+@click.pass_context
+def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> None:
+    """Store graph JSON files (PATHS: files, directories, globs), one transaction per graph.
+
+    A file that fails is reported and skipped; the exit status is 1 if any failed."""
+    from circuitstore.ingest.importer import expand_paths, import_files
+
+    files, missing = expand_paths(paths)
+    driver = store(ctx)
+    with click.progressbar(length=len(files), label="importing", file=sys.stderr) as bar:
+        summary = import_files(driver, files, replace=replace, on_done=lambda outcome: bar.update(1))
+    summary.outcomes[:0] = missing
+    for outcome in summary.failed:
+        click.echo(f"error: {outcome.error}", err=True)
+    click.echo(summary.line())
+    if summary.failed:
+        sys.exit(1)
+
+
+@main.command("graphs")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
+@click.pass_context
+def graphs_cmd(ctx: click.Context, as_json: bool) -> None:
+    """List the stored graphs: id, prompt, model, sizes, scores."""
+    from circuitstore.ingest import list_graphs
+
+    emit(list_graphs(store(ctx)), as_json)
+
+
+@main.command("export")
+@click.argument("graph_id")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The JSON file to write.")
+@click.pass_context
+def export_cmd(ctx: click.Context, graph_id: str, output: str) -> None:
+    """Write stored graph GRAPH_ID as Neuronpedia / circuit-tracer graph JSON."""
+    from circuitstore.formats import write_graph
+    from circuitstore.ingest import load_graph
+
+    graph = load_graph(store(ctx), graph_id)
+    write_graph(graph, output)
+    click.echo(f"wrote {graph_id} ({graph.n_nodes} nodes, {graph.n_edges} edges) to {output}")
+
+
+@main.command("delete")
+@click.argument("graph_id")
+@click.pass_context
+def delete_cmd(ctx: click.Context, graph_id: str) -> None:
+    """Delete stored graph GRAPH_ID, and the shared features and tokens no other graph uses."""
+    from circuitstore.ingest import delete_graph
+
+    delete_graph(store(ctx), graph_id)
+    click.echo(f"deleted {graph_id}")
+
+
+# -- the local server ------------------------------------------------------------------------
+
+
+@main.group("server")
+@click.option("--home", envvar="CIRCUITSTORE_HOME", type=click.Path(file_okay=False), default=None,
+              help="The server's directory (config, data, logs, password); default: "
+                   "neo4j/ in the user data directory. Env: CIRCUITSTORE_HOME.")
+@click.pass_context
+def server_group(ctx: click.Context, home: str | None) -> None:
+    """Run a local Neo4j 5.26 Community server (with APOC and Browser) on 127.0.0.1."""
+    from circuitstore.server import LocalServer
+
+    ctx.obj["server"] = LocalServer(home)
+
+
+@server_group.command("start")
+@click.option("--bolt-port", type=int, envvar="CIRCUITSTORE_BOLT_PORT", help="Default 7687, then as last started.")
+@click.option("--http-port", type=int, envvar="CIRCUITSTORE_HTTP_PORT", help="Default 7474, then as last started.")
+@click.option("--heap", envvar="CIRCUITSTORE_HEAP", help="JVM heap, e.g. 1g (the default).")
+@click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
+@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def server_start(ctx: click.Context, bolt_port: int | None, http_port: int | None, heap: str | None,
+                 pagecache: str | None, timeout: float, as_json: bool) -> None:
+    """Start the server (if it is not running) and wait until Bolt answers."""
+    srv = ctx.obj["server"]
+    started = srv.start(timeout=timeout, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache)
+    status = {"started": started, **srv.status()}
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    click.echo(f"Neo4j {status['version']} {'started' if started else 'was already running'} "
+               f"(pid {status['pid']}), Bolt {status['bolt']}")
+    click.echo(f"Browser: {status['browser']}  (user neo4j, password in {srv.password_file})")
+
+
+@server_group.command("stop")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_context
+def server_stop(ctx: click.Context, as_json: bool) -> None:
+    """Shut the server down cleanly; its data stays for the next start."""
+    stopped = ctx.obj["server"].stop()
+    if as_json:
+        click.echo(json.dumps({"stopped": stopped}))
+    else:
+        click.echo("stopped" if stopped else "not running")
+
+
+@server_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def server_status(ctx: click.Context, as_json: bool) -> None:
+    """Say whether the server runs, on which ports, its version and store size."""
+    s = ctx.obj["server"].status()
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    state = f"{s['state']} (pid {s['pid']})" if s["pid"] else s["state"]
+    for key, value in (("state", state), ("bolt", s["bolt"]), ("browser", s["browser"]),
+                       ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
+                       ("memory", f"heap {s['heap']}, page cache {s['pagecache']}"),
+                       ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data")):
+        click.echo(f"{key:8} {value}")
+
+
+@server_group.command("resolve")
+@click.option("--json", "as_json", is_flag=True, help="Print the jar folders as JSON.")
+def server_resolve(as_json: bool) -> None:
+    """Download the server's jars from Maven Central (start does this when needed)."""
+    from circuitstore.server import jars
+
+    found = jars.resolve()
+    emit([{"part": part, "version": jars.version(part), "jars": str(path)}
+          for part, path in zip(jars.PARTS, (found.lib, found.browser, found.plugins))], as_json)
+
+
+# -- the database ----------------------------------------------------------------------------
+
+
+@main.group("db")
+def db_group() -> None:
+    """Manage the database's schema."""
+
+
+@db_group.command("migrate")
+@click.option("--json", "as_json", is_flag=True, help="Print the version as JSON.")
+@click.pass_context
+def db_migrate(ctx: click.Context, as_json: bool) -> None:
+    """Apply the schema migrations (every command also does this on first use)."""
+    from circuitstore.schema import applied
+
+    version = applied(store(ctx))
+    if as_json:
+        click.echo(json.dumps({"schema_version": version}))
+    else:
+        click.echo(f"schema version {version}")
+
+
+@main.command("cypher")
+@click.argument("query")
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A parameter ($KEY in the query); VALUE is read as JSON when it parses "
+                   "(5, 0.5, true, [1,2], \"5\"), else taken as a string.")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
+@click.pass_context
+def cypher_cmd(ctx: click.Context, query: str, params: tuple[str, ...], as_json: bool) -> None:
+    """Run any Cypher QUERY ('-' reads it from stdin), like cypher-shell."""
+    from circuitstore.records import rows
+
+    if query == "-":
+        query = sys.stdin.read()
+    values = {}
+    for item in params:
+        key, sep, text = item.partition("=")
+        if not sep or not key:
+            raise CircuitstoreError(f"--param expects KEY=VALUE, got {item!r}")
+        try:
+            values[key] = json.loads(text)
+        except ValueError:
+            values[key] = text
+    with store(ctx).session() as session:
+        result = session.run(query, values)
+        found = rows(result)
+        counters = result.consume().counters
+    emit(found, as_json)
+    changes = [f"{getattr(counters, name)} {name.replace('_', ' ')}" for name in _COUNTERS if getattr(counters, name)]
+    if changes and not as_json:
+        click.echo(", ".join(changes))
+
+
+_COUNTERS = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
+             "properties_set", "labels_added", "labels_removed", "indexes_added", "indexes_removed",
+             "constraints_added", "constraints_removed", "system_updates")
+
+
+@main.command("query")
+@click.argument("name", required=False)
+@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
+              help="A query parameter; typed by the query's header (int, float, list: a,b,c).")
+@click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
+@click.option("--list", "list_all", is_flag=True, help="List the queries and their parameters.")
+@click.pass_context
+def query_cmd(ctx: click.Context, name: str | None, params: tuple[str, ...], as_json: bool, list_all: bool) -> None:
+    """Run the named question NAME over the stored graphs (see --list)."""
+    from circuitstore.queries import list_queries, parse_cli_params, run_query
+
+    if list_all or name is None:
+        emit(({"query": q.name, "purpose": q.purpose,
+               "parameters": ", ".join(p.name if p.required else f"{p.name}={json.dumps(p.default)}"
+                                       for p in q.params)} for q in list_queries()), as_json)
+        return
+    values = parse_cli_params(name, params)
+    emit(run_query(store(ctx), name, **values), as_json)

@@ -8,9 +8,11 @@ graph that exists is well formed.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -211,6 +213,29 @@ class AttributionGraph:
         for node in self.nodes:
             counts[node.kind] += 1
         return counts
+
+    def fingerprint(self) -> str:
+        """A hash of the content (metadata except the id, nodes, edges, supernodes) that ignores
+        the order of nodes, edges, supernodes and members: the same graph written out in another
+        order, or under another id, has the same fingerprint."""
+        h = hashlib.sha256()
+        meta = {f.name: getattr(self.meta, f.name) for f in fields(self.meta) if f.name != "id"}
+        h.update(json.dumps(meta, sort_keys=True, default=repr).encode())
+        order = sorted(range(self.n_nodes), key=lambda i: self.nodes[i].id)
+        h.update(json.dumps([astuple(self.nodes[i]) for i in order]).encode())
+        rank = np.empty(self.n_nodes, dtype=np.int64)
+        rank[order] = np.arange(self.n_nodes)
+        src, tgt = rank[self.sources], rank[self.targets]
+        by_edge = np.lexsort((tgt, src))
+        for arr in (src[by_edge], tgt[by_edge], self.weights[by_edge]):
+            h.update(arr.tobytes())
+        h.update(json.dumps(sorted((sn.name, sorted(sn.members)) for sn in self.supernodes)).encode())
+        return h.hexdigest()
+
+    def renamed(self, graph_id: str) -> AttributionGraph:
+        """The same graph under another id (copies share the node table and edge arrays)."""
+        return AttributionGraph(replace(self.meta, id=graph_id), self.nodes, self.sources, self.targets,
+                                self.weights, self.supernodes)
 
     def __repr__(self) -> str:
         return f"AttributionGraph({self.meta.id!r}, nodes={self.n_nodes}, edges={self.n_edges})"

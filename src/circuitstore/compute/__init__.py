@@ -1,1 +1,47 @@
+"""Computing attribution graphs: model and transcoder loading (TransformerLens, SAELens), the
+local replacement model, attribution and pruning. The only package that imports torch.
 
+    model = load_model("gemma-3-270m", device="cpu")
+    transcoders = load_transcoders("gemma-scope-2-270m-pt-transcoders-all", model)
+    graph = compute_graph(model, transcoders, "The capital of Texas is", AttributionSettings())
+
+`attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both.
+"""
+
+from circuitstore.compute.attribution import (
+    AttributionSettings,
+    attribute,
+    compute_graph,
+    graph_id,
+    tokenize,
+)
+from circuitstore.compute.errors import ComputeError, PromptError
+from circuitstore.compute.models import load_model, save_model
+from circuitstore.compute.pruning import graph_scores, node_influence, prune
+from circuitstore.compute.replacement import Replacement
+from circuitstore.compute.transcoders import (
+    DEFAULT_MODEL,
+    DEFAULT_TRANSCODERS,
+    TranscoderSet,
+    load_transcoders,
+)
+
+__all__ = [
+    "DEFAULT_MODEL",
+    "DEFAULT_TRANSCODERS",
+    "AttributionSettings",
+    "ComputeError",
+    "PromptError",
+    "Replacement",
+    "TranscoderSet",
+    "attribute",
+    "compute_graph",
+    "graph_id",
+    "graph_scores",
+    "load_model",
+    "load_transcoders",
+    "node_influence",
+    "prune",
+    "save_model",
+    "tokenize",
+]

@@ -1,1 +1,52 @@
+"""Read and write attribution graphs in the Neuronpedia / circuit-tracer graph JSON format
+(`metadata`, `qParams`, `nodes`, `links`; see shared/graphs/neuronpedia-graph-schema.json).
 
+    read_graph(path) -> AttributionGraph        parse_graph(obj, origin=...) -> AttributionGraph
+    write_graph(graph, path)                     dump_graph(graph) -> dict
+
+Any bad input raises FormatError, one line that starts with the path (or origin).
+
+How a file maps onto an AttributionGraph:
+
+- Kind comes from `feature_type` alone, never from the id: `embedding` → token,
+  `mlp reconstruction error` → error, `logit` → logit, any `... transcoder` → latent. Error ids
+  come in two styles (`0_<layer>_<pos>`, which looks like a layer-0 latent, and `<layer>_-1_<pos>`);
+  an error's layer is its `layer` field, its id is kept as is.
+- position = `ctx_idx`. `layer` is an int for latents, errors and logits; None for tokens ("E").
+- latent: feature = the middle of the node id (the index within the layer); Node.feature_ref
+  keeps the file's `feature` number (Neuronpedia's Cantor pairing of layer and index for gemma;
+  Anthropic's own number for Haiku), Node.js_id keeps `jsNodeId`. Every kind keeps both.
+- token: token_id = the node id's middle (`E_651_1` → 651), text = prompt_tokens[ctx_idx].
+- logit: token_id = `feature`, probability = `token_prob`, is_target = `is_target_logit`,
+  text from the clerp: `Output " Austin" (p=0.332)` → " Austin", `output: "Austin" (p=0.984)` →
+  "Austin".
+- label = `clerp` ('' → None; written back as ''). null influence / activation → None.
+- Graph id = metadata.slug, else the file's stem. model = metadata.scan, except Anthropic's
+  scans, which name a run (`jackl-circuits-...` → `claude-3.5-haiku`). transcoder_set =
+  info.transcoder_set, else the scan (Neuronpedia: the scan names the model and its coders).
+  `info` may be an object or a Python-repr string (read with ast.literal_eval, never eval).
+  created = info.create_time_ms as ISO 8601 UTC. generation / pruning / scores =
+  metadata.generation_settings / pruning_settings / scores.
+- Supernodes: qParams.supernodes `[name, member, ...]`. A member is a node id, or else a
+  jsNodeId (Haiku), which names a feature rather than one place (gemma's jsNodeIds repeat at
+  each position), so it resolves to every node that carries it.
+
+What has no column goes to GraphMeta.source, so the file is written back as it was:
+`metadata` (scan, info, schema_version, transcoder_list, node_threshold, ... verbatim),
+`qParams` (pinnedIds, clickedId, sg_pos, linkType, ...), and only where a file needs them:
+`node_fields` (a node key set other than circuit-tracer's), `latent_feature_type` (other than
+"cross layer transcoder"), `supernode_members` ("jsNodeId": members are written as jsNodeIds,
+folding nodes that share one back into one member) and `node_extras` ({node id: {key: value}}
+for per-node values no column gives back: Haiku's reverse_ctx_idx is the only one in the
+shared graphs). Extra keys on links are not kept.
+
+A graph with no such source (from compute) is written the way circuit-tracer writes one:
+derived `feature` (Cantor pairing), `jsNodeId`, logit clerps, `info.transcoder_set`, fresh
+qParams; latents as "cross layer transcoder".
+"""
+
+from circuitstore.formats.errors import FormatError
+from circuitstore.formats.reader import parse_graph, read_graph
+from circuitstore.formats.writer import dump_graph, write_graph
+
+__all__ = ["FormatError", "dump_graph", "parse_graph", "read_graph", "write_graph"]

@@ -1,1 +1,80 @@
+"""Numbered Cypher migrations (`NNN_name.cypher`) and the code that applies them.
 
+A migration is a file of `;`-terminated schema statements written with IF NOT EXISTS, so
+running one twice changes nothing. The highest number applied is kept on
+`(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
+"""
+
+from __future__ import annotations
+
+import re
+from importlib import resources
+
+import neo4j
+from neo4j.exceptions import ClientError
+
+from circuitstore.errors import CircuitstoreError
+
+_MIGRATION = re.compile(r"^(\d{3})_\w+\.cypher$")
+# Codes a concurrent migrate() can raise for a rule the other one just created.
+_ALREADY_THERE = {
+    "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
+    "Neo.ClientError.Schema.ConstraintAlreadyExists",
+    "Neo.ClientError.Schema.IndexAlreadyExists",
+}
+
+
+def cypher(name: str) -> str:
+    """The text of a `.cypher` file in this package."""
+    return (resources.files(__name__) / name).read_text(encoding="utf-8")
+
+
+def migrations() -> list[tuple[int, str]]:
+    """(version, file name) of every migration, in order."""
+    found = []
+    for entry in resources.files(__name__).iterdir():
+        m = _MIGRATION.match(entry.name)
+        if m:
+            found.append((int(m.group(1)), entry.name))
+    return sorted(found)
+
+
+def latest() -> int:
+    return migrations()[-1][0]
+
+
+def statements(text: str) -> list[str]:
+    """Split a migration into statements: `//` comment lines dropped, split at `;` ending a line."""
+    body = "\n".join(ln for ln in text.splitlines() if not ln.lstrip().startswith("//"))
+    return [s.strip() for s in re.split(r";\s*$", body, flags=re.M) if s.strip()]
+
+
+def applied(driver: neo4j.Driver) -> int:
+    """The schema version recorded in the database (0 if none)."""
+    records, _, _ = driver.execute_query(cypher("version_read.cypher"))
+    return records[0]["version"] if records else 0
+
+
+def migrate(driver: neo4j.Driver) -> int:
+    """Apply every migration newer than the database's version; return the version now applied."""
+    current = applied(driver)
+    newest = latest()
+    if current > newest:
+        raise CircuitstoreError(
+            f"the database's schema is version {current}, newer than this circuitstore knows "
+            f"({newest}); upgrade circuitstore"
+        )
+    pending = [(v, name) for v, name in migrations() if v > current]
+    if not pending:
+        return current
+    with driver.session() as session:
+        for version, name in pending:
+            for statement in statements(cypher(name)):
+                try:
+                    session.run(statement).consume()
+                except ClientError as exc:
+                    if exc.code not in _ALREADY_THERE:
+                        raise CircuitstoreError(f"migration {name} failed: {exc.message}") from None
+            session.run(cypher("version_record.cypher"), version=version).consume()
+        session.run(cypher("await_indexes.cypher"), seconds=300).consume()
+    return pending[-1][0]

@@ -1,1 +1,6 @@
+"""The local Neo4j server (resolve, start, stop, status) and connection settings."""
 
+from circuitstore.server.connection import connect
+from circuitstore.server.local import LocalServer
+
+__all__ = ["LocalServer", "connect"]

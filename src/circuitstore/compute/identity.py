@@ -1,0 +1,41 @@
+"""Ids of computed graphs and of their nodes.
+
+Node ids (unique within a graph; circuit-tracer / Neuronpedia style where one exists):
+- token       `E_<token_id>_<position>`
+- latent      `<layer>_<feature>_<position>`
+- error       `<layer>_E_<position>` (the layer's transcoder error at that position)
+- logit       `<n_layers + 1>_<token_id>_<position>`; a logit node's layer is n_layers + 1
+
+A graph id is a hash of everything that determines the stored graph: prompt text, token ids,
+model, transcoder set and the settings that change the result (not the batch size), so
+computing the same prompt again yields the same id and a rerun can skip what is stored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def token_id(token: int, position: int) -> str:
+    return f"E_{token}_{position}"
+
+
+def latent_id(layer: int, feature: int, position: int) -> str:
+    return f"{layer}_{feature}_{position}"
+
+
+def error_id(layer: int, position: int) -> str:
+    return f"{layer}_E_{position}"
+
+
+def logit_id(n_layers: int, token: int, position: int) -> str:
+    return f"{n_layers + 1}_{token}_{position}"
+
+
+def graph_id(prompt: str, tokens: Sequence[int], model: str, transcoders: str, settings: Mapping[str, Any]) -> str:
+    key = {"prompt": prompt, "tokens": list(tokens), "model": model, "transcoders": transcoders, "settings": dict(settings)}
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return f"cs-{digest[:20]}"

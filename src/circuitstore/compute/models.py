@@ -1,0 +1,91 @@
+"""Loading a TransformerLens HookedTransformer by name or from a local directory.
+
+Local format (for models without a TransformerLens name, such as the tests' tiny models):
+a directory holding `config.json` (the keyword arguments of `HookedTransformerConfig`) and
+`model.safetensors` (the model's state dict). `save_model` writes it, `load_model` reads it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+
+from circuitstore.compute.errors import ComputeError
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "model.safetensors"
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def torch_dtype(dtype: str | torch.dtype) -> torch.dtype:
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    if dtype not in DTYPES:
+        raise ComputeError(f"unsupported dtype {dtype!r} (choose {', '.join(DTYPES)})")
+    return DTYPES[dtype]
+
+
+def save_model(model: HookedTransformer, path: str | Path) -> Path:
+    """Write `model` in the local format; the name recorded is `model.cfg.model_name`."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = {k: v for k, v in model.cfg.to_dict().items() if k in _config_fields()}
+    cfg["dtype"] = str(model.cfg.dtype).removeprefix("torch.")
+    cfg["device"] = None
+    (path / CONFIG_FILE).write_text(json.dumps(cfg, indent=1, default=str))
+    save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / WEIGHTS_FILE))
+    return path
+
+
+def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str | torch.dtype = "float32") -> HookedTransformer:
+    """A local directory in the format above, or any TransformerLens model name.
+
+    Named models load without weight processing (no folded norms, no centring) because
+    transcoders are trained on the unprocessed model's activations.
+    """
+    dt = torch_dtype(dtype)
+    path = Path(name_or_path)
+    if path.is_dir():
+        return _load_local(path, device, dt)
+    if path.exists():
+        raise ComputeError(f"{str(path)!r} is not a model directory")
+    try:
+        model = HookedTransformer.from_pretrained_no_processing(str(name_or_path), device=device, dtype=dt)
+    except (OSError, ValueError) as exc:
+        raise ComputeError(f"cannot load model {str(name_or_path)!r} (neither a local directory nor a loadable TransformerLens name): {exc}") from exc
+    model.eval()
+    return model
+
+
+def _load_local(path: Path, device: str, dtype: torch.dtype) -> HookedTransformer:
+    cfg_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
+    for p in (cfg_path, weights_path):
+        if not p.is_file():
+            raise ComputeError(f"model directory {str(path)!r} lacks {p.name}")
+    cfg_dict = json.loads(cfg_path.read_text())
+    unknown = set(cfg_dict) - _config_fields()
+    if unknown:
+        raise ComputeError(f"{cfg_path}: unknown HookedTransformerConfig fields {sorted(unknown)}")
+    cfg_dict.update(device=device, dtype=dtype)
+    if cfg_dict.get("model_name", "custom") == "custom":
+        cfg_dict["model_name"] = path.name
+    model = HookedTransformer(HookedTransformerConfig(**cfg_dict))
+    state = load_file(str(weights_path), device=str(device))
+    missing, unexpected = model.load_state_dict(state, strict=False)
+    # TransformerLens keeps derived buffers (masks, rotary tables) in the state dict; only
+    # parameters must be present.
+    params = dict(model.named_parameters())
+    lacking = [k for k in missing if k in params]
+    if lacking or unexpected:
+        raise ComputeError(f"{weights_path}: state dict does not fit the config (missing {lacking[:3]}, unexpected {list(unexpected)[:3]})")
+    model.eval()
+    return model
+
+
+def _config_fields() -> set[str]:
+    return {f.name for f in dataclasses.fields(HookedTransformerConfig) if f.init}

@@ -1,0 +1,107 @@
+"""Random SAELens transcoders shaped like a real release, for tests and benchmarks.
+
+A `Release` records what a published transcoder set looks like to SAELens (architecture, hooks,
+width, typical L0), as SAELens' own loader for that release configures it. `random_transcoders`
+builds one transcoder per layer of a model with those settings and random weights, scaled on one
+run of the model so that roughly `l0` latents fire per position, as with trained transcoders: an
+attribution graph over them has the size and cost of a real one. `save_transcoders` writes them
+in SAELens' disk format, which `load_transcoders` (SAE.load_from_disk) reads back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from sae_lens import JumpReLUSkipTranscoder, JumpReLUTranscoder
+from sae_lens.saes.sae import SAEMetadata
+from sae_lens.saes.transcoder import JumpReLUSkipTranscoderConfig, JumpReLUTranscoderConfig
+from transformer_lens import HookedTransformer
+
+
+@dataclass(frozen=True)
+class Release:
+    """A transcoder release as SAELens loads it; hooks are templates over `{layer}`."""
+
+    name: str
+    skip: bool
+    hook_in: str
+    hook_out: str
+    d_sae: int
+    l0: int
+
+
+# gemma-scope-2-270m-pt-transcoders-all, layer_{L}_width_16k_l0_small_affine: SAELens' gemma_3
+# loader makes these JumpReLU skip transcoders reading blocks.L.hook_mlp_in (its stand-in for
+# Gemma's pre_feedforward_layernorm output) and writing blocks.L.hook_mlp_out; L0 10-20.
+GEMMA_SCOPE_2_270M = Release(
+    "gemma-scope-2-270m-pt-transcoders-all", True, "blocks.{layer}.hook_mlp_in", "blocks.{layer}.hook_mlp_out", 16384, 20
+)
+# gemma-scope-2b-pt-transcoders, width_16k: JumpReLU, ln2.hook_normalized -> hook_mlp_out, L0 ~76.
+GEMMA_SCOPE_2B = Release(
+    "gemma-scope-2b-pt-transcoders", False, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 16384, 76
+)
+
+
+@torch.no_grad()
+def random_transcoders(
+    model: HookedTransformer, release: Release, tokens: torch.Tensor, d_sae: int | None = None, seed: int = 0
+) -> list[JumpReLUTranscoder]:
+    """One random transcoder per layer of `model`, scaled on the activations `tokens` produce."""
+    d_sae = d_sae or release.d_sae
+    d_model, device = model.cfg.d_model, model.cfg.device
+    hooks = [(release.hook_in.format(layer=n), release.hook_out.format(layer=n)) for n in range(model.cfg.n_layers)]
+    if any(h.endswith("hook_mlp_in") for h, _ in hooks):
+        model.set_use_hook_mlp_in(True)  # TransformerLens fires hook_mlp_in only when asked
+    wanted = {h for pair in hooks for h in pair}
+    _, cache = model.run_with_cache(tokens.reshape(1, -1), names_filter=lambda name: name in wanted)
+    # Firing a latent with probability l0/d_sae: a standard-normal pre-activation over this threshold.
+    threshold = float(torch.special.ndtri(torch.tensor(1.0 - release.l0 / d_sae, dtype=torch.float64)))
+    config_cls, sae_cls = (
+        (JumpReLUSkipTranscoderConfig, JumpReLUSkipTranscoder) if release.skip else (JumpReLUTranscoderConfig, JumpReLUTranscoder)
+    )
+    saes = []
+    for layer, (hook_in, hook_out) in enumerate(hooks):
+        scale_in, scale_out = _typical_norm(cache[hook_in]), _typical_norm(cache[hook_out])
+        g = torch.Generator(device="cpu").manual_seed(seed * 100_003 + layer)
+
+        def randn(*shape: int, std: float) -> torch.Tensor:
+            return (torch.randn(*shape, generator=g) * std).to(device)
+
+        cfg = config_cls(
+            d_in=d_model,
+            d_sae=d_sae,
+            d_out=d_model,
+            device=str(device),
+            apply_b_dec_to_input=False,
+            metadata=SAEMetadata(
+                model_name=model.cfg.model_name, hook_name=hook_in, hook_name_out=hook_out, release=release.name
+            ),
+        )
+        sae = sae_cls(cfg)
+        # Pre-activations of a typical input are then about standard normal; decoded outputs
+        # of l0 latents have about the MLP output's norm, the skip path a tenth of it.
+        sae.W_enc.copy_(randn(d_model, d_sae, std=1.0 / scale_in))
+        sae.b_enc.copy_(randn(d_sae, std=0.1))
+        sae.threshold.fill_(threshold)
+        sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (threshold * (release.l0 * d_model) ** 0.5)))
+        sae.b_dec.copy_(randn(d_model, std=0.01 * scale_out / d_model**0.5))
+        if release.skip:
+            sae.W_skip.copy_(randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
+        saes.append(sae.eval())
+    return saes
+
+
+def save_transcoders(saes: list[JumpReLUTranscoder], directory: str | Path) -> Path:
+    """Each transcoder in SAELens' disk format, one subdirectory per layer."""
+    directory = Path(directory)
+    for layer, sae in enumerate(saes):
+        sae.save_model(directory / f"layer_{layer:03d}")
+    return directory
+
+
+def _typical_norm(acts: torch.Tensor) -> float:
+    """Median norm over positions, leaving out the first (BOS activations are outliers)."""
+    norms = acts.reshape(-1, acts.shape[-1]).norm(dim=-1)
+    return float((norms[1:] if len(norms) > 1 else norms).median().clamp(min=1e-6))

@@ -1,0 +1,288 @@
+"""Graph JSON (Neuronpedia / circuit-tracer) → AttributionGraph. The mapping is described in
+the package docstring; every problem becomes one FormatError line starting with the origin."""
+
+from __future__ import annotations
+
+import ast
+import math
+from dataclasses import replace
+from datetime import datetime, timezone
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from circuitstore.formats.errors import FormatError
+from circuitstore.formats.node_records import (
+    FIELDS,
+    LATENT_FEATURE_TYPE,
+    id_part,
+    kind_of,
+    logit_text,
+    node_record,
+)
+from circuitstore.graph import AttributionGraph, GraphError, GraphMeta, Node, Supernode
+
+# Metadata entries that have a GraphMeta column; the rest is kept in source["metadata"].
+_META_COLUMNS = ("slug", "prompt", "prompt_tokens", "generation_settings", "pruning_settings", "scores")
+# Anthropic's scans name a training run, not a model: the model each one is.
+_SCAN_MODELS = {"jackl-circuits-": "claude-3.5-haiku"}
+_NON_FINITE = (b"NaN", b"Infinity", b"-Infinity")
+
+
+class _Bad(ValueError):
+    """A problem found inside one part of the file; the caller adds where."""
+
+
+def read_graph(path: str | Path) -> AttributionGraph:
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot read ({exc.strerror or exc})") from None
+    try:
+        obj = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise FormatError(f"{path}: not valid JSON ({_decode_problem(data, exc)})") from None
+    return parse_graph(obj, origin=str(path))
+
+
+def _decode_problem(data: bytes, exc: orjson.JSONDecodeError) -> str:
+    where = f"line {exc.lineno} column {exc.colno}"
+    if not data.strip():
+        return "the file is empty"
+    if exc.pos >= len(data.rstrip()):
+        return f"it ends too early, at {where}: truncated?"
+    if data[exc.pos:].startswith(_NON_FINITE):
+        return f"NaN or Infinity at {where}, which JSON does not allow"
+    return f"{exc.msg} at {where}"
+
+
+def parse_graph(obj: Any, *, origin: str) -> AttributionGraph:
+    """Build the graph from a parsed file; `origin` (a path or a name) prefixes every error and
+    gives the graph id when the file has no slug."""
+    try:
+        return _parse(obj, origin)
+    except (_Bad, GraphError) as exc:
+        raise FormatError(f"{origin}: {exc}") from None
+
+
+def _parse(obj: Any, origin: str) -> AttributionGraph:
+    if not isinstance(obj, dict):
+        raise _Bad(f"expected a JSON object with metadata, nodes and links, got {_type(obj)}")
+    md = _field(obj, "metadata", dict, "the file")
+    q_params = obj.get("qParams", {})
+    if not isinstance(q_params, dict):
+        raise _Bad(f"qParams must be an object, got {_type(q_params)}")
+    raw_nodes = _field(obj, "nodes", list, "the file")
+    links = _field(obj, "links", list, "the file")
+
+    meta = _meta(md, origin)
+    nodes = []
+    for i, raw in enumerate(raw_nodes):
+        try:
+            nodes.append(_node(raw, meta.prompt_tokens))
+        except (_Bad, GraphError) as exc:
+            raise _Bad(f"nodes[{i}]: {exc}") from None
+    index = {node.id: i for i, node in enumerate(nodes)}
+    sources, targets, weights = _links(links, index)
+    supernodes, by_js_id = _supernodes(q_params.get("supernodes", []), nodes, index)
+
+    source: dict[str, Any] = {
+        "metadata": {k: v for k, v in md.items() if k not in _META_COLUMNS},
+        "qParams": {k: v for k, v in q_params.items() if k != "supernodes"},
+    }
+    fields = list(dict.fromkeys(chain.from_iterable(raw_nodes)))
+    if fields != list(FIELDS):
+        source["node_fields"] = fields
+    latent_type = next((raw["feature_type"] for raw, node in zip(raw_nodes, nodes) if node.kind == "latent"),
+                       LATENT_FEATURE_TYPE)
+    if latent_type != LATENT_FEATURE_TYPE:
+        source["latent_feature_type"] = latent_type
+    if by_js_id:
+        source["supernode_members"] = "jsNodeId"
+    # What a record holds beyond what the writer derives from its Node (Haiku's
+    # reverse_ctx_idx, say) is kept, so that the file is written back as it was.
+    extras = {}
+    for raw, node in zip(raw_nodes, nodes):
+        derived = node_record(node, latent_type, 0)
+        extra = {} if raw == derived else {k: v for k, v in raw.items() if k not in derived or derived[k] != v}
+        if extra:
+            extras[node.id] = extra
+    if extras:
+        source["node_extras"] = extras
+    meta = replace(meta, source=source)
+    return AttributionGraph(meta, nodes, sources, targets, weights, supernodes)
+
+
+def _meta(md: dict, origin: str) -> GraphMeta:
+    tokens = _field(md, "prompt_tokens", list, "metadata")
+    if not all(isinstance(t, str) for t in tokens):
+        raise _Bad("metadata.prompt_tokens must be a list of strings")
+    scan = _field(md, "scan", str, "metadata")
+    slug = md.get("slug") or Path(origin).stem
+    if not isinstance(slug, str):
+        raise _Bad(f"metadata.slug must be a string, got {_type(slug)}")
+    info = _info(md.get("info"))
+    transcoder_set = info.get("transcoder_set")
+    created = info.get("create_time_ms")
+    return GraphMeta(
+        id=slug,
+        prompt=_field(md, "prompt", str, "metadata"),
+        prompt_tokens=tuple(tokens),
+        model=next((model for prefix, model in _SCAN_MODELS.items() if scan.startswith(prefix)), scan),
+        transcoder_set=transcoder_set if isinstance(transcoder_set, str) and transcoder_set else scan,
+        created=(datetime.fromtimestamp(created / 1000, timezone.utc).isoformat(timespec="milliseconds")
+                 if isinstance(created, (int, float)) and not isinstance(created, bool) else None),
+        generation=_optional(md, "generation_settings"),
+        pruning=_optional(md, "pruning_settings"),
+        scores=_optional(md, "scores"),
+    )
+
+
+def _info(info: Any) -> dict:
+    """metadata.info as a dict. Some producers wrote it as a Python repr string: that is read
+    with ast.literal_eval (literals only, nothing is run); an info that still is no dict is kept
+    verbatim for writing back but tells nothing."""
+    if isinstance(info, str):
+        try:
+            info = ast.literal_eval(info)
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            return {}
+    return info if isinstance(info, dict) else {}
+
+
+def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
+    if not isinstance(raw, dict):
+        raise _Bad(f"expected an object, got {_type(raw)}")
+    node_id = _field(raw, "node_id", str, "the node")
+    who = f"node {node_id!r}"
+    feature_type = _field(raw, "feature_type", str, who)
+    kind = kind_of(feature_type)
+    if kind is None:
+        raise _Bad(f"{who} has unknown feature_type {feature_type!r}")
+    position = _field(raw, "ctx_idx", int, who)
+    label = raw.get("clerp") or None
+    if label is not None and not isinstance(label, str):
+        raise _Bad(f"{who}: clerp must be a string, got {_type(label)}")
+    js_id = raw.get("jsNodeId")
+    if js_id is not None and not isinstance(js_id, str):
+        raise _Bad(f"{who}: jsNodeId must be a string, got {_type(js_id)}")
+    feature_ref = raw.get("feature")
+    if feature_ref is not None and (not isinstance(feature_ref, int) or isinstance(feature_ref, bool)):
+        raise _Bad(f"{who}: feature must be an integer or null, got {_type(feature_ref)}")
+
+    layer = feature = token_id = text = probability = None
+    is_target = False
+    if kind == "token":
+        token_id = id_part(node_id)
+        text = tokens[position] if 0 <= position < len(tokens) else None
+    else:
+        layer = raw.get("layer")
+        if isinstance(layer, bool) or not isinstance(layer, (int, str)) or not str(layer).lstrip("-").isdigit():
+            raise _Bad(f"{who}: layer must be an integer, got {layer!r}")
+        layer = int(layer)
+        if kind == "latent":
+            feature = id_part(node_id)
+            if feature is None:
+                raise _Bad(f"{who}: a latent's id must be <layer>_<index>_<position>")
+        elif kind == "logit":
+            token_id, text = feature_ref, logit_text(label)
+            probability = _number(raw, "token_prob", who)
+            is_target = bool(raw.get("is_target_logit", False))
+    return Node(id=node_id, kind=kind, position=position, layer=layer, feature=feature, token_id=token_id,
+                text=text, activation=_number(raw, "activation", who), influence=_number(raw, "influence", who),
+                probability=probability, label=label, is_target=is_target, feature_ref=feature_ref, js_id=js_id)
+
+
+def _links(links: list, index: dict[str, int]) -> tuple[list[int], list[int], np.ndarray]:
+    try:
+        sources = [index[link["source"]] for link in links]
+        targets = [index[link["target"]] for link in links]
+        weights = np.array([link["weight"] for link in links])
+    except (KeyError, TypeError):
+        raise _Bad(_bad_link(links, index)) from None
+    if weights.dtype.kind not in "fi" and len(links):
+        raise _Bad(_bad_link(links, index))
+    return sources, targets, weights.astype(np.float64)
+
+
+def _bad_link(links: list, index: dict[str, int]) -> str:
+    """The first link that the fast path could not take, and why (only run on failure)."""
+    for i, link in enumerate(links):
+        if not isinstance(link, dict):
+            return f"links[{i}]: expected an object, got {_type(link)}"
+        for role in ("source", "target"):
+            if role not in link:
+                return f"links[{i}] has no {role!r}"
+            if not isinstance(link[role], str) or link[role] not in index:
+                return f"links[{i}]: {role} {link[role]!r} is not a node of this graph"
+        weight = link.get("weight")
+        if not isinstance(weight, (int, float)) or isinstance(weight, bool):
+            return f"links[{i}] ({link['source']} -> {link['target']}): weight must be a number, got {weight!r}"
+    raise AssertionError("every link is well formed")
+
+
+def _supernodes(raw: Any, nodes: list[Node], index: dict[str, int]) -> tuple[list[Supernode], bool]:
+    """qParams.supernodes, `[name, member, ...]` each. A member is a node id or else a jsNodeId;
+    a jsNodeId names a feature rather than one place (gemma: `<layer>_<index>-0` at every
+    position), so it stands for every node that carries it. Returns the supernodes and whether
+    any member was a jsNodeId."""
+    if not isinstance(raw, list):
+        raise _Bad(f"qParams.supernodes must be a list, got {_type(raw)}")
+    by_js: dict[str, list[str]] = {}
+    for node in nodes:
+        if node.js_id is not None:
+            by_js.setdefault(node.js_id, []).append(node.id)
+    used_js = False
+    supernodes = []
+    for i, entry in enumerate(raw):
+        if not (isinstance(entry, list) and entry and all(isinstance(x, str) for x in entry)):
+            raise _Bad(f"qParams.supernodes[{i}] must be a list of strings [name, member, ...]")
+        name, *members = entry
+        ids: list[str] = []
+        for member in members:
+            if member in index:
+                ids.append(member)
+            elif member in by_js:
+                ids.extend(by_js[member])
+                used_js = True
+            else:
+                raise _Bad(f"supernode {name!r} names {member!r}, which is neither a node id nor a jsNodeId")
+        supernodes.append(Supernode(name, tuple(dict.fromkeys(ids))))
+    return supernodes, used_js
+
+
+def _field(obj: dict, key: str, kind: type, owner: str) -> Any:
+    if key not in obj:
+        raise _Bad(f"{owner} has no {key!r}")
+    value = obj[key]
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise _Bad(f"{owner}: {key!r} must be {_TYPE_NAMES[kind]}, got {_type(value)}")
+    return value
+
+
+def _optional(md: dict, key: str) -> dict:
+    value = md.get(key) or {}
+    if not isinstance(value, dict):
+        raise _Bad(f"metadata.{key} must be an object, got {_type(value)}")
+    return value
+
+
+def _number(raw: dict, key: str, who: str) -> float | None:
+    value = raw.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
+        raise _Bad(f"{who}: {key} must be a finite number or null, got {value!r}")
+    return float(value)
+
+
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
+               bool: "a boolean", type(None): "null"}
+
+
+def _type(value: Any) -> str:
+    return _TYPE_NAMES.get(type(value), type(value).__name__)

@@ -1,0 +1,95 @@
+"""AttributionGraph → graph JSON (Neuronpedia / circuit-tracer). A graph read from a file is
+written back as that file was (see the package docstring); one from compute gets what
+circuit-tracer would have written."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from circuitstore.formats.errors import FormatError
+from circuitstore.formats.node_records import FIELDS, LATENT_FEATURE_TYPE, node_record
+from circuitstore.graph import AttributionGraph, GraphMeta
+
+# Neuronpedia's view state for a graph nobody has looked at yet.
+_FRESH_Q_PARAMS = {"pinnedIds": [], "linkType": "both", "clickedId": "", "sg_pos": ""}
+
+
+def write_graph(graph: AttributionGraph, path: str | Path) -> None:
+    path = Path(path)
+    try:
+        data = orjson.dumps(dump_graph(graph), option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:
+        raise FormatError(f"{path}: graph {graph.meta.id!r} cannot be written as JSON ({exc})") from None
+    try:
+        path.write_bytes(data)
+    except OSError as exc:
+        raise FormatError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def dump_graph(graph: AttributionGraph) -> dict[str, Any]:
+    """The file's JSON object (metadata, qParams, nodes, links)."""
+    meta = graph.meta
+    source = meta.source
+    q_params = dict(source.get("qParams", _FRESH_Q_PARAMS))
+    q_params["supernodes"] = _supernodes(graph, by_js_id=source.get("supernode_members") == "jsNodeId")
+    return {
+        "metadata": _metadata(meta),
+        "qParams": q_params,
+        "nodes": _nodes(graph),
+        "links": [{"source": s, "target": t, "weight": w} for s, t, w in graph.edges()],
+    }
+
+
+def _metadata(meta: GraphMeta) -> dict[str, Any]:
+    md: dict[str, Any] = {"slug": meta.id, "scan": meta.model}
+    if "metadata" in meta.source:
+        md.update(meta.source["metadata"])
+    else:
+        # Not read from a file: record the transcoders (and the time) where a reader looks.
+        info: dict[str, Any] = {"transcoder_set": meta.transcoder_set}
+        if meta.created is not None:
+            try:
+                info["create_time_ms"] = round(datetime.fromisoformat(meta.created).timestamp() * 1000)
+            except ValueError:
+                pass  # a free-form `created` has no place in the file
+        md["info"] = info
+        if "node_threshold" in meta.pruning:
+            md["node_threshold"] = meta.pruning["node_threshold"]
+    md["prompt_tokens"] = list(meta.prompt_tokens)
+    md["prompt"] = meta.prompt
+    for key, value in (("generation_settings", meta.generation), ("pruning_settings", meta.pruning),
+                       ("scores", meta.scores)):
+        if value:
+            md[key] = dict(value)
+    return md
+
+
+def _nodes(graph: AttributionGraph) -> list[dict[str, Any]]:
+    source = graph.meta.source
+    fields = source.get("node_fields", FIELDS)
+    latent_type = source.get("latent_feature_type", LATENT_FEATURE_TYPE)
+    extras = source.get("node_extras", {})
+    # A logit without a layer is put above every other layer, where the frontend draws logits.
+    logit_layer = 1 + max((n.layer for n in graph.nodes if n.layer is not None and n.kind != "logit"), default=0)
+    records = []
+    for node in graph.nodes:
+        record = node_record(node, latent_type, logit_layer)
+        record.update(extras.get(node.id, ()))
+        records.append({k: record[k] for k in fields if k in record})
+    return records
+
+
+def _supernodes(graph: AttributionGraph, *, by_js_id: bool) -> list[list[str]]:
+    """`[name, member, ...]` lists; members by jsNodeId when the file named them so (several
+    nodes that share one jsNodeId then fold back into the one member they came from)."""
+    out = []
+    for sn in graph.supernodes:
+        members = sn.members
+        if by_js_id:
+            members = tuple(dict.fromkeys(graph.node(m).js_id or m for m in members))
+        out.append([sn.name, *members])
+    return out

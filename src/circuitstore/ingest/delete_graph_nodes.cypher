@@ -1,0 +1,21 @@
+// Delete one graph's per-graph nodes (with their edges) and supernodes, keeping the :Graph node.
+// Returns the elementIds of the shared Feature/Vocab nodes they pointed to, so the caller can
+// remove those no longer used (prune_shared.cypher) once the transaction's writes are done.
+// Parameters: $graph_id.
+OPTIONAL MATCH (:Graph {id: $graph_id})-[:HAS_SUPERNODE]->(s:Supernode)
+DETACH DELETE s
+WITH count(*) AS _
+CALL {
+  MATCH (n:Token {graph_id: $graph_id}) RETURN n
+  UNION ALL
+  MATCH (n:Latent {graph_id: $graph_id}) RETURN n
+  UNION ALL
+  MATCH (n:Error {graph_id: $graph_id}) RETURN n
+  UNION ALL
+  MATCH (n:Logit {graph_id: $graph_id}) RETURN n
+}
+OPTIONAL MATCH (n)-[:INSTANCE_OF|IS]->(shared)
+WITH n, collect(elementId(shared)) AS refs
+DETACH DELETE n
+UNWIND refs AS ref
+RETURN collect(DISTINCT ref) AS shared

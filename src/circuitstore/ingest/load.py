@@ -1,0 +1,77 @@
+"""Reading stored graphs back out of Neo4j."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import neo4j
+
+from circuitstore.graph import KINDS, AttributionGraph, GraphMeta, Node, Supernode
+from circuitstore.ingest.cypher import cypher
+from circuitstore.ingest.delete import GraphNotFound
+from circuitstore.ingest.rows import PRUNING_KEYS, SCORE_KEYS
+
+_NODE_FIELDS = ("layer", "feature", "token_id", "text", "activation", "influence", "probability",
+                "label", "feature_ref", "js_id")
+
+
+def graph_exists(driver: neo4j.Driver, graph_id: str) -> bool:
+    records, _, _ = driver.execute_query(cypher("graph_exists"), graph_id=graph_id,
+                                         routing_=neo4j.RoutingControl.READ)
+    return records[0]["exists"]
+
+
+def list_graphs(driver: neo4j.Driver) -> list[dict[str, Any]]:
+    """One row per stored graph (id, prompt, model, transcoder_set, nodes, edges, scores, created)."""
+    records, _, _ = driver.execute_query(cypher("list_graphs"), routing_=neo4j.RoutingControl.READ)
+    return [r.data() for r in records]
+
+
+def load_graph(driver: neo4j.Driver, graph_id: str) -> AttributionGraph:
+    """The stored graph as an AttributionGraph, read in one transaction (a consistent snapshot).
+
+    Neo4j keeps no order, so nodes come back sorted by kind, layer, position and feature, edges by
+    endpoint, supernodes by name; contents are exactly what was stored.
+    """
+    with driver.session() as session:
+        return session.execute_read(_load, graph_id)
+
+
+def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
+    head = tx.run(cypher("load_graph"), graph_id=graph_id).single()
+    if head is None:
+        raise GraphNotFound(f"no graph {graph_id!r} is stored")
+    g = head["graph"]
+    props = [r["props"] for r in tx.run(cypher("load_nodes"), graph_id=graph_id)]
+    edges = tx.run(cypher("load_edges"), graph_id=graph_id).single(strict=True)
+    supernodes = [(r["name"], r["members"]) for r in tx.run(cypher("load_supernodes"), graph_id=graph_id)]
+
+    rank = {kind: i for i, kind in enumerate(KINDS)}
+    props.sort(key=lambda p: (rank[p["kind"]], p.get("layer", -1), p["position"], p.get("feature", -1),
+                              p["node_id"]))
+    nodes = [Node(id=p["node_id"], kind=p["kind"], position=p["position"],
+                  is_target=p.get("is_target", False), **{f: p.get(f) for f in _NODE_FIELDS})
+             for p in props]
+    index = {node.id: i for i, node in enumerate(nodes)}
+
+    src = [index[s] for s in edges["sources"]]
+    tgt = [index[t] for t in edges["targets"]]
+    order = sorted(range(len(src)), key=lambda k: (src[k], tgt[k]))
+    meta = GraphMeta(
+        id=g["id"],
+        prompt=g["prompt"],
+        prompt_tokens=tuple(g.get("prompt_tokens", ())),
+        model=g["model"],
+        transcoder_set=g["transcoder_set"],
+        created=g.get("created"),
+        generation=json.loads(g["generation"]),
+        pruning={k: g[k] for k in PRUNING_KEYS if g.get(k) is not None},
+        scores={k: g[k] for k in SCORE_KEYS if g.get(k) is not None},
+        source=json.loads(g["source"]),
+    )
+    return AttributionGraph(
+        meta, nodes,
+        [src[k] for k in order], [tgt[k] for k in order], [edges["weights"][k] for k in order],
+        [Supernode(name, tuple(sorted(members, key=index.__getitem__))) for name, members in sorted(supernodes)],
+    )

@@ -1,0 +1,142 @@
+"""An AttributionGraph turned into the parameter lists the ingest Cypher expects.
+
+Built once per graph, before any transaction starts, so a retried transaction re-sends the
+same lists and Python work never happens while Neo4j holds locks.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from circuitstore.errors import CircuitstoreError
+from circuitstore.graph import AttributionGraph, Node
+
+# Node fields copied verbatim to node properties (None is simply not stored).
+_NODE_FIELDS = ("position", "layer", "feature", "token_id", "text", "activation", "influence",
+                "probability", "label", "feature_ref", "js_id")
+# Pruning and score entries that have a column of their own on :Graph.
+PRUNING_KEYS = ("node_threshold", "edge_threshold")
+SCORE_KEYS = ("replacement_score", "completeness_score")
+
+
+def feature_id(transcoder_set: str, layer: int, index: int) -> str:
+    return f"{transcoder_set}/{layer}/{index}"
+
+
+def vocab_id(model: str, token_id: int) -> str:
+    return f"{model}/{token_id}"
+
+
+def caption(node: Node) -> str:
+    """The short `name` Neo4j Browser shows on a node (see the data model)."""
+    if node.kind == "token":
+        return f"{json.dumps(node.text, ensure_ascii=False)}@{node.position}"
+    if node.kind == "latent":
+        text = f"L{node.layer}/{node.feature}@{node.position}"
+        return f"{text} {node.label}" if node.label else text
+    if node.kind == "error":
+        return f"err L{node.layer}@{node.position}"
+    prob = "" if node.probability is None else f" {node.probability:.2f}"
+    return f"→ {json.dumps(node.text, ensure_ascii=False)}{prob}"
+
+
+def _json(graph_id: str, what: str, value: Any) -> str:
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise CircuitstoreError(f"graph {graph_id!r}: {what} cannot be stored as JSON ({exc})") from None
+
+
+@dataclass(frozen=True)
+class GraphRows:
+    """Everything store_graph sends, in the shapes the .cypher files read."""
+
+    graph_id: str
+    fingerprint: str
+    graph: dict[str, Any]            # :Graph properties
+    nodes: dict[str, list[dict]]     # kind -> [{i, props, ref}], ref = Feature/Vocab id or None
+    features: list[dict]             # distinct :Feature rows, sorted by id (a fixed lock order)
+    vocab: list[dict]                # distinct :Vocab rows, sorted by id
+    sources: np.ndarray              # edge endpoints as node-table indexes
+    targets: np.ndarray
+    weights: list[float]
+    shares: list[float]
+    supernodes: list[dict]           # [{name, members: [node-table index]}]
+
+    @classmethod
+    def of(cls, graph: AttributionGraph) -> GraphRows:
+        meta = graph.meta
+        gid = meta.id
+        nodes: dict[str, list[dict]] = {"token": [], "latent": [], "error": [], "logit": []}
+        features: dict[str, dict] = {}
+        vocab: dict[str, dict] = {}
+        # Tokens first, so a Vocab entry takes its text from the prompt rather than a logit's clerp.
+        order = sorted(range(graph.n_nodes), key=lambda i: graph.nodes[i].kind != "token")
+        for i in order:
+            node = graph.nodes[i]
+            props: dict[str, Any] = {"graph_id": gid, "node_id": node.id, "kind": node.kind,
+                                     "name": caption(node)}
+            for name in _NODE_FIELDS:
+                value = getattr(node, name)
+                if value is not None:
+                    props[name] = value
+            if node.kind == "logit" or node.is_target:
+                props["is_target"] = node.is_target
+            ref = None
+            if node.kind == "latent":
+                ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature)
+                row = features.setdefault(ref, {
+                    "id": ref, "transcoder_set": meta.transcoder_set, "layer": node.layer,
+                    "index": node.feature, "label": None, "name": f"L{node.layer}/{node.feature}"})
+                if row["label"] is None and node.label:
+                    row["label"] = node.label
+                    row["name"] = f"L{node.layer}/{node.feature} {node.label}"
+            elif node.kind in ("token", "logit") and node.token_id is not None:
+                ref = vocab_id(meta.model, node.token_id)
+                vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id,
+                                       "text": node.text, "name": node.text})
+            nodes[node.kind].append({"i": i, "props": props, "ref": ref})
+
+        # share = weight / sum(|weight| into the target); a target whose in-weights are all zero
+        # gets share 0 rather than NaN.
+        abs_in = np.bincount(graph.targets, weights=np.abs(graph.weights), minlength=graph.n_nodes)
+        denom = abs_in[graph.targets]
+        shares = np.divide(graph.weights, denom, out=np.zeros_like(graph.weights), where=denom > 0)
+
+        pruning = dict(meta.pruning)
+        scores = dict(meta.scores)
+        props = {
+            "id": gid, "name": gid, "prompt": meta.prompt, "prompt_tokens": list(meta.prompt_tokens),
+            "model": meta.model, "transcoder_set": meta.transcoder_set, "created": meta.created,
+            "n_nodes": graph.n_nodes, "n_edges": graph.n_edges,
+            "generation": _json(gid, "generation settings", dict(meta.generation)),
+            "source": _json(gid, "source metadata", dict(meta.source)),
+            "fingerprint": graph.fingerprint(),
+        }
+        for key in PRUNING_KEYS:
+            props[key] = pruning.pop(key, None)
+        for key in SCORE_KEYS:
+            props[key] = scores.pop(key, None)
+        if pruning or scores:
+            extra = ", ".join(sorted({*pruning, *scores}))
+            raise CircuitstoreError(f"graph {gid!r}: pruning/score entries without a :Graph column: {extra}")
+
+        index = {node.id: i for i, node in enumerate(graph.nodes)}
+        return cls(
+            graph_id=gid,
+            fingerprint=props["fingerprint"],
+            graph=props,
+            nodes=nodes,
+            features=[features[k] for k in sorted(features)],
+            vocab=[vocab[k] for k in sorted(vocab)],
+            sources=graph.sources,
+            targets=graph.targets,
+            weights=graph.weights.tolist(),
+            shares=shares.tolist(),
+            supernodes=[{"name": sn.name, "members": [index[m] for m in sn.members]}
+                        for sn in graph.supernodes],
+        )

@@ -1,0 +1,134 @@
+"""Run a named query: check and coerce its parameters against its header, run its checks, run
+the very text of its `.cypher` file, and hand back plain Python rows."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import neo4j
+from neo4j.exceptions import ClientError
+from neo4j.graph import Node, Path, Relationship
+
+from circuitstore.errors import CircuitstoreError
+from circuitstore.queries.library import Param, QueryInfo, get_check, get_query
+
+
+def run_query(driver: neo4j.Driver, name: str, **params: Any) -> list[dict[str, Any]]:
+    """Run query `name` with `params` (Python values); raise CircuitstoreError on bad ones."""
+    query = get_query(name)
+    values = bind(query, params)
+    for check in query.checks:
+        problems = [r["problem"] for r in _run(driver, get_check(check), values) if r.get("problem")]
+        if problems:
+            raise CircuitstoreError("; ".join(problems))
+    return _run(driver, query, values)
+
+
+def parse_cli_params(name: str, pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """`key=value` strings from the command line, typed by the query's header."""
+    query = get_query(name)
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep:
+            raise CircuitstoreError(f"--param {pair!r}: expected key=value")
+        param = _param(query, key.strip())
+        out[param.name] = _from_text(query, param, raw)
+    return out
+
+
+def bind(query: QueryInfo, params: Mapping[str, Any]) -> dict[str, Any]:
+    """The full parameter map for `query`: defaults filled in, every value type- and range-checked."""
+    for key in params:
+        _param(query, key)
+    values: dict[str, Any] = {}
+    for p in query.params:
+        if p.name in params and params[p.name] is not None:
+            values[p.name] = _checked(query, p, params[p.name])
+        elif p.required:
+            raise CircuitstoreError(f"query {query.name}: parameter {p.name} is required ({p.doc})")
+        else:
+            values[p.name] = p.default
+    return values
+
+
+def _param(query: QueryInfo, key: str) -> Param:
+    param = query.param(key)
+    if param is None:
+        known = ", ".join(p.name for p in query.params)
+        raise CircuitstoreError(f"query {query.name} has no parameter {key!r}; its parameters are: {known}")
+    return param
+
+
+def _from_text(query: QueryInfo, p: Param, raw: str) -> Any:
+    try:
+        if p.type == "int":
+            return _checked(query, p, int(raw))
+        if p.type == "float":
+            return _checked(query, p, float(raw))
+        if p.type == "bool":
+            if raw.lower() not in ("true", "false", "1", "0", "yes", "no"):
+                raise ValueError(raw)
+            return raw.lower() in ("true", "1", "yes")
+        if p.type == "list":
+            return _checked(query, p, [x for x in raw.split(",") if x != ""])
+    except ValueError:
+        raise CircuitstoreError(f"query {query.name}: {p.name} must be {_a(p.type)}, got {raw!r}") from None
+    return raw
+
+
+def _checked(query: QueryInfo, p: Param, value: Any) -> Any:
+    ok = {
+        "string": isinstance(value, str),
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "bool": isinstance(value, bool),
+        "list": isinstance(value, (list, tuple)) and all(isinstance(x, str) for x in value),
+    }[p.type]
+    if not ok:
+        raise CircuitstoreError(f"query {query.name}: {p.name} must be {_a(p.type)}, got {value!r}")
+    if p.type == "float":
+        value = float(value)
+        if not math.isfinite(value):
+            raise CircuitstoreError(f"query {query.name}: {p.name} must be finite, got {value!r}")
+    if p.type == "list":
+        value = list(value)
+    size = len(value) if p.type == "list" else value
+    what = "the number of " + p.name if p.type == "list" else p.name
+    if p.min is not None and size < p.min:
+        raise CircuitstoreError(f"query {query.name}: {what} must be at least {p.min:g}, got {size!r}")
+    if p.max is not None and size > p.max:
+        raise CircuitstoreError(f"query {query.name}: {what} must be at most {p.max:g}, got {size!r}")
+    return value
+
+
+def _a(type_: str) -> str:
+    return {"int": "an integer", "float": "a number", "bool": "true or false",
+            "list": "a comma-separated list", "string": "a string"}[type_]
+
+
+def _run(driver: neo4j.Driver, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
+    try:
+        records, _, _ = driver.execute_query(query.text, values, routing_=neo4j.RoutingControl.READ)
+    except ClientError as exc:
+        raise CircuitstoreError(f"query {query.name} failed: {exc.message}") from None
+    return [{key: plain(value) for key, value in record.items()} for record in records]
+
+
+def plain(value: Any) -> Any:
+    """Neo4j values as plain Python: nodes and relationships become property dicts."""
+    if isinstance(value, Node):
+        return {"labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
+    if isinstance(value, Relationship):
+        return {"type": value.type, "source": value.start_node.get("node_id"),
+                "target": value.end_node.get("node_id"), **{k: plain(v) for k, v in value.items()}}
+    if isinstance(value, Path):
+        return {"nodes": [plain(n) for n in value.nodes],
+                "relationships": [plain(r) for r in value.relationships]}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value

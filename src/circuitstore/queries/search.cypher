@@ -1,0 +1,24 @@
+// search: Features and graph nodes by label text, and graphs by prompt text (full-text indexes).
+//
+// $text is a Lucene query for the full-text indexes feature_label, node_label and graph_prompt:
+// plain words match anywhere (any word: "capital state"; all: "capital AND state"; a phrase:
+// "\"capital of\""; a prefix: "capit*"). Up to k hits of each kind, best score first.
+//
+// @param text string: words to look for
+// @param k int = 10 (min 1): hits per kind
+// @example :params {text: "capital", k: 10}
+CALL () {
+  CALL db.index.fulltext.queryNodes("feature_label", $text) YIELD node, score
+  RETURN "feature" AS kind, node.id AS id, node.label AS text, null AS graph, score
+  ORDER BY score DESC LIMIT $k
+UNION ALL
+  CALL db.index.fulltext.queryNodes("node_label", $text) YIELD node, score
+  RETURN "node" AS kind, node.node_id AS id, node.label AS text, node.graph_id AS graph, score
+  ORDER BY score DESC LIMIT $k
+UNION ALL
+  CALL db.index.fulltext.queryNodes("graph_prompt", $text) YIELD node, score
+  RETURN "graph" AS kind, node.id AS id, node.prompt AS text, node.id AS graph, score
+  ORDER BY score DESC LIMIT $k
+}
+RETURN kind, id, text, graph, score
+ORDER BY score DESC, kind, id

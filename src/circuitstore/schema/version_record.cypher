@@ -1,0 +1,3 @@
+// Record that migrations up to $version have been applied.
+MERGE (v:SchemaVersion {id: 'circuitstore'})
+SET v.version = $version, v.applied = datetime()

@@ -1,0 +1,60 @@
+"""Which Neo4j to talk to, with what credentials, and a verified driver to it."""
+
+from __future__ import annotations
+
+import os
+
+import neo4j
+from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable
+
+from circuitstore.errors import CircuitstoreError
+from circuitstore.server.local import LocalServer
+
+
+def connect(uri: str | None = None, *, user: str | None = None, password: str | None = None) -> neo4j.Driver:
+    """A driver whose connectivity and credentials have been checked.
+
+    The target is `uri`, else $NEO4J_URI, else the local server (its saved Bolt port). The user
+    is `user`, else $NEO4J_USER, else `neo4j`; the password is `password`, else $NEO4J_PASSWORD,
+    else the local server's password file. Faults become one-line CircuitstoreErrors.
+    """
+    local = LocalServer()
+    uri = uri or os.environ.get("NEO4J_URI") or local.bolt_uri
+    user = user or os.environ.get("NEO4J_USER") or "neo4j"
+    password = password or os.environ.get("NEO4J_PASSWORD") or local.password()
+    if password is None:
+        if uri == local.bolt_uri:
+            raise CircuitstoreError(
+                f"the local Neo4j server has no password yet ({local.password_file} is missing); "
+                "start it with `circuitstore server start`, or set NEO4J_URI and NEO4J_PASSWORD"
+            )
+        raise CircuitstoreError(f"no password for {uri}: set NEO4J_PASSWORD")
+    try:
+        # Notifications off: the driver would log every "unknown label" hint to stderr.
+        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), connection_timeout=10,
+                                            notifications_min_severity="OFF")
+    except (ConfigurationError, ValueError) as exc:
+        raise CircuitstoreError(f"bad Neo4j URI {uri!r}: {exc}") from None
+    try:
+        driver.verify_connectivity()
+    except AuthError:
+        driver.close()
+        raise CircuitstoreError(
+            f"Neo4j at {uri} refused user {user!r}: wrong password "
+            "(NEO4J_PASSWORD, or the local server's password file)"
+        ) from None
+    except ServiceUnavailable:
+        driver.close()
+        hint = "start it with `circuitstore server start`" if uri == local.bolt_uri else "is it running?"
+        raise CircuitstoreError(f"cannot reach Neo4j at {uri}; {hint}") from None
+    except (Neo4jError, DriverError, OSError) as exc:
+        driver.close()
+        raise CircuitstoreError(f"cannot connect to Neo4j at {uri}: {one_line(exc)}") from None
+    return driver
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (Neo4j's syntax errors span several)."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    first = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), type(exc).__name__)
+    return first

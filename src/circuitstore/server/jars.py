@@ -1,0 +1,98 @@
+"""The local server's jars: resolved from Maven Central once, kept in a cache directory.
+
+Each of the three parts (server, Browser, APOC) has its own pom, so their dependency trees never
+mediate each other's versions. A part lands in `<cache>/<pom name>-<version>/`, written to a
+temporary folder first and renamed, so a half-finished download never looks complete.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from circuitstore.errors import CircuitstoreError
+
+PARTS = ("neo4j", "browser", "apoc")
+_POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
+
+
+def cache_dir() -> Path:
+    """Where jars are kept: $CIRCUITSTORE_CACHE, else the user's cache directory."""
+    env = os.environ.get("CIRCUITSTORE_CACHE")
+    return Path(env) if env else Path(platformdirs.user_cache_dir("circuitstore")) / "jars"
+
+
+def version(part: str) -> str:
+    """The artifact version a part's pom pins (its one property)."""
+    root = ET.fromstring(_pom(part).read_bytes())
+    prop = root.find("m:properties", _POM_NS)
+    return next(iter(prop)).text.strip()
+
+
+def _pom(part: str):
+    return resources.files("circuitstore.server") / f"{part}.pom.xml"
+
+
+@dataclass(frozen=True)
+class Jars:
+    """Folders of resolved jars: the server's lib, Browser, and the plugin directory (APOC)."""
+
+    lib: Path
+    browser: Path
+    plugins: Path
+
+    @property
+    def classpath(self) -> str:
+        # Plugins must be on the classpath too: Neo4j finds extension factories (APOC's config
+        # component) through the classpath's service files, not through the plugin directory.
+        return os.pathsep.join(str(d / "*") for d in (self.lib, self.browser, self.plugins))
+
+
+def resolved() -> Jars | None:
+    """The jars if all parts are already in the cache, else None."""
+    dirs = [cache_dir() / f"{part}-{version(part)}" for part in PARTS]
+    return Jars(*dirs) if all(d.is_dir() for d in dirs) else None
+
+
+def resolve() -> Jars:
+    """Resolve every missing part with Maven; return the jar folders."""
+    return Jars(*(_resolve_part(part) for part in PARTS))
+
+
+def _resolve_part(part: str) -> Path:
+    target = cache_dir() / f"{part}-{version(part)}"
+    if target.is_dir():
+        return target
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise CircuitstoreError(
+            "Maven (mvn) is needed once to download the Neo4j jars and was not found on PATH; "
+            "install it (e.g. apt install maven) or point NEO4J_URI at another Neo4j"
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{part}-") as tmp:
+        out = Path(tmp) / "jars"
+        with resources.as_file(_pom(part)) as pom:
+            proc = subprocess.run(
+                [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
+                 f"-DoutputDirectory={out}", "-DincludeScope=runtime"],
+                capture_output=True, text=True,
+            )
+        if proc.returncode != 0 or not out.is_dir():
+            lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
+            detail = lines[0].strip() if lines else f"exit status {proc.returncode}"
+            raise CircuitstoreError(f"Maven could not resolve {part} {version(part)}: {detail}")
+        try:
+            out.rename(target)
+        except OSError:
+            if not target.is_dir():  # not a concurrent resolver winning the race: a real fault
+                raise
+    return target

@@ -1,0 +1,327 @@
+"""The local Neo4j server's life: start, stop, status.
+
+Everything lives under one home directory: `conf/` (neo4j.conf, rewritten on each start),
+`data/`, `logs/`, `run/` (pid file), `password` (0600) and `settings.json` (ports and memory the
+server was last started with, which status, stop and connect read back).
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import string
+import subprocess
+import time
+from dataclasses import asdict, dataclass, replace
+from importlib import resources
+from pathlib import Path
+
+import platformdirs
+
+from circuitstore.errors import CircuitstoreError
+from circuitstore.server import jars
+
+DEFAULTS = {"bolt_port": 7687, "http_port": 7474, "heap": "1g", "pagecache": "512m"}
+START_TIMEOUT = 180.0
+STOP_TIMEOUT = 120.0
+# The Bolt handshake: magic preamble, then four version proposals (5.0-5.8, 4.4).
+_BOLT_HELLO = b"\x60\x60\xb0\x17" + b"\x00\x08\x08\x05" + b"\x00\x00\x04\x04" + bytes(8)
+
+
+def default_home() -> Path:
+    """$CIRCUITSTORE_HOME, else `neo4j/` in the user's data directory."""
+    env = os.environ.get("CIRCUITSTORE_HOME")
+    return Path(env) if env else Path(platformdirs.user_data_dir("circuitstore")) / "neo4j"
+
+
+@dataclass(frozen=True)
+class Settings:
+    bolt_port: int = DEFAULTS["bolt_port"]
+    http_port: int = DEFAULTS["http_port"]
+    heap: str = DEFAULTS["heap"]
+    pagecache: str = DEFAULTS["pagecache"]
+
+
+class LocalServer:
+    """One Neo4j server home. Cheap to make: nothing happens until start()."""
+
+    def __init__(self, home: str | os.PathLike | None = None) -> None:
+        self.home = Path(home).expanduser().resolve() if home else default_home()
+
+    # -- paths and saved state ------------------------------------------------------------
+
+    @property
+    def password_file(self) -> Path:
+        return self.home / "password"
+
+    @property
+    def _pid_file(self) -> Path:
+        return self.home / "run" / "circuitstore-neo4j.pid"
+
+    @property
+    def _settings_file(self) -> Path:
+        return self.home / "settings.json"
+
+    @property
+    def console_log(self) -> Path:
+        return self.home / "logs" / "console.log"
+
+    def settings(self) -> Settings:
+        """The settings the server was last started with (defaults before the first start)."""
+        try:
+            saved = json.loads(self._settings_file.read_text())
+        except FileNotFoundError:
+            return Settings()
+        return Settings(**{k: saved[k] for k in DEFAULTS if k in saved})
+
+    @property
+    def bolt_uri(self) -> str:
+        return f"bolt://127.0.0.1:{self.settings().bolt_port}"
+
+    @property
+    def browser_url(self) -> str:
+        return f"http://127.0.0.1:{self.settings().http_port}/browser/"
+
+    def password(self) -> str | None:
+        try:
+            return self.password_file.read_text().strip()
+        except FileNotFoundError:
+            return None
+
+    # -- state ---------------------------------------------------------------------------
+
+    def pid(self) -> int | None:
+        """The server's process id if it is running, else None (a stale pid file is ignored)."""
+        try:
+            pid = int(self._pid_file.read_text())
+        except (FileNotFoundError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass  # alive, owned by someone else: the cmdline check below decides
+        cmdline = Path(f"/proc/{pid}/cmdline")
+        if cmdline.exists():  # guard against a recycled pid
+            args = cmdline.read_bytes().split(b"\0")
+            if b"org.neo4j.server.CommunityEntryPoint" not in args or f"--home-dir={self.home}".encode() not in args:
+                return None
+        return pid
+
+    def status(self) -> dict:
+        s = self.settings()
+        pid = self.pid()
+        answers = pid is not None and bolt_answers(s.bolt_port)
+        return {
+            "running": answers,
+            "state": "running" if answers else "starting" if pid else "stopped",
+            "pid": pid,
+            "home": str(self.home),
+            "bolt": f"bolt://127.0.0.1:{s.bolt_port}",
+            "http": f"http://127.0.0.1:{s.http_port}",
+            "browser": self.browser_url,
+            "version": jars.version("neo4j"),
+            "apoc": jars.version("apoc"),
+            "heap": s.heap,
+            "pagecache": s.pagecache,
+            "store_bytes": _disk_usage(self.home / "data"),
+        }
+
+    # -- start and stop ------------------------------------------------------------------
+
+    def start(self, timeout: float = START_TIMEOUT, **overrides) -> bool:
+        """Start the server and wait until Bolt answers. Returns False if it already ran.
+
+        `overrides` (bolt_port, http_port, heap, pagecache; None means keep) change the saved
+        settings; a running server keeps its own, so asking it for different ports is an error.
+        """
+        self.home.mkdir(parents=True, exist_ok=True)
+        with open(self.home / ".start.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # two starts at once must not launch two servers
+            return self._start(timeout, overrides)
+
+    def _start(self, timeout: float, overrides: dict) -> bool:
+        current = self.settings()
+        wanted = replace(current, **{k: v for k, v in overrides.items() if v is not None})
+        if self.pid() is not None:
+            if (wanted.bolt_port, wanted.http_port) != (current.bolt_port, current.http_port):
+                raise CircuitstoreError(
+                    f"the server in {self.home} is already running on Bolt {current.bolt_port} / "
+                    f"HTTP {current.http_port}; stop it first to change ports"
+                )
+            self._wait_for_bolt(self.pid(), current.bolt_port, timeout)
+            return False
+        java = _java()
+        for port in (wanted.bolt_port, wanted.http_port):
+            _check_port_free(port)
+        found = jars.resolve()
+
+        for sub in ("conf", "data", "logs", "run", "import"):
+            (self.home / sub).mkdir(parents=True, exist_ok=True)
+        self._settings_file.write_text(json.dumps(asdict(wanted), indent=2) + "\n")
+        template = string.Template((resources.files("circuitstore.server") / "neo4j.conf").read_text())
+        (self.home / "conf" / "neo4j.conf").write_text(template.substitute(
+            home=self.home, plugins=found.plugins, **asdict(wanted)))
+        self._ensure_password(java, found)
+
+        with open(self.console_log, "wb") as log:
+            proc = subprocess.Popen(
+                [java, f"-Xms{wanted.heap}", f"-Xmx{wanted.heap}", *_JVM_FLAGS,
+                 "-cp", found.classpath, "org.neo4j.server.CommunityEntryPoint",
+                 f"--home-dir={self.home}", f"--config-dir={self.home / 'conf'}", "--console-mode"],
+                cwd=self.home, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives the CLI, and ^C in the shell does not reach it
+            )
+        self._pid_file.write_text(f"{proc.pid}\n")
+        self._wait_for_bolt(proc.pid, wanted.bolt_port, timeout, proc)
+        return True
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
+        """Shut the server down cleanly (SIGTERM, wait). Returns False if it was not running."""
+        pid = self.pid()
+        if pid is None:
+            self._pid_file.unlink(missing_ok=True)
+            return False
+        os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        while _alive(pid):
+            if time.monotonic() > deadline:
+                os.kill(pid, signal.SIGKILL)
+                self._pid_file.unlink(missing_ok=True)
+                raise CircuitstoreError(f"Neo4j (pid {pid}) did not stop within {timeout:.0f}s and was killed")
+            time.sleep(0.2)
+        self._pid_file.unlink(missing_ok=True)
+        return True
+
+    def _ensure_password(self, java: str, found: jars.Jars) -> None:
+        """On first start: generate a password, keep it 0600, and make it the neo4j user's."""
+        if (self.home / "data" / "dbms" / "auth.ini").exists():
+            if self.password_file.exists():
+                return
+            raise CircuitstoreError(
+                f"{self.password_file} is missing but the server in {self.home} already has a "
+                "password; restore the file, or start afresh with another --home"
+            )
+        if not self.password_file.exists():
+            alphabet = string.ascii_letters + string.digits  # no leading '-' or quotes for the admin tool
+            fd = os.open(self.password_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write("".join(secrets.choice(alphabet) for _ in range(32)) + "\n")
+        # `@file` makes the admin tool read the password from the file, so it never shows in `ps`.
+        proc = subprocess.run(
+            [java, "-cp", found.classpath, "org.neo4j.cli.AdminTool", "dbms", "set-initial-password",
+             f"@{self.password_file}"],
+            env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")},
+            capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            raise CircuitstoreError(f"could not set the initial password: {_last_line(proc.stdout + proc.stderr)}")
+
+    def _wait_for_bolt(self, pid: int, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+        deadline = time.monotonic() + timeout
+        while not bolt_answers(port):
+            exited = proc.poll() is not None if proc else not _alive(pid)
+            if exited:
+                self._pid_file.unlink(missing_ok=True)
+                raise CircuitstoreError(f"Neo4j failed to start; the end of {self.console_log}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise CircuitstoreError(
+                    f"Neo4j (pid {pid}) did not answer on Bolt port {port} within {timeout:.0f}s; "
+                    f"the end of {self.console_log}:\n{self.log_tail()}"
+                )
+            time.sleep(0.25)
+
+    def log_tail(self, lines: int = 8) -> str:
+        """The last lines of the console log, Java stack frames left out."""
+        try:
+            text = self.console_log.read_text(errors="replace").splitlines()
+        except FileNotFoundError:
+            return "(no log)"
+        keep = [ln for ln in text if ln.strip() and not ln.lstrip().startswith(("at ", "..."))]
+        return "\n".join("  " + ln for ln in keep[-lines:])
+
+
+# Flags Neo4j needs on Java 17+ (netty's direct buffers, the page cache's file channels).
+_JVM_FLAGS = (
+    "-XX:+UseG1GC",
+    "-XX:+ExitOnOutOfMemoryError",
+    "--add-opens=java.base/java.nio=ALL-UNNAMED",
+    "--add-opens=java.base/java.io=ALL-UNNAMED",
+    "--add-opens=java.base/sun.nio.ch=ALL-UNNAMED",
+    "-Dio.netty.tryReflectionSetAccessible=true",
+    "-Dlog4j2.disable.jmx=true",
+)
+
+
+def bolt_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """True if a Bolt server on host:port completes the version handshake."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as sock:
+            sock.sendall(_BOLT_HELLO)
+            reply = sock.recv(4)
+    except OSError:
+        return False
+    return len(reply) == 4 and reply != bytes(4)
+
+
+def _java() -> str:
+    home = os.environ.get("JAVA_HOME")
+    java = str(Path(home) / "bin" / "java") if home and (Path(home) / "bin" / "java").exists() else shutil.which("java")
+    if java is None:
+        raise CircuitstoreError(
+            "Java (17 or 21) is needed to run the local Neo4j server and was not found "
+            "(neither JAVA_HOME nor PATH); install it (e.g. apt install openjdk-17-jre-headless) "
+            "or point NEO4J_URI at another Neo4j"
+        )
+    return java
+
+
+def _check_port_free(port: int) -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Neo4j itself binds
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError as exc:
+            if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+                raise CircuitstoreError(
+                    f"port {port} on 127.0.0.1 is taken by another program; stop it, or start "
+                    f"with other ports (--bolt-port / --http-port)"
+                ) from None
+            raise
+
+
+def _alive(pid: int) -> bool:
+    try:
+        waited, _ = os.waitpid(pid, os.WNOHANG)  # reap it if it is our own child
+        if waited == pid:
+            return False
+    except ChildProcessError:
+        pass
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def _disk_usage(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for name in files:
+            try:
+                total += os.lstat(os.path.join(root, name)).st_blocks * 512
+            except FileNotFoundError:
+                pass
+    return total
+
+
+def _last_line(text: str) -> str:
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[-1] if lines else "no output"

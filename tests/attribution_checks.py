@@ -1,0 +1,235 @@
+"""Identity checks for attribution graphs, computed independently of circuitstore.compute.
+
+Each check takes a HookedTransformer, its transcoders (SAELens transcoders in layer order, or a
+circuitstore TranscoderSet) and prompt token ids, asserts, and returns nothing:
+
+- `check_replacement_logits(model, transcoders, tokens)`: the replacement model (transcoders
+  plus error terms, frozen attention patterns and norm scales) reproduces the model's logits,
+  both as the reference below builds it and as `circuitstore.compute.Replacement` does.
+- `check_edges(model, transcoders, tokens)`: every edge weight of the unpruned graph from
+  `circuitstore.compute.attribute` equals d(target)/dα at α = 1, where α scales what the
+  source writes (activation times decoder row; error vector; token embedding) and the target
+  is a latent's pre-activation or a logit read along its demeaned unembedding column; sources
+  missing from the graph must have zero derivative. `max_targets` checks an even subset of
+  targets (for big models).
+- `check_completeness(model, transcoders, tokens)`: each target equals the sum of its incoming
+  edges plus its bias, the target's value with every α set to 0.
+
+The reference is this file's own frozen forward pass: TransformerLens hooks replace
+`hook_pattern` and every `hook_scale` (LayerNorm/RMSNorm, incl. Gemma's ln1_post/ln2_post and
+q/k norms) by their values on the prompt, replace each transcoder's output hook with α-weighted sources, and torch.autograd
+takes derivatives with respect to α. It uses SAELens' own encode/decode, nothing from
+circuitstore.compute except the graph under test.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from transformer_lens import HookedTransformer
+
+from circuitstore.compute import AttributionSettings, TranscoderSet, attribute
+from circuitstore.graph import AttributionGraph
+
+
+def _frozen(name: str) -> bool:
+    """Attention patterns and norm scales: replaced by their values on the prompt."""
+    return name.endswith("hook_pattern") or name.endswith("hook_scale")
+
+
+def _saes(transcoders) -> list:
+    return list(transcoders.transcoders) if isinstance(transcoders, TranscoderSet) else list(transcoders)
+
+
+def _set(model, transcoders) -> TranscoderSet:
+    if isinstance(transcoders, TranscoderSet):
+        return transcoders
+    return TranscoderSet.from_saes("checks", transcoders, model)
+
+
+def unpruned_graph(model: HookedTransformer, transcoders, tokens: Sequence[int], batch_size: int = 32) -> AttributionGraph:
+    """The graph under test: every active latent visited, nothing pruned."""
+    return attribute(model, _set(model, transcoders), list(tokens), AttributionSettings(max_feature_nodes=None, batch_size=batch_size))
+
+
+class Reference:
+    """The frozen replacement model as a function of α, built from hooks alone."""
+
+    def __init__(self, model: HookedTransformer, transcoders, tokens: Sequence[int]) -> None:
+        self.model, self.saes = model, _saes(transcoders)
+        self.tokens = torch.tensor([list(tokens)], device=model.cfg.device)
+        self.hooks_in = [tc.cfg.metadata.hook_name for tc in self.saes]
+        self.hooks_out = [tc.cfg.metadata.hook_name_out for tc in self.saes]
+        clean: dict[str, torch.Tensor] = {}
+
+        def save(value, hook):
+            clean[hook.name] = value[0].detach().clone()
+
+        def save_frozen(value, hook):
+            self.frozen[hook.name] = value.detach().clone()
+
+        self.frozen: dict[str, torch.Tensor] = {}
+        names = ["blocks.0.hook_resid_pre", *self.hooks_in, *self.hooks_out]
+        with torch.no_grad():
+            hooks = [(n, save) for n in names] + [(_frozen, save_frozen)]
+            self.clean_logits = model.run_with_hooks(self.tokens, fwd_hooks=hooks)[0]
+            self.embed = clean["blocks.0.hook_resid_pre"].float()
+            self.acts, self.errors = [], []
+            for tc, h_in, h_out in zip(self.saes, self.hooks_in, self.hooks_out):
+                x = clean[h_in].float()
+                acts = tc.encode(x.to(tc.dtype)).float()
+                out = tc.decode(acts.to(tc.dtype)).float()
+                if hasattr(tc, "W_skip"):
+                    out = out + x @ tc.W_skip.float().T
+                self.acts.append(acts)
+                self.errors.append(clean[h_out].float() - out)
+        self.n_pos = self.tokens.shape[1]
+
+    def alphas(self, value: float) -> dict[str, torch.Tensor]:
+        n = self.n_pos
+        return {
+            "token": torch.full((n,), value, requires_grad=True),
+            "error": torch.full((len(self.saes), n), value, requires_grad=True),
+            "latent": torch.full((len(self.saes), n, self.saes[0].cfg.d_sae), value, requires_grad=True),
+        }
+
+    def run(self, alpha: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        """(final normalised residual [pos, d], per-layer latent pre-activations [pos, d_sae])."""
+        model, reads = self.model, {}
+        dtype = model.cfg.dtype
+
+        def freeze(value, hook):
+            return self.frozen[hook.name]
+
+        def embed(value, hook):
+            return (alpha["token"][:, None] * self.embed)[None].to(dtype)
+
+        def read(value, hook):
+            reads[hook.name] = value
+
+        def write(layer):
+            tc = self.saes[layer]
+
+            def fn(value, hook):
+                acts = alpha["latent"][layer] * self.acts[layer]
+                out = acts @ tc.W_dec.float() + tc.b_dec.float() + alpha["error"][layer][:, None] * self.errors[layer]
+                if hasattr(tc, "W_skip"):
+                    out = out + reads[self.hooks_in[layer]][0].float() @ tc.W_skip.float().T
+                return out[None].to(dtype)
+
+            return fn
+
+        hooks = [(_frozen, freeze), ("blocks.0.hook_resid_pre", embed)]
+        hooks += [(h, read) for h in self.hooks_in]
+        hooks += [(h, write(layer)) for layer, h in enumerate(self.hooks_out)]
+        with torch.enable_grad(), model.hooks(fwd_hooks=hooks):
+            resid = model(self.tokens, stop_at_layer=model.cfg.n_layers)
+            final = model.ln_final(resid) if model.cfg.normalization_type is not None else resid
+        pre = [reads[h][0].float() @ tc.W_enc.float() + tc.b_enc.float() for h, tc in zip(self.hooks_in, self.saes)]
+        return final[0].float(), pre
+
+    def logits(self) -> torch.Tensor:
+        final, _ = self.run(self.alphas(1.0))
+        logits = final @ self.model.W_U.float() + self.model.b_U.float()
+        cap = self.model.cfg.output_logits_soft_cap
+        return cap * torch.tanh(logits / cap) if cap > 0 else logits
+
+    def target_value(self, node, final: torch.Tensor, pre: list[torch.Tensor]) -> torch.Tensor:
+        if node.kind == "logit":
+            w_u = self.model.W_U.float()
+            return final[node.position] @ (w_u[:, node.token_id] - w_u.mean(dim=1))
+        return pre[node.layer][node.position, node.feature]
+
+    def source_derivative(self, node, grads: dict[str, torch.Tensor]) -> float:
+        if node.kind == "token":
+            return float(grads["token"][node.position])
+        if node.kind == "error":
+            return float(grads["error"][node.layer, node.position])
+        return float(grads["latent"][node.layer, node.position, node.feature])
+
+
+def _incoming(graph: AttributionGraph) -> dict[int, dict[int, float]]:
+    rows: dict[int, dict[int, float]] = {}
+    for s, t, w in zip(graph.sources.tolist(), graph.targets.tolist(), graph.weights.tolist()):
+        rows.setdefault(t, {})[s] = w
+    return rows
+
+
+def _targets(graph: AttributionGraph, max_targets: int | None) -> list[int]:
+    targets = [i for i, n in enumerate(graph.nodes) if n.kind in ("latent", "logit")]
+    if max_targets is not None and len(targets) > max_targets:
+        step = len(targets) / max_targets
+        targets = [targets[int(k * step)] for k in range(max_targets)]
+    return targets
+
+
+def check_replacement_logits(model: HookedTransformer, transcoders, tokens: Sequence[int], atol: float = 1e-4) -> None:
+    from circuitstore.compute import Replacement
+
+    ref = Reference(model, transcoders, tokens)
+    scale = max(1.0, float(ref.clean_logits.abs().max()))
+    own = ref.logits()
+    assert torch.allclose(own, ref.clean_logits.float(), rtol=0, atol=atol * scale), float((own - ref.clean_logits).abs().max())
+    production = Replacement(model, _set(model, transcoders), torch.tensor(list(tokens))).logits().float()
+    diff = float((production - ref.clean_logits.float()).abs().max())
+    assert diff <= atol * scale, f"replacement logits differ by {diff}"
+
+
+def check_edges(
+    model: HookedTransformer, transcoders, tokens: Sequence[int], rtol: float = 1e-4,
+    max_targets: int | None = None, graph: AttributionGraph | None = None,
+) -> None:
+    graph = graph or unpruned_graph(model, transcoders, tokens)
+    ref = Reference(model, transcoders, tokens)
+    _check_latents(graph, ref)
+    incoming = _incoming(graph)
+    alpha = ref.alphas(1.0)
+    final, pre = ref.run(alpha)
+    for t in _targets(graph, max_targets):
+        node = graph.nodes[t]
+        found = torch.autograd.grad(ref.target_value(node, final, pre), list(alpha.values()), retain_graph=True, allow_unused=True)
+        grads = {k: torch.zeros_like(a) if g is None else g for (k, a), g in zip(alpha.items(), found)}
+        row = incoming.get(t, {})
+        expected = {s: ref.source_derivative(graph.nodes[s], grads) for s, src in enumerate(graph.nodes) if src.kind != "logit"}
+        scale = max(abs(v) for v in expected.values())
+        for s, e in expected.items():
+            got = row.get(s, 0.0)
+            assert abs(got - e) <= rtol * (abs(e) + scale), f"edge {graph.nodes[s].id} -> {node.id}: {got} != {e}"
+        # Every active latent is in the graph, so nothing outside it may carry signal.
+        in_graph = torch.zeros_like(grads["latent"], dtype=torch.bool)
+        for n in graph.nodes:
+            if n.kind == "latent":
+                in_graph[n.layer, n.position, n.feature] = True
+        outside = float(grads["latent"][~in_graph].abs().max()) if (~in_graph).any() else 0.0
+        assert outside <= rtol * scale, f"{node.id} depends on a latent missing from the graph ({outside})"
+
+
+def check_completeness(
+    model: HookedTransformer, transcoders, tokens: Sequence[int], rtol: float = 1e-4,
+    max_targets: int | None = None, graph: AttributionGraph | None = None,
+) -> None:
+    graph = graph or unpruned_graph(model, transcoders, tokens)
+    ref = Reference(model, transcoders, tokens)
+    with torch.no_grad():
+        full = ref.run(ref.alphas(1.0))
+        bias = ref.run(ref.alphas(0.0))
+    incoming = _incoming(graph)
+    for t in _targets(graph, max_targets):
+        node = graph.nodes[t]
+        value = float(ref.target_value(node, *full))
+        b = float(ref.target_value(node, *bias))
+        edges = incoming.get(t, {}).values()
+        total = b + sum(edges)
+        scale = abs(value) + abs(b) + sum(abs(w) for w in edges)
+        assert abs(total - value) <= rtol * scale, f"{node.id}: edges + bias = {total}, value = {value}"
+
+
+def _check_latents(graph: AttributionGraph, ref: Reference) -> None:
+    """The graph's latents are exactly the active ones, with their activations."""
+    active = {(l, p, f) for l, a in enumerate(ref.acts) for p, f in (a != 0).nonzero().tolist()}
+    latents = {(n.layer, n.position, n.feature): n.activation for n in graph.nodes if n.kind == "latent"}
+    assert set(latents) == active, f"{len(set(latents) ^ active)} latents differ from the active set"
+    for (l, p, f), a in latents.items():
+        expected = float(ref.acts[l][p, f])
+        assert abs(a - expected) <= 1e-5 * max(1.0, abs(expected)), f"activation of {l}_{f}_{p}: {a} != {expected}"

@@ -1,0 +1,67 @@
+"""What a graph file holds, computed straight from its raw JSON (no circuitstore code), so ingest
+tests compare Neo4j against an independent reading of the file."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+# feature_type → the kind label a node gets in Neo4j (any "... transcoder" is a latent).
+KIND_LABELS = {"embedding": "Token", "mlp reconstruction error": "Error", "logit": "Logit"}
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text())
+
+
+def graph_id(raw: dict, path: Path) -> str:
+    return raw["metadata"].get("slug") or path.stem
+
+
+def kind_label(node: dict) -> str:
+    return KIND_LABELS.get(node["feature_type"], "Latent")
+
+
+def kind_counts(raw: dict) -> Counter:
+    return Counter(kind_label(n) for n in raw["nodes"])
+
+
+def feature_keys(raw: dict) -> set[tuple[int, int]]:
+    """(layer, index within the layer) of every latent: the first two parts of its node id."""
+    keys = set()
+    for n in raw["nodes"]:
+        if kind_label(n) == "Latent":
+            layer, index, _ = n["node_id"].split("_")
+            keys.add((int(layer), int(index)))
+    return keys
+
+
+def vocab_ids(raw: dict) -> set[int]:
+    """Token ids of the prompt tokens (`E_<token id>_<pos>`) and of the logits (their `feature`)."""
+    ids = set()
+    for n in raw["nodes"]:
+        if kind_label(n) == "Token":
+            ids.add(int(n["node_id"].split("_")[1]))
+        elif kind_label(n) == "Logit":
+            ids.add(n["feature"])
+    return ids
+
+
+def shares(raw: dict) -> dict[tuple[str, str], float]:
+    """weight / sum(|weight| into the target) for every link."""
+    into: dict[str, float] = defaultdict(float)
+    for link in raw["links"]:
+        into[link["target"]] += abs(link["weight"])
+    return {(link["source"], link["target"]): link["weight"] / into[link["target"]] for link in raw["links"]}
+
+
+def supernode_members(raw: dict) -> dict[str, set[str]]:
+    """{name: node ids}; a member that is no node id is a jsNodeId standing for every node with it."""
+    ids = {n["node_id"] for n in raw["nodes"]}
+    by_js: dict[str, set[str]] = defaultdict(set)
+    for n in raw["nodes"]:
+        by_js[n.get("jsNodeId")].add(n["node_id"])
+    return {name: set().union(*({m} if m in ids else by_js[m] for m in members))
+            for name, *members in raw["qParams"].get("supernodes", [])}

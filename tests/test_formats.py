@@ -1,0 +1,325 @@
+"""Graph JSON read and write, on the real shared graphs and on small made-up files.
+
+Expected values come from the files themselves, read here with the stdlib json module."""
+
+import json
+from dataclasses import replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from circuitstore.errors import CircuitstoreError
+from circuitstore.formats import FormatError, dump_graph, parse_graph, read_graph, write_graph
+from circuitstore.graph import AttributionGraph, GraphMeta, Node, Supernode
+from data import GRAPH_FILES, SCHEMA_FILE
+from schema_check import schema_errors
+
+SCHEMA = json.loads(SCHEMA_FILE.read_text())
+KIND = {"embedding": "token", "cross layer transcoder": "latent", "mlp reconstruction error": "error",
+        "logit": "logit"}
+GEMMA = [p for p in GRAPH_FILES if p.parent.name.startswith("gemma")]
+HAIKU = [p for p in GRAPH_FILES if p.parent.name == "claude-haiku"]
+ids = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
+
+
+def original(path: Path) -> dict:
+    return json.loads(path.read_text())
+
+
+def cantor(layer: int, index: int) -> int:
+    return sum(range(layer + index + 1)) + index
+
+
+def test_the_shared_graphs_are_there():
+    assert len(GEMMA) == 17 and len(HAIKU) == 2
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+def test_writing_a_read_file_gives_back_the_file(path, tmp_path):
+    out = tmp_path / "out.json"
+    write_graph(read_graph(path), out)
+    assert json.loads(out.read_text()) == original(path)
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+def test_a_read_file_is_valid_and_the_written_one_too(path, tmp_path):
+    assert schema_errors(original(path), SCHEMA) == []
+    assert schema_errors(dump_graph(read_graph(path)), SCHEMA) == []
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+def test_nodes_edges_and_metadata_are_what_the_file_says(path):
+    raw = original(path)
+    g = read_graph(path)
+    md = raw["metadata"]
+    assert g.meta.id == md["slug"]
+    assert g.meta.prompt == md["prompt"] and g.meta.prompt_tokens == tuple(md["prompt_tokens"])
+    assert g.meta.generation == md.get("generation_settings", {})
+    assert g.meta.pruning == md.get("pruning_settings", {})
+    assert g.meta.transcoder_set == (md["info"]["transcoder_set"] if "info" in md else md["scan"])
+    assert g.meta.source["metadata"]["scan"] == md["scan"]
+
+    assert [n.id for n in g.nodes] == [r["node_id"] for r in raw["nodes"]]
+    for r, node in zip(raw["nodes"], g.nodes):
+        kind = KIND[r["feature_type"]]
+        assert (node.kind, node.position) == (kind, r["ctx_idx"])
+        assert (node.feature_ref, node.js_id) == (r["feature"], r["jsNodeId"])
+        assert (node.activation, node.influence) == (r.get("activation"), r.get("influence"))
+        assert node.label == (r["clerp"] if r["clerp"] else None)
+        if kind == "token":
+            assert node.layer is None
+            assert node.text == md["prompt_tokens"][r["ctx_idx"]]
+            assert f"E_{node.token_id}_{r['ctx_idx']}" == r["node_id"]
+        else:
+            assert node.layer == int(r["layer"])
+        if kind == "latent":
+            # gemma numbers a feature by Cantor pairing of layer and index, Anthropic by itself
+            assert r["feature"] in (cantor(node.layer, node.feature), node.feature)
+            assert f"{node.layer}_{node.feature}_{node.position}" == r["node_id"]
+        if kind == "logit":
+            clerp = r["clerp"]
+            assert node.text == clerp[clerp.index('"') + 1:clerp.rindex('"')]
+            assert (node.token_id, node.probability, node.is_target) == (
+                r["feature"], r["token_prob"], r["is_target_logit"])
+        else:
+            assert node.probability is None and not node.is_target
+    assert list(g.edges()) == [(link["source"], link["target"], link["weight"]) for link in raw["links"]]
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+def test_only_haikus_reverse_ctx_idx_needs_keeping_per_node(path):
+    """Every other node field comes back from the Node's columns."""
+    kept = read_graph(path).meta.source.get("node_extras", {})
+    assert {key for extra in kept.values() for key in extra} <= {"reverse_ctx_idx"}
+    expected = {r["node_id"] for r in original(path)["nodes"] if r["reverse_ctx_idx"] != 0}
+    assert set(kept) == expected
+
+
+@pytest.mark.parametrize("path", GEMMA, ids=[f"{p.parent.name}/{p.stem}" for p in GEMMA])
+def test_a_graph_without_file_numbering_is_written_as_circuit_tracer_would(path):
+    """Drop what came from the file (feature numbers, jsNodeIds, logit clerps, extras): the
+    writer derives the same values circuit-tracer wrote."""
+    raw = original(path)
+    g = read_graph(path)
+    bare = [replace(n, feature_ref=None, js_id=None, label=None if n.kind == "logit" else n.label)
+            for n in g.nodes]
+    computed = AttributionGraph(replace(g.meta, source={}), bare, g.sources, g.targets, g.weights)
+    out = dump_graph(computed)
+    assert schema_errors(out, SCHEMA) == []
+    assert out["nodes"] == raw["nodes"]
+    assert out["links"] == raw["links"]
+    assert out["metadata"]["info"]["transcoder_set"] == raw["metadata"]["info"]["transcoder_set"]
+    back = parse_graph(out, origin="computed")
+    assert [replace(n, feature_ref=None, js_id=None) for n in back.nodes] == [
+        replace(n, feature_ref=None, js_id=None) for n in g.nodes]
+
+
+def test_haiku_graphs_name_the_model_and_resolve_jsnodeid_supernodes():
+    for path in HAIKU:
+        raw = original(path)
+        g = read_graph(path)
+        assert g.meta.model == "claude-3.5-haiku"
+        assert g.meta.transcoder_set == raw["metadata"]["scan"]
+        assert all(n.influence is None and n.activation is None for n in g.nodes)
+        node_of_js = {r["jsNodeId"]: r["node_id"] for r in raw["nodes"]}
+        expected = [(name, tuple(node_of_js[m] for m in members))
+                    for name, *members in raw["qParams"]["supernodes"]]
+        assert [(sn.name, sn.members) for sn in g.supernodes] == expected
+        assert expected and all(members for _, members in expected)
+
+
+def test_a_jsnodeid_shared_by_several_nodes_groups_them_all(tmp_path):
+    path = GEMMA[0]
+    raw = original(path)
+    by_js: dict[str, list[str]] = {}
+    for r in raw["nodes"]:
+        by_js.setdefault(r["jsNodeId"], []).append(r["node_id"])
+    shared = next(js for js, nodes in by_js.items() if len(nodes) > 1)
+    single = next(js for js, nodes in by_js.items() if len(nodes) == 1)
+    raw["qParams"]["supernodes"] = [["family", shared, single], ["one", single]]
+    f = tmp_path / "with-supernodes.json"
+    f.write_text(json.dumps(raw))
+
+    g = read_graph(f)
+    assert g.supernodes == (Supernode("family", (*by_js[shared], *by_js[single])),
+                            Supernode("one", tuple(by_js[single])))
+    assert dump_graph(g)["qParams"]["supernodes"] == raw["qParams"]["supernodes"]
+
+
+# A small file made up here, in circuit-tracer's shape.
+def node(node_id, feature_type, layer, ctx, feature, **more):
+    record = {"node_id": node_id, "feature": feature, "layer": layer, "ctx_idx": ctx,
+              "feature_type": feature_type, "token_prob": 0.0, "is_target_logit": False, "run_idx": 0,
+              "reverse_ctx_idx": 0, "jsNodeId": f"js-{node_id}", "clerp": "", "influence": 0.5,
+              "activation": None}
+    return {**record, **more}
+
+
+def small_file() -> dict:
+    return {
+        "metadata": {"slug": "tiny", "scan": "gemma-2-2b", "prompt_tokens": ["<bos>", "Hi"], "prompt": "<bos>Hi",
+                     "info": {"transcoder_set": "some/clt", "create_time_ms": 1760913342206}},
+        "qParams": {"pinnedIds": [], "supernodes": [["grp", "0_3_1", "1_-1_1"]], "linkType": "both"},
+        "nodes": [
+            node("E_2_0", "embedding", "E", 0, 0),
+            node("E_17_1", "embedding", "E", 1, 1),
+            # a layer-0 latent, and errors in the older id style (which looks like a layer-0 latent)
+            # and the newer one: the kind and layer come from feature_type and layer.
+            node("0_3_1", "cross layer transcoder", "0", 1, cantor(0, 3), activation=1.25, clerp="greeting"),
+            node("0_4_1", "mlp reconstruction error", "4", 1, -1),
+            node("1_-1_1", "mlp reconstruction error", "1", 1, -1),
+            node("27_99_1", "logit", "27", 1, 99, token_prob=0.75, is_target_logit=True,
+                 clerp='Output " there" (p=0.750)', influence=None),
+        ],
+        "links": [{"source": "E_17_1", "target": "0_3_1", "weight": 2.5},
+                  {"source": "0_3_1", "target": "27_99_1", "weight": -0.5},
+                  {"source": "0_4_1", "target": "27_99_1", "weight": 0.125},
+                  {"source": "1_-1_1", "target": "27_99_1", "weight": 1e-3}],
+    }
+
+
+def test_kinds_come_from_feature_type_whatever_the_error_id_style():
+    g = parse_graph(small_file(), origin="tiny.json")
+    assert [(n.id, n.kind, n.layer) for n in g.nodes] == [
+        ("E_2_0", "token", None), ("E_17_1", "token", None), ("0_3_1", "latent", 0),
+        ("0_4_1", "error", 4), ("1_-1_1", "error", 1), ("27_99_1", "logit", 27)]
+    assert (g.node("0_3_1").feature, g.node("E_17_1").token_id, g.node("E_17_1").text) == (3, 17, "Hi")
+    assert (g.node("27_99_1").text, g.node("27_99_1").token_id) == (" there", 99)
+    assert g.supernodes == (Supernode("grp", ("0_3_1", "1_-1_1")),)
+    assert dump_graph(g) == small_file()
+
+
+def test_anthropic_logit_clerps_give_the_token_too():
+    f = small_file()
+    f["nodes"][-1]["clerp"] = 'output: "there" (p=0.750)'
+    assert parse_graph(f, origin="x").node("27_99_1").text == "there"
+
+
+def test_created_is_the_info_create_time_in_utc():
+    g = parse_graph(small_file(), origin="x")
+    expected = datetime.fromtimestamp(1760913342.206, timezone.utc)
+    assert abs((datetime.fromisoformat(g.meta.created) - expected).total_seconds()) < 1e-3
+
+
+def test_info_written_as_a_python_repr_string_is_read_without_running_it(tmp_path):
+    f = small_file()
+    f["metadata"]["info"] = repr({"transcoder_set": "repr/clt", "creator_name": None, "ok": True})
+    g = parse_graph(f, origin="x")
+    assert g.meta.transcoder_set == "repr/clt"
+    assert dump_graph(g)["metadata"]["info"] == f["metadata"]["info"]
+
+    marker = tmp_path / "ran"
+    f["metadata"]["info"] = f"__import__('pathlib').Path({str(marker)!r}).touch()"
+    g = parse_graph(f, origin="x")
+    assert not marker.exists()
+    assert g.meta.transcoder_set == "gemma-2-2b"  # no usable info: the scan names the coders
+
+
+def test_without_slug_or_info_the_file_name_and_scan_stand_in(tmp_path):
+    f = small_file()
+    del f["metadata"]["slug"], f["metadata"]["info"]
+    path = tmp_path / "my-graph.json"
+    path.write_text(json.dumps(f))
+    g = read_graph(path)
+    assert (g.meta.id, g.meta.transcoder_set, g.meta.created) == ("my-graph", "gemma-2-2b", None)
+
+
+def test_a_graph_from_compute_is_written_as_a_valid_file_and_read_back(tmp_path):
+    meta = GraphMeta(id="computed", prompt="<bos>Hi", prompt_tokens=("<bos>", "Hi"), model="gemma-3-270m",
+                     transcoder_set="me/plt", created="2026-01-02T03:04:05.678+00:00",
+                     generation={"max_n_logits": 5}, pruning={"node_threshold": 0.8, "edge_threshold": 0.9},
+                     scores={"replacement_score": 0.7})
+    nodes = [Node("E_17_1", "token", 1, token_id=17, text="Hi"),
+             Node("2_40_1", "latent", 1, layer=2, feature=40, activation=3.0, influence=0.25),
+             Node("3_-1_1", "error", 1, layer=3, influence=0.125),
+             Node("L_5_1", "logit", 1, token_id=5, text=" there", probability=0.5, is_target=True)]
+    g = AttributionGraph.from_edge_ids(meta, nodes, [("E_17_1", "2_40_1", 1.0), ("2_40_1", "L_5_1", 0.5)],
+                                       [Supernode("hi", ("E_17_1", "2_40_1"))])
+    path = tmp_path / "computed.json"
+    write_graph(g, path)
+    written = json.loads(path.read_text())
+    assert schema_errors(written, SCHEMA) == []
+    assert written["metadata"]["node_threshold"] == 0.8
+
+    back = read_graph(path)
+    assert back.meta.id == "computed"
+    for name in ("prompt", "prompt_tokens", "model", "transcoder_set", "created", "generation", "pruning",
+                 "scores"):
+        assert getattr(back.meta, name) == getattr(meta, name), name
+    # the file adds Neuronpedia's own numbering, a logit clerp and a layer above the others
+    assert [replace(n, feature_ref=None, js_id=None) for n in back.nodes[:3]] == nodes[:3]
+    logit = back.node("L_5_1")
+    assert (logit.label, logit.layer) == ('Output " there" (p=0.500)', 4)
+    assert replace(logit, label=None, layer=None, feature_ref=None, js_id=None) == nodes[3]
+    assert list(back.edges()) == list(g.edges()) and back.supernodes == g.supernodes
+
+
+# Bad input: each case turns a good file's text into a bad one.
+def text_of(f: dict) -> str:
+    return json.dumps(f)
+
+
+def edit(change):
+    def make() -> str:
+        f = small_file()
+        change(f)
+        return text_of(f)
+    return make
+
+
+BAD = {
+    "not json": (lambda: "hello, graph", "not valid JSON"),
+    "empty file": (lambda: "", "empty"),
+    "truncated": (lambda: text_of(small_file())[:300], "ends too early"),
+    "NaN weight": (lambda: text_of(small_file()).replace('"weight": 2.5', '"weight": NaN'), "NaN"),
+    "not an object": (lambda: "[1, 2]", "expected a JSON object"),
+    "no links": (edit(lambda f: f.pop("links")), "no 'links'"),
+    "nodes not a list": (edit(lambda f: f.update(nodes={})), "'nodes' must be a list"),
+    "node without ctx_idx": (edit(lambda f: f["nodes"][2].pop("ctx_idx")), r"nodes\[2\].*'ctx_idx'"),
+    "latent layer E": (edit(lambda f: f["nodes"][2].update(layer="E")), "'0_3_1': layer"),
+    "unknown feature_type": (edit(lambda f: f["nodes"][1].update(feature_type="neuron")), "'neuron'"),
+    "string activation": (edit(lambda f: f["nodes"][2].update(activation="1.5")), "activation"),
+    "link to a missing node": (edit(lambda f: f["links"][1].update(target="0_8_1")), "'0_8_1'"),
+    "string weight": (edit(lambda f: f["links"][3].update(weight="1")), r"links\[3\].*weight"),
+    "empty graph": (edit(lambda f: f.update(nodes=[], links=[], qParams={})), "no nodes"),
+    "duplicate node id": (edit(lambda f: f["nodes"].append(f["nodes"][3])), "duplicate node id '0_4_1'"),
+    "duplicate link": (edit(lambda f: f["links"].append(f["links"][0])), "duplicate edge"),
+    "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])), "'0_9_9'"),
+    "no prompt tokens": (edit(lambda f: f["metadata"].pop("prompt_tokens")), "'prompt_tokens'"),
+}
+
+
+@pytest.mark.parametrize("case", BAD)
+def test_bad_input_is_one_line_naming_file_and_problem(case, tmp_path):
+    make, problem = BAD[case]
+    path = tmp_path / "bad.json"
+    path.write_text(make())
+    with pytest.raises(FormatError, match=problem) as caught:
+        read_graph(path)
+    message = str(caught.value)
+    assert message.startswith(f"{path}: ") and "\n" not in message
+
+
+def test_a_missing_file_is_named():
+    with pytest.raises(FormatError, match="nowhere.json: cannot read"):
+        read_graph("nowhere.json")
+
+
+def test_a_nan_weight_in_parsed_json_names_the_edge():
+    f = small_file()
+    f["links"][2]["weight"] = float("nan")
+    with pytest.raises(FormatError, match="upload: .*'0_4_1' -> '27_99_1' has non-finite weight"):
+        parse_graph(f, origin="upload")
+
+
+def test_format_errors_are_the_users_kind_of_error():
+    assert issubclass(FormatError, CircuitstoreError)
+
+
+def test_the_schema_check_itself_catches_a_bad_node():
+    f = small_file()
+    del f["nodes"][0]["jsNodeId"]
+    f["links"][0]["weight"] = "heavy"
+    assert schema_errors(f, SCHEMA) == ["$.nodes[0]: missing 'jsNodeId'",
+                                        "$.links[0].weight: expected number, got str"]

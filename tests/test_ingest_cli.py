@@ -1,0 +1,138 @@
+"""`circuitstore import / graphs / export / delete` through click's CliRunner against a real Neo4j,
+with bad input made from the real graph files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+from circuitstore.cli import main
+from tests import raw_json
+from tests.data import GRAPH_FILES, GRAPHS_DIR
+
+DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
+HAIKU = GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json"
+
+
+def cli(*args: str):
+    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+
+
+def stored_ids(driver) -> list[str]:
+    records, _, _ = driver.execute_query("MATCH (g:Graph) RETURN g.id AS id ORDER BY id")
+    return [r["id"] for r in records]
+
+
+def test_import_a_directory_then_list_export_and_delete(store, tmp_path):
+    raws = {p: raw_json.load(p) for p in GRAPH_FILES}
+    ids = sorted(raw_json.graph_id(raw, p) for p, raw in raws.items())
+
+    result = cli("import", str(GRAPHS_DIR))
+    assert result.exit_code == 0, result.stderr
+    assert stored_ids(store) == ids
+    edges = sum(len(raw["links"]) for raw in raws.values())
+    nodes = sum(len(raw["nodes"]) for raw in raws.values())
+    assert f"{len(ids)} graphs stored" in result.stdout
+    assert f"{nodes} nodes, {edges} edges" in result.stdout
+
+    again = cli("import", str(GRAPHS_DIR / "*" / "*.json"))
+    assert again.exit_code == 0
+    assert f"0 graphs stored (0 created, 0 replaced), {len(ids)} unchanged" in again.stdout
+
+    listed = cli("graphs", "--json")
+    rows = {row["id"]: row for row in json.loads(listed.stdout)}
+    assert sorted(rows) == ids
+    for path, raw in raws.items():
+        row = rows[raw_json.graph_id(raw, path)]
+        assert (row["prompt"], row["nodes"], row["edges"]) == (raw["metadata"]["prompt"], len(raw["nodes"]),
+                                                              len(raw["links"]))
+    table = cli("graphs").stdout
+    assert all(gid in table for gid in ids)
+
+    out = tmp_path / "haiku.json"
+    haiku = raws[HAIKU]
+    result = cli("export", raw_json.graph_id(haiku, HAIKU), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    back = json.loads(out.read_text())
+    assert {n["node_id"]: n for n in back["nodes"]} == {n["node_id"]: n for n in haiku["nodes"]}
+    assert sorted(map(json.dumps, back["links"])) == sorted(map(json.dumps, haiku["links"]))
+    assert back["metadata"] == haiku["metadata"]
+
+    result = cli("delete", raw_json.graph_id(haiku, HAIKU))
+    assert result.exit_code == 0, result.stderr
+    assert stored_ids(store) == [gid for gid in ids if gid != raw_json.graph_id(haiku, HAIKU)]
+    missing = cli("delete", raw_json.graph_id(haiku, HAIKU))
+    assert missing.exit_code == 1 and "no graph" in missing.stderr
+    assert cli("export", "no-such-graph", "-o", str(tmp_path / "x.json")).exit_code == 1
+
+
+def test_replace_needs_the_flag(store, tmp_path):
+    raw = raw_json.load(DALLAS)
+    raw["metadata"]["prompt"] = "a different prompt under the same slug"
+    changed = tmp_path / "changed.json"
+    changed.write_text(json.dumps(raw))
+    assert cli("import", str(DALLAS)).exit_code == 0
+
+    refused = cli("import", str(changed))
+    assert refused.exit_code == 1
+    assert str(changed) in refused.stderr and "--replace" in refused.stderr
+    records, _, _ = store.execute_query("MATCH (g:Graph) RETURN g.prompt AS p")
+    assert [r["p"] for r in records] == [raw_json.load(DALLAS)["metadata"]["prompt"]]
+
+    swapped = cli("import", "--replace", str(changed))
+    assert swapped.exit_code == 0 and "1 replaced" in swapped.stdout
+    records, _, _ = store.execute_query("MATCH (g:Graph) RETURN g.prompt AS p")
+    assert [r["p"] for r in records] == [raw["metadata"]["prompt"]]
+
+
+def _bad_files(tmp_path):
+    """{name: (path, what the error must say)}, each made from a real file."""
+    good = DALLAS.read_text()
+    raw = json.loads(good)
+
+    def write(name: str, text: str):
+        path = tmp_path / f"{name}.json"
+        path.write_text(text)
+        return path
+
+    missing = json.loads(good)
+    missing["links"][5]["target"] = "no-such-node"
+    nan = json.loads(good)
+    nan["links"][3]["weight"] = math.nan
+    empty = {**raw, "nodes": [], "links": []}
+    return {
+        "not-json": (write("not-json", "this is not JSON\n"), "not valid JSON"),
+        "wrong-shape": (write("wrong-shape", json.dumps([raw["nodes"], raw["links"]])), "expected a JSON object"),
+        "no-links": (write("no-links", json.dumps({k: v for k, v in raw.items() if k != "links"})), "'links'"),
+        "truncated": (write("truncated", good[: len(good) // 2]), "truncated"),
+        "missing-node": (write("missing-node", json.dumps(missing)), "no-such-node"),
+        "nan-weight": (write("nan-weight", json.dumps(nan)), "NaN"),
+        "empty-graph": (write("empty-graph", json.dumps(empty)), "no nodes"),
+    }
+
+
+@pytest.mark.parametrize("case", ["not-json", "wrong-shape", "no-links", "truncated", "missing-node",
+                                  "nan-weight", "empty-graph"])
+def test_bad_file_is_reported_and_nothing_written(store, tmp_path, case):
+    path, problem = _bad_files(tmp_path)[case]
+    result = cli("import", str(path))
+    assert result.exit_code == 1
+    line = next(ln for ln in result.stderr.splitlines() if ln.startswith("error:"))
+    assert str(path) in line and problem in line
+    records, _, _ = store.execute_query("MATCH (n) WHERE NOT n:SchemaVersion RETURN count(n) AS n")
+    assert records[0]["n"] == 0
+
+
+def test_bad_files_do_not_stop_the_good_ones(store, tmp_path):
+    bad = _bad_files(tmp_path)
+    result = cli("import", str(tmp_path / "*.json"), str(DALLAS), str(tmp_path / "nothing-here-*.json"))
+    assert result.exit_code == 1
+    errors = [ln for ln in result.stderr.splitlines() if ln.startswith("error:")]
+    assert len(errors) == len(bad) + 1  # every bad file, and the glob that matched nothing
+    for path, _ in bad.values():
+        assert sum(str(path) in ln for ln in errors) == 1
+    assert stored_ids(store) == [raw_json.graph_id(raw_json.load(DALLAS), DALLAS)]
+    assert f"1 graphs stored (1 created, 0 replaced), 0 unchanged, {len(bad) + 1} failed" in result.stdout

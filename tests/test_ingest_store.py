@@ -1,0 +1,192 @@
+"""store_graph / load_graph / delete_graph against a real Neo4j, on every real graph file; each
+expectation is computed from the file's raw JSON (tests/raw_json.py), never from ingest's output."""
+
+from __future__ import annotations
+
+import json
+import math
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from circuitstore.formats import dump_graph, read_graph
+from circuitstore.ingest import (GraphExists, GraphNotFound, delete_graph, graph_exists, list_graphs, load_graph,
+                                 store_graph)
+from tests import raw_json
+from tests.data import GRAPH_FILES, GRAPHS_DIR
+
+DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
+OAKLAND = GRAPHS_DIR / "gemma-2-2b-clt" / "oakland-sacramento.json"
+PREFIXED = sorted((GRAPHS_DIR / "gemma-2-2b-clt-prefixed").glob("*.json"))
+IDS = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
+
+
+def value(driver, query: str, **params):
+    records, _, _ = driver.execute_query(query, **params)
+    return records[0][0]
+
+
+def snapshot(driver) -> list[str]:
+    """Every node and relationship with its element id, labels or type, and properties: equal
+    snapshots mean nothing was written (a node deleted and made again gets a new element id)."""
+    nodes = value(driver, "MATCH (n) RETURN collect([elementId(n), labels(n), properties(n)])")
+    rels = value(driver, "MATCH (a)-[r]->(b) RETURN collect([elementId(r), type(r), elementId(a), elementId(b), "
+                         "properties(r)])")
+    return sorted(json.dumps(x, sort_keys=True) for x in nodes + rels)
+
+
+def graph_counts(driver, graph_id: str) -> dict:
+    return {
+        "kinds": {label: value(driver, f"MATCH (n:{label} {{graph_id: $g}}) RETURN count(n)", g=graph_id)
+                  for label in ("Token", "Latent", "Error", "Logit")},
+        "edges": value(driver, "MATCH (a:Node {graph_id: $g})-[r:ATTRIBUTION]->(b) RETURN count(r)", g=graph_id),
+        "features": value(driver, "MATCH (:Latent {graph_id: $g})-[:INSTANCE_OF]->(f:Feature) "
+                                  "RETURN collect(DISTINCT [f.layer, f.index])", g=graph_id),
+        "vocab": value(driver, "MATCH (:Node {graph_id: $g})-[:IS]->(v:Vocab) RETURN collect(DISTINCT v.token_id)",
+                       g=graph_id),
+    }
+
+
+def expected_counts(raw: dict) -> dict:
+    kinds = raw_json.kind_counts(raw)
+    return {"kinds": {label: kinds[label] for label in ("Token", "Latent", "Error", "Logit")},
+            "edges": len(raw["links"]), "features": raw_json.feature_keys(raw), "vocab": raw_json.vocab_ids(raw)}
+
+
+def as_sets(counts: dict) -> dict:
+    return {**counts, "features": {tuple(f) for f in counts["features"]}, "vocab": set(counts["vocab"])}
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=IDS)
+def test_counts_by_kind_match_the_file(store, path):
+    raw = raw_json.load(path)
+    gid = raw_json.graph_id(raw, path)
+    assert store_graph(store, read_graph(path)) == "created"
+
+    assert as_sets(graph_counts(store, gid)) == expected_counts(raw)
+    # every latent is an instance of exactly one Feature, every token and logit is one Vocab entry
+    assert value(store, "MATCH (n:Latent {graph_id: $g}) WHERE COUNT { (n)-[:INSTANCE_OF]->(:Feature) } <> 1 "
+                        "RETURN count(n)", g=gid) == 0
+    assert value(store, "MATCH (n:Node {graph_id: $g}) WHERE (n:Token OR n:Logit) AND COUNT { (n)-[:IS]->() } <> 1 "
+                        "RETURN count(n)", g=gid) == 0
+    assert value(store, "MATCH (n:Node {graph_id: $g}) RETURN count(n)", g=gid) == len(raw["nodes"])
+    # each node carries exactly one kind label besides :Node
+    assert value(store, "MATCH (n:Node {graph_id: $g}) WHERE size(labels(n)) <> 2 RETURN count(n)", g=gid) == 0
+    assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(raw_json.feature_keys(raw))
+    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(raw))
+
+    members = raw_json.supernode_members(raw)
+    stored = value(store, "MATCH (:Graph {id: $g})-[:HAS_SUPERNODE]->(s:Supernode) "
+                          "OPTIONAL MATCH (s)-[:GROUPS]->(m) WITH s, collect(m.node_id) AS ms "
+                          "RETURN collect([s.name, ms])", g=gid)
+    assert {name: set(ms) for name, ms in stored} == members
+
+    weights = value(store, "MATCH (a:Node {graph_id: $g})-[r:ATTRIBUTION]->(b) "
+                           "RETURN collect([a.node_id, b.node_id, r.weight, r.share])", g=gid)
+    expected_shares = raw_json.shares(raw)
+    expected_weights = {(link["source"], link["target"]): link["weight"] for link in raw["links"]}
+    assert {(s, t): w for s, t, w, _ in weights} == expected_weights
+    for s, t, _, share in weights:
+        assert math.isclose(share, expected_shares[s, t], rel_tol=1e-12, abs_tol=1e-15)
+
+
+def test_dallas_and_oakland_share_features(store):
+    dallas, oakland = raw_json.load(DALLAS), raw_json.load(OAKLAND)
+    store_graph(store, read_graph(DALLAS))
+    store_graph(store, read_graph(OAKLAND))
+    both = raw_json.feature_keys(dallas) & raw_json.feature_keys(oakland)
+    assert both  # the two-hop capital circuits do reuse features
+    shared = value(store, "MATCH (:Latent {graph_id: $a})-[:INSTANCE_OF]->(f:Feature)"
+                          "<-[:INSTANCE_OF]-(:Latent {graph_id: $b}) RETURN collect(DISTINCT [f.layer, f.index])",
+                   a=raw_json.graph_id(dallas, DALLAS), b=raw_json.graph_id(oakland, OAKLAND))
+    assert {tuple(f) for f in shared} == both
+    union = raw_json.feature_keys(dallas) | raw_json.feature_keys(oakland)
+    assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(union)
+    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(dallas) | raw_json.vocab_ids(oakland))
+
+
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=IDS)
+def test_round_trip_equals_the_file(store, path):
+    raw = raw_json.load(path)
+    store_graph(store, read_graph(path))
+    back = dump_graph(load_graph(store, raw_json.graph_id(raw, path)))
+
+    assert back["metadata"] == raw["metadata"]
+    assert {n["node_id"]: n for n in back["nodes"]} == {n["node_id"]: n for n in raw["nodes"]}
+    assert len(back["nodes"]) == len(raw["nodes"])
+    assert sorted((l["source"], l["target"], l["weight"]) for l in back["links"]) == \
+        sorted((l["source"], l["target"], l["weight"]) for l in raw["links"])
+    # Neo4j keeps no order: supernodes and their members compare as sets
+    rest = {k: v for k, v in raw["qParams"].items() if k != "supernodes"}
+    assert {k: v for k, v in back["qParams"].items() if k != "supernodes"} == rest
+    assert {name: sorted(ms) for name, *ms in back["qParams"]["supernodes"]} == \
+        {name: sorted(ms) for name, *ms in raw["qParams"].get("supernodes", [])}
+
+
+def test_same_graph_again_changes_nothing(store):
+    graphs = [read_graph(p) for p in (DALLAS, OAKLAND, GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json")]
+    assert [store_graph(store, g) for g in graphs] == ["created"] * 3
+    before = snapshot(store)
+    assert [store_graph(store, g) for g in graphs] == ["unchanged"] * 3
+    # the same content under a fresh parse, and in another node order, is the same graph
+    assert store_graph(store, load_graph(store, graphs[0].meta.id)) == "unchanged"
+    assert snapshot(store) == before
+
+
+def test_different_graph_under_an_existing_id(store):
+    dallas, oakland = raw_json.load(DALLAS), raw_json.load(OAKLAND)
+    gid = raw_json.graph_id(dallas, DALLAS)
+    store_graph(store, read_graph(DALLAS))
+    before = snapshot(store)
+    impostor = read_graph(OAKLAND).renamed(gid)
+    with pytest.raises(GraphExists, match=gid):
+        store_graph(store, impostor)
+    assert snapshot(store) == before
+
+    assert store_graph(store, impostor, replace=True) == "replaced"
+    assert as_sets(graph_counts(store, gid)) == expected_counts(oakland)
+    # Dallas-only Features and Vocab went with it; nothing else is left over
+    assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(raw_json.feature_keys(oakland))
+    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(oakland))
+    assert value(store, "MATCH (g:Graph {id: $g}) RETURN g.prompt", g=gid) == oakland["metadata"]["prompt"]
+    assert value(store, "MATCH (g:Graph) RETURN count(g)") == 1
+    assert value(store, "MATCH (:Graph {id: $g})-[r:OF_MODEL|USES]->() RETURN count(r)", g=gid) == 2
+
+
+def test_delete_keeps_what_other_graphs_use(store):
+    dallas, oakland = raw_json.load(DALLAS), raw_json.load(OAKLAND)
+    store_graph(store, read_graph(DALLAS))
+    store_graph(store, read_graph(OAKLAND))
+    oakland_id = raw_json.graph_id(oakland, OAKLAND)
+    before = as_sets(graph_counts(store, oakland_id))
+
+    delete_graph(store, raw_json.graph_id(dallas, DALLAS))
+    assert not graph_exists(store, raw_json.graph_id(dallas, DALLAS))
+    assert value(store, "MATCH (n:Node {graph_id: $g}) RETURN count(n)", g=raw_json.graph_id(dallas, DALLAS)) == 0
+    assert as_sets(graph_counts(store, oakland_id)) == before == expected_counts(oakland)
+    assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(raw_json.feature_keys(oakland))
+    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(oakland))
+    assert [g["id"] for g in list_graphs(store)] == [oakland_id]
+
+    with pytest.raises(GraphNotFound):
+        delete_graph(store, "no-such-graph")
+    delete_graph(store, oakland_id)
+    assert value(store, "MATCH (n) WHERE n:Graph OR n:Node OR n:Supernode OR n:Feature OR n:Vocab "
+                        "RETURN count(n)") == 0
+
+
+def test_concurrent_threads_share_features(store):
+    raws = [raw_json.load(p) for p in PREFIXED]
+    graphs = [read_graph(p) for p in PREFIXED]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda g: store_graph(store, g), graphs)) == ["created"] * len(graphs)
+    for raw, path in zip(raws, PREFIXED):
+        assert as_sets(graph_counts(store, raw_json.graph_id(raw, path))) == expected_counts(raw)
+    union = set().union(*(raw_json.feature_keys(r) for r in raws))
+    assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(union)
+
+    # the same graph stored by several threads at once: one creates it, the others find it
+    again = read_graph(DALLAS)
+    with ThreadPoolExecutor(4) as pool:
+        outcomes = list(pool.map(lambda _: store_graph(store, again), range(4)))
+    assert sorted(outcomes) == ["created"] + ["unchanged"] * 3

@@ -1,0 +1,422 @@
+"""The query library against the real graphs in shared/graphs, each answer checked against an
+independent computation over the parsed files (networkx, numpy or plain Python), never against
+the queries' own output."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter, defaultdict
+
+import networkx as nx
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from circuitstore.cli import main
+from circuitstore.errors import CircuitstoreError
+from circuitstore.formats import read_graph
+from circuitstore.ingest import store_graph
+from circuitstore.queries import get_query, list_queries, run_query
+from data import GRAPHS_DIR as GRAPHS
+
+CLT = GRAPHS / "gemma-2-2b-clt"
+PREFIXED = sorted((GRAPHS / "gemma-2-2b-clt-prefixed").glob("*.json"))
+HAIKU_DALLAS = GRAPHS / "claude-haiku" / "capital-state-dallas.json"
+
+FILES = [CLT / "dallas-austin.json", CLT / "oakland-sacramento.json", HAIKU_DALLAS, *PREFIXED]
+GRAPH = {p: read_graph(p) for p in FILES}
+DALLAS = GRAPH[CLT / "dallas-austin.json"]
+OAKLAND = GRAPH[CLT / "oakland-sacramento.json"]
+HAIKU = GRAPH[HAIKU_DALLAS]
+
+
+@pytest.fixture(scope="module")
+def db(neo4j_driver):
+    """The test database holding FILES, loaded once for the module (the per-test `store`
+    fixture would wipe and reload them for every test)."""
+    neo4j_driver.execute_query("MATCH (n) WHERE NOT n:SchemaVersion "
+                               "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    for graph in GRAPH.values():
+        store_graph(neo4j_driver, graph)
+    return neo4j_driver
+
+
+# ---- independent computations over AttributionGraph objects ------------------------------
+
+def shares(g):
+    """{(source id, target id): (weight, weight / sum |weight| into the target)}."""
+    into = defaultdict(float)
+    for _, t, w in g.edges():
+        into[t] += abs(w)
+    return {(s, t): (w, w / into[t]) for s, t, w in g.edges()}
+
+
+def logit(g, text=None):
+    return next(n for n in g.nodes if n.kind == "logit" and (n.text == text if text else n.is_target))
+
+
+def strongest_paths(g, sources, target, max_length, k):
+    """Top-k all-positive paths by product of shares: Yen's k shortest paths on -log(share)."""
+    G = nx.DiGraph()
+    for (s, t), (w, sh) in shares(g).items():
+        if sh > 0:
+            G.add_edge(s, t, cost=-math.log(sh), share=sh, weight=w)
+    for s in sources:
+        if s in G:
+            G.add_edge("START", s, cost=0.0)
+    out = []
+    for p in nx.shortest_simple_paths(G, "START", target, weight="cost"):
+        p = p[1:]
+        if len(p) - 1 <= max_length:
+            pairs = list(zip(p, p[1:]))
+            out.append((p, math.prod(G.edges[e]["share"] for e in pairs),
+                        math.prod(G.edges[e]["weight"] for e in pairs)))
+        if len(out) == k:
+            break
+    return out
+
+
+def influence_on(g, target_id):
+    """circuit-tracer influence: e_t ((I - A)^-1 - I) with A[t, s] = |share of s -> t|."""
+    ids = [n.id for n in g.nodes]
+    ix = {x: i for i, x in enumerate(ids)}
+    A = np.zeros((len(ids), len(ids)))
+    for (s, t), (_, sh) in shares(g).items():
+        A[ix[t], ix[s]] = abs(sh)
+    e = np.zeros(len(ids))
+    e[ix[target_id]] = 1.0
+    total = e @ np.linalg.inv(np.eye(len(ids)) - A) - e
+    return dict(zip(ids, total))
+
+
+def fid(g, n):
+    return f"{g.meta.transcoder_set}/{n.layer}/{n.feature}"
+
+
+def latents_by_feature(g):
+    out = defaultdict(list)
+    for n in g.nodes:
+        if n.kind == "latent":
+            out[fid(g, n)].append(n)
+    return out
+
+
+def token_ids(g, text=None):
+    return [n.id for n in g.nodes if n.kind == "token" and (text is None or n.text == text)]
+
+
+# ---- the library itself -------------------------------------------------------------------
+
+def test_every_query_has_a_complete_header():
+    names = {q.name for q in list_queries()}
+    assert names == {"paths", "top-inputs", "top-outputs", "logit-drivers", "shared-features", "diff",
+                     "recurrence", "supernode-graph", "feature", "search", "neighbourhood"}
+    for q in list_queries():
+        assert q.purpose and q.example.startswith(":params {"), q.name
+        for p in q.params:
+            assert p.doc, (q.name, p.name)
+        body = [line for line in q.text.splitlines() if not line.startswith("//")]
+        for p in q.params:
+            assert f"${p.name}" in "\n".join(body), (q.name, p.name)
+
+
+# ---- paths --------------------------------------------------------------------------------
+
+def test_paths_dallas_to_austin_match_yens_algorithm(db):
+    rows = run_query(db, "paths", graph=DALLAS.meta.id, source=" Dallas", target=" Austin", k=5)
+    expected = strongest_paths(DALLAS, token_ids(DALLAS, " Dallas"), logit(DALLAS, " Austin").id, 6, 5)
+    assert [r["rank"] for r in rows] == [1, 2, 3, 4, 5]
+    assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
+    assert [r["strength"] for r in rows] == pytest.approx([s for _, s, _ in expected], rel=1e-9)
+    assert [r["weight_product"] for r in rows] == pytest.approx([w for _, _, w in expected], rel=1e-9)
+    top = rows[0]
+    assert top["path"][0] == '" Dallas"@6' and top["length"] == len(top["node_ids"]) - 1
+    assert all(s > 0 for r in rows for s in r["shares"])
+
+
+@pytest.mark.parametrize("position,max_length,k", [(2, 6, 10), (2, 2, 3), (4, 3, 7)])
+def test_paths_by_position_with_length_limit(db, position, max_length, k):
+    rows = run_query(db, "paths", graph=DALLAS.meta.id, position=position, max_length=max_length, k=k)
+    src = [n.id for n in DALLAS.nodes if n.kind == "token" and n.position == position]
+    expected = strongest_paths(DALLAS, src, logit(DALLAS).id, max_length, k)
+    assert [r["strength"] for r in rows] == pytest.approx([s for _, s, _ in expected], rel=1e-9)
+    assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
+    assert max(r["length"] for r in rows) <= max_length
+
+
+def test_paths_from_any_token_in_a_prefixed_graph(db):
+    g = GRAPH[PREFIXED[0]]
+    rows = run_query(db, "paths", graph=g.meta.id, target=" Austin", k=8, max_length=4)
+    expected = strongest_paths(g, token_ids(g), logit(g, " Austin").id, 4, 8)
+    assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
+
+
+# ---- top-inputs / top-outputs ---------------------------------------------------------------
+
+@pytest.mark.parametrize("query,node", [("top-inputs", "27_22605_7"), ("top-outputs", "E_26865_6"),
+                                        ("top-inputs", "20_44686_6")])
+def test_top_inputs_and_outputs_are_signed_and_ordered(db, query, node):
+    rows = run_query(db, query, graph=DALLAS.meta.id, node=node, k=7)
+    incoming = query == "top-inputs"
+    edges = [(s if incoming else t, w, sh) for (s, t), (w, sh) in shares(DALLAS).items()
+             if (t if incoming else s) == node]
+    edges.sort(key=lambda e: (-abs(e[1]), e[0]))
+    assert [(r["node_id"], r["weight"]) for r in rows] == [(n, pytest.approx(w)) for n, w, _ in edges[:7]]
+    assert [r["share"] for r in rows] == pytest.approx([sh for _, _, sh in edges[:7]])
+
+
+# ---- logit-drivers --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path,target", [(CLT / "dallas-austin.json", " Austin"),
+                                         (CLT / "oakland-sacramento.json", None),
+                                         (HAIKU_DALLAS, "Austin")])
+def test_logit_drivers_match_the_matrix_inverse(db, path, target):
+    g = GRAPH[path]
+    rows = run_query(db, "logit-drivers", graph=g.meta.id, target=target, k=15)
+    influence = influence_on(g, logit(g, target).id)
+    latents = {n.id: n for n in g.nodes if n.kind == "latent"}
+    expected = sorted(latents, key=lambda i: -influence[i])[:15]
+    assert [r["node_id"] for r in rows] == expected
+    assert [r["influence"] for r in rows] == pytest.approx([influence[i] for i in expected], rel=1e-4)
+    assert [r["feature"] for r in rows] == [fid(g, latents[i]) for i in expected]
+    assert [r["label"] for r in rows] == [latents[i].label for i in expected]
+
+
+# ---- shared-features / diff -----------------------------------------------------------------
+
+def test_shared_features_dallas_and_oakland(db):
+    rows = run_query(db, "shared-features", graphs=[DALLAS.meta.id, OAKLAND.meta.id], k=10_000)
+    a, b = latents_by_feature(DALLAS), latents_by_feature(OAKLAND)
+    assert {r["feature"] for r in rows} == a.keys() & b.keys()
+    for r in rows:
+        f = r["feature"]
+        assert r["activations"] == [max(n.activation for n in a[f]), max(n.activation for n in b[f])]
+        assert r["influences"] == pytest.approx([min(n.influence for n in a[f]), min(n.influence for n in b[f])])
+        assert r["positions"][0] == [n.position for n in a[f]] or sorted(r["positions"][0]) == sorted(
+            n.position for n in a[f])
+    worst = [max(r["influences"]) for r in rows]
+    assert worst == sorted(worst)
+
+
+def test_shared_features_across_the_prefixed_graphs(db):
+    graphs = [GRAPH[p] for p in PREFIXED]
+    rows = run_query(db, "shared-features", graphs=[g.meta.id for g in graphs], k=10_000)
+    common = set.intersection(*(set(latents_by_feature(g)) for g in graphs))
+    assert common and {r["feature"] for r in rows} == common
+
+
+def test_diff_dallas_oakland(db):
+    k = 8
+    rows = run_query(db, "diff", graphs=[DALLAS.meta.id, OAKLAND.meta.id], k=k)
+    a, b = latents_by_feature(DALLAS), latents_by_feature(OAKLAND)
+    infl = lambda ns: min(n.influence for n in ns)  # noqa: E731
+    section = defaultdict(list)
+    for r in rows:
+        section[r["section"]].append(r)
+    only_a = sorted(a.keys() - b.keys(), key=lambda f: (infl(a[f]), f))[:k]
+    only_b = sorted(b.keys() - a.keys(), key=lambda f: (infl(b[f]), f))[:k]
+    assert [r["item"] for r in section["only in A"]] == only_a
+    assert [r["item"] for r in section["only in B"]] == only_b
+    changed = sorted(a.keys() & b.keys(), key=lambda f: (-abs(infl(b[f]) - infl(a[f])), f))[:k]
+    assert [r["item"] for r in section["changed"]] == changed
+    assert [r["change"] for r in section["changed"]] == pytest.approx([infl(b[f]) - infl(a[f]) for f in changed])
+
+    shared = a.keys() & b.keys()
+    weights = defaultdict(lambda: [0.0, 0.0])
+    for i, g in enumerate((DALLAS, OAKLAND)):
+        nodes = {n.id: n for n in g.nodes}
+        for s, t, w in g.edges():
+            u, v = nodes[s], nodes[t]
+            if u.kind == v.kind == "latent" and fid(g, u) in shared and fid(g, v) in shared:
+                weights[f"{fid(g, u)} -> {fid(g, v)}"][i] += w
+    edges = sorted(weights, key=lambda e: (-abs(weights[e][1] - weights[e][0]), e))[:k]
+    assert [r["item"] for r in section["edge"]] == edges
+    assert [(r["a"], r["b"]) for r in section["edge"]] == [pytest.approx(tuple(weights[e])) for e in edges]
+
+
+# ---- recurrence -----------------------------------------------------------------------------
+
+def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db):
+    rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=5, max_length=4, k=10_000)
+    counts, graphs_of = Counter(), defaultdict(set)
+    assert len(PREFIXED) == 11
+    for p in PREFIXED:
+        g = GRAPH[p]
+        nodes = {n.id: n for n in g.nodes}
+        for path, _, _ in strongest_paths(g, token_ids(g), logit(g, " Austin").id, 4, 5):
+            for i in path:
+                if nodes[i].kind == "latent":
+                    counts[fid(g, nodes[i])] += 1
+                    graphs_of[fid(g, nodes[i])].add(g.meta.id)
+    got = {r["feature"]: (r["n_graphs"], r["n_paths"], sorted(r["graphs"])) for r in rows}
+    assert got == {f: (len(graphs_of[f]), counts[f], sorted(graphs_of[f])) for f in counts}
+    assert rows[0]["n_graphs"] == max(len(v) for v in graphs_of.values())
+
+
+# ---- supernode-graph --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path,influence", [(HAIKU_DALLAS, 0.5), (CLT / "dallas-austin.json", 0.45)])
+def test_supernode_graph_sums_edges_between_groups(db, path, influence):
+    g = GRAPH[path]
+    rows = run_query(db, "supernode-graph", graph=g.meta.id, influence=influence)
+    nodes = {n.id: n for n in g.nodes}
+    group = {}
+    for sn in sorted(g.supernodes, key=lambda s: s.name, reverse=True):
+        for m in sn.members:
+            group[m] = sn.name
+
+    def kept(n):
+        return n.id in group or n.kind in ("token", "logit") or n.influence is None or n.influence <= influence
+
+    captions = _captions(db, g.meta.id)
+
+    def name(n):
+        return group.get(n.id, captions[n.id])
+
+    totals = defaultdict(lambda: [0.0, 0])
+    for s, t, w in g.edges():
+        u, v = nodes[s], nodes[t]
+        if kept(u) and kept(v) and name(u) != name(v):
+            totals[(name(u), name(v))][0] += w
+            totals[(name(u), name(v))][1] += 1
+    got = {(r["source"], r["target"]): (r["weight"], r["edges"]) for r in rows}
+    assert got.keys() == totals.keys()
+    for key, (w, c) in totals.items():
+        assert got[key] == (pytest.approx(w), c)
+    if g.supernodes:
+        assert any(r["source_grouped"] for r in rows) and any(not r["target_grouped"] for r in rows)
+
+
+def _captions(db, graph_id):
+    """{node id: caption} as stored (captions are ingest's, so read rather than rebuilt)."""
+    records, _, _ = db.execute_query("MATCH (n:Node {graph_id: $g}) RETURN n.node_id AS id, n.name AS name",
+                                     g=graph_id)
+    return {r["id"]: r["name"] for r in records}
+
+
+# ---- feature ----------------------------------------------------------------------------------
+
+def test_feature_lists_every_occurrence_with_partners(db):
+    prefixed = [GRAPH[p] for p in PREFIXED]
+    common = set.intersection(*(set(latents_by_feature(g)) for g in prefixed))
+    feature = sorted(common)[0]
+    rows = run_query(db, "feature", feature=feature, k=3)
+    expected = []
+    for g in GRAPH.values():
+        captions = _captions(db, g.meta.id)
+        for n in latents_by_feature(g).get(feature, []):
+            edges = [(abs(w), t if s == n.id else s, "-> " if s == n.id else "<- ", w)
+                     for s, t, w in g.edges() if n.id in (s, t)]
+            edges.sort(key=lambda e: (-e[0], e[1]))
+            partners = [f"{d}{captions[o]} ({round(w, 4)})" for _, o, d, w in edges[:3]]
+            expected.append((g.meta.id, n.position, n.activation, partners))
+    expected.sort(key=lambda e: (e[0], e[1]))
+    assert len(expected) >= len(prefixed)
+    assert [(r["graph"], r["position"], r["activation"], r["partners"]) for r in rows] == expected
+
+
+# ---- search -----------------------------------------------------------------------------------
+
+def test_search_finds_labels_and_prompts(db):
+    rows = run_query(db, "search", text="capital", k=1000)
+    word = re.compile(r"\bcapital\b", re.IGNORECASE)
+    features = {fid(g, n) for g in GRAPH.values() for n in g.nodes
+                if n.kind == "latent" and n.label and word.search(n.label)}
+    nodes = {(g.meta.id, n.id) for g in GRAPH.values() for n in g.nodes if n.label and word.search(n.label)}
+    graphs = {g.meta.id for g in GRAPH.values() if word.search(g.meta.prompt)}
+    assert features and graphs
+    assert {r["id"] for r in rows if r["kind"] == "feature"} == features
+    assert {(r["graph"], r["id"]) for r in rows if r["kind"] == "node"} == nodes
+    assert {r["id"] for r in rows if r["kind"] == "graph"} == graphs
+    scores = [r["score"] for r in rows]
+    assert scores == sorted(scores, reverse=True)
+
+
+# ---- neighbourhood ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("depth,min_weight", [(1, 0.0), (2, 5.0), (3, 20.0)])
+def test_neighbourhood_matches_a_breadth_first_search(db, depth, min_weight):
+    centre = "27_22605_7"
+    [row] = run_query(db, "neighbourhood", graph=DALLAS.meta.id, node=centre, depth=depth, min_weight=min_weight)
+    G = nx.Graph()
+    G.add_node(centre)
+    G.add_edges_from((s, t) for s, t, w in DALLAS.edges() if abs(w) >= min_weight)
+    reach = set(nx.single_source_shortest_path_length(G, centre, cutoff=depth))
+    assert row["centre"]["node_id"] == centre
+    assert {n["node_id"] for n in row["nodes"]} == reach
+    edges = {(s, t) for s, t, w in DALLAS.edges() if abs(w) >= min_weight and s in reach and t in reach}
+    assert {(r["source"], r["target"]) for r in row["relationships"]} == edges
+
+
+# ---- parameter checks -------------------------------------------------------------------------
+
+def test_unknown_graph_names_the_stored_ones(db):
+    with pytest.raises(CircuitstoreError, match=r'no graph "nope".*stored graphs are: .*capital-state-dallas'):
+        run_query(db, "paths", graph="nope", source=" Dallas")
+
+
+def test_token_not_in_the_prompt_lists_the_prompt(db):
+    with pytest.raises(CircuitstoreError, match=r'no input token " Houston".*6:" Dallas", 7:" is"'):
+        run_query(db, "paths", graph=DALLAS.meta.id, source=" Houston")
+
+
+def test_logit_not_in_the_graph_lists_its_logits(db):
+    with pytest.raises(CircuitstoreError, match=r'no logit " Sacramento".*" Austin", " the"'):
+        run_query(db, "logit-drivers", graph=DALLAS.meta.id, target=" Sacramento")
+
+
+def test_bad_values_are_refused_before_any_query(db):
+    with pytest.raises(CircuitstoreError, match="k must be at least 1, got 0"):
+        run_query(db, "paths", graph=DALLAS.meta.id, k=0)
+    with pytest.raises(CircuitstoreError, match="max_length must be at most 8"):
+        run_query(db, "paths", graph=DALLAS.meta.id, max_length=9)
+    with pytest.raises(CircuitstoreError, match="no parameter 'kk'; its parameters are: graph, source"):
+        run_query(db, "paths", graph=DALLAS.meta.id, kk=3)
+    with pytest.raises(CircuitstoreError, match="graph is required"):
+        run_query(db, "top-inputs", node="x")
+    with pytest.raises(CircuitstoreError, match="no query named 'pathz'; the queries are: diff, feature"):
+        run_query(db, "pathz")
+    with pytest.raises(CircuitstoreError, match="the number of graphs must be at least 2"):
+        run_query(db, "shared-features", graphs=[DALLAS.meta.id])
+    with pytest.raises(CircuitstoreError, match="different transcoder sets"):
+        run_query(db, "diff", graphs=[DALLAS.meta.id, HAIKU.meta.id])
+    with pytest.raises(CircuitstoreError, match='has no node "nope".*E_26865_6'):
+        run_query(db, "top-outputs", graph=DALLAS.meta.id, node="nope")
+    with pytest.raises(CircuitstoreError, match='no feature "x/1/2"'):
+        run_query(db, "feature", feature="x/1/2")
+    with pytest.raises(CircuitstoreError, match='no stored graph has a logit " Paris"; common logits are:'):
+        run_query(db, "recurrence", target=" Paris")
+
+
+# ---- the command line -------------------------------------------------------------------------
+
+def test_cli_lists_runs_and_refuses(db, neo4j_target):
+    runner = CliRunner(env=neo4j_target)
+    listed = runner.invoke(main, ["query", "--list"])
+    assert listed.exit_code == 0
+    for q in list_queries():
+        assert q.name in listed.output
+
+    ok = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
+                              "--param", "source= Dallas", "--param", "target= Austin", "--param", "k=2", "--json"])
+    assert ok.exit_code == 0, ok.output
+    rows = json.loads(ok.output)
+    expected = strongest_paths(DALLAS, token_ids(DALLAS, " Dallas"), logit(DALLAS, " Austin").id, 6, 2)
+    assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
+
+    table = runner.invoke(main, ["query", "top-inputs", "--param", f"graph={DALLAS.meta.id}",
+                                 "--param", "node=27_22605_7", "--param", "k=3"])
+    assert table.exit_code == 0 and table.output.splitlines()[0].split()[:2] == ["node_id", "name"]
+
+    bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
+                               "--param", "k=0"])
+    assert bad.exit_code != 0 and "k must be at least 1" in bad.output
+    bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
+                               "--param", "k=five"])
+    assert bad.exit_code != 0 and "k must be an integer, got 'five'" in bad.output
+
+    shown = runner.invoke(main, ["query", "paths"])
+    assert shown.exit_code != 0 and "graph is required" in shown.output
+    assert get_query("paths").params[0].name == "graph"

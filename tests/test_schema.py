@@ -1,0 +1,85 @@
+"""Migrations: every index of the data model exists, the version is recorded, twice is once."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from circuitstore import schema
+from circuitstore.errors import CircuitstoreError
+
+DATA_MODEL = Path(schema.__file__).with_name("data-model.md")
+
+_SCHEMA = ("SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint "
+           "WHERE type <> 'LOOKUP' RETURN name, type, labelsOrTypes, properties, owningConstraint ORDER BY name")
+_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties RETURN name, type, labelsOrTypes, properties ORDER BY name"
+_VERSIONS = "MATCH (v:SchemaVersion) RETURN v.id AS id, v.version AS version"
+
+
+def _rows(driver, query):
+    return [r.data() for r in driver.execute_query(query).records]
+
+
+def test_every_documented_index_exists(store):
+    indexes = {(r["type"], tuple(r["labelsOrTypes"]), tuple(r["properties"])) for r in _rows(store, _SCHEMA)}
+    unique = {(tuple(r["labelsOrTypes"]), tuple(r["properties"])) for r in _rows(store, _CONSTRAINTS)
+              if r["type"] == "UNIQUENESS"}
+    assert unique == {
+        (("Graph",), ("id",)), (("Model",), ("id",)), (("TranscoderSet",), ("id",)), (("Feature",), ("id",)),
+        (("Vocab",), ("id",)), (("Node",), ("graph_id", "node_id")), (("Supernode",), ("graph_id", "name")),
+    }
+    for label in ("Token", "Latent", "Error", "Logit"):
+        assert ("RANGE", (label,), ("graph_id",)) in indexes
+    assert ("RANGE", ("Latent",), ("feature_id",)) in indexes
+    assert ("RANGE", ("Token",), ("graph_id", "text")) in indexes
+    assert ("RANGE", ("Logit",), ("graph_id", "text")) in indexes
+    fulltext = {r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
+                for r in _rows(store, _SCHEMA) if r["type"] == "FULLTEXT"}
+    assert fulltext == {"feature_label": (("Feature",), ("label",)), "node_label": (("Node",), ("label",)),
+                        "graph_prompt": (("Graph",), ("prompt",))}
+
+
+def test_the_data_model_names_every_index_it_gets():
+    """The doc's index section and the migrations tell the same story."""
+    doc = DATA_MODEL.read_text()
+    for name in ("feature_label", "node_label", "graph_prompt"):
+        assert f"`{name}`" in doc
+    created = [s for _, f in schema.migrations() for s in schema.statements(schema.cypher(f))]
+    assert all(re.match(r"CREATE (CONSTRAINT|INDEX|FULLTEXT INDEX) \w+ IF NOT EXISTS", s) for s in created)
+
+
+def test_version_recorded_and_migrating_twice_changes_nothing(store):
+    assert _rows(store, _VERSIONS) == [{"id": "circuitstore", "version": schema.latest()}]
+    before = (_rows(store, _SCHEMA), _rows(store, _CONSTRAINTS))
+    assert schema.migrate(store) == schema.latest()
+    assert schema.migrate(store) == schema.latest()
+    assert (_rows(store, _SCHEMA), _rows(store, _CONSTRAINTS)) == before
+    assert _rows(store, _VERSIONS) == [{"id": "circuitstore", "version": schema.latest()}]
+
+
+def test_migrating_from_scratch_applies_every_file_and_records_the_version(store):
+    """Drop the whole schema, as on a fresh database, and let migrate rebuild it."""
+    before = (_rows(store, _SCHEMA), _rows(store, _CONSTRAINTS))
+    with store.session() as session:
+        for r in _rows(store, _CONSTRAINTS):
+            session.run(f"DROP CONSTRAINT `{r['name']}`").consume()
+        for r in _rows(store, _SCHEMA):
+            session.run(f"DROP INDEX `{r['name']}`").consume()
+        # Version 0 rather than no node: the node also carries the test database's mark.
+        session.run("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 0").consume()
+    assert schema.applied(store) == 0
+    assert _rows(store, _CONSTRAINTS) == []
+    assert schema.migrate(store) == schema.latest()
+    assert (_rows(store, _SCHEMA), _rows(store, _CONSTRAINTS)) == before
+    assert schema.applied(store) == schema.latest()
+
+
+def test_a_newer_database_schema_is_refused(store):
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = $v", v=schema.latest() + 1)
+    try:
+        with pytest.raises(CircuitstoreError, match="newer than this circuitstore knows"):
+            schema.migrate(store)
+    finally:
+        store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = $v", v=schema.latest())
