@@ -1,6 +1,7 @@
 """Query latency with 10, 100 and 1,000 graphs stored: median and p95 of each named query.
 
     .venv/bin/python bench/queries.py [--uri URI] [--sizes 10,100,1000] [--reps 30] [--budget 20]
+                                      [--only paths,top-inputs] [--keep]
 
 The real graphs in ../shared/graphs are stored again and again under ids "benchq/<k>/<id>" until
 each size is reached; every query then asks about the first copies (the Dallas, Oakland and
@@ -80,6 +81,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="10,100,1000", help="stored-graph counts to measure at")
     ap.add_argument("--reps", type=int, default=30, help="timed runs per query")
     ap.add_argument("--budget", type=float, default=20.0, help="seconds of timed runs per query at most")
+    ap.add_argument("--only", help="comma-separated query names to measure (default: all)")
     ap.add_argument("--keep", action="store_true", help="leave the bench graphs stored")
     args = ap.parse_args()
     sizes = sorted(int(s) for s in args.sizes.split(","))
@@ -104,6 +106,8 @@ def main() -> None:
                 stored += 1
             print(f"stored {size} graphs ({time.perf_counter() - start:.0f} s)", flush=True)
             for name, params in cases(first):
+                if args.only and name not in args.only.split(","):
+                    continue
                 results.setdefault(name, {})[size] = measure(driver, name, params, args.reps, args.budget)
     finally:
         if not args.keep:

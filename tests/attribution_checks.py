@@ -9,16 +9,20 @@ circuitstore TranscoderSet) and prompt token ids, asserts, and returns nothing:
 - `check_edges(model, transcoders, tokens)`: every edge weight of the unpruned graph from
   `circuitstore.compute.attribute` equals d(target)/dα at α = 1, where α scales what the
   source writes (activation times decoder row; error vector; token embedding) and the target
-  is a latent's pre-activation or a logit read along its demeaned unembedding column; sources
-  missing from the graph must have zero derivative. `max_targets` checks an even subset of
-  targets (for big models).
+  is a latent's pre-activation or a logit read along its demeaned unembedding column. Graph
+  latents must be active latents with their activations; when the graph holds every active
+  latent, sources outside it must have zero derivative. `max_targets` checks an even subset of
+  targets (for big models); `graph` checks a graph computed elsewhere (e.g. with a budget).
 - `check_completeness(model, transcoders, tokens)`: each target equals the sum of its incoming
-  edges plus its bias, the target's value with every α set to 0.
+  edges plus its bias, the target's value with every α set to 0 (needs every active latent).
+
+Without `graph`, the checks attribute every active latent: keep transcoders sparse on the
+prompt (a few hundred active latents) on big models.
 
 The reference is this file's own frozen forward pass: TransformerLens hooks replace
 `hook_pattern` and every `hook_scale` (LayerNorm/RMSNorm, incl. Gemma's ln1_post/ln2_post and
-q/k norms) by their values on the prompt, replace each transcoder's output hook with α-weighted sources, and torch.autograd
-takes derivatives with respect to α. It uses SAELens' own encode/decode, nothing from
+q/k norms) by their values on the prompt, replace each transcoder's output hook with
+α-weighted sources, and torch.autograd takes derivatives with respect to α. It uses SAELens' own encode/decode, nothing from
 circuitstore.compute except the graph under test.
 """
 
@@ -141,12 +145,6 @@ class Reference:
             return final[node.position] @ (w_u[:, node.token_id] - w_u.mean(dim=1))
         return pre[node.layer][node.position, node.feature]
 
-    def source_derivative(self, node, grads: dict[str, torch.Tensor]) -> float:
-        if node.kind == "token":
-            return float(grads["token"][node.position])
-        if node.kind == "error":
-            return float(grads["error"][node.layer, node.position])
-        return float(grads["latent"][node.layer, node.position, node.feature])
 
 
 def _incoming(graph: AttributionGraph) -> dict[int, dict[int, float]]:
@@ -182,27 +180,38 @@ def check_edges(
 ) -> None:
     graph = graph or unpruned_graph(model, transcoders, tokens)
     ref = Reference(model, transcoders, tokens)
-    _check_latents(graph, ref)
+    complete = _check_latents(graph, ref)
+    sources = [i for i, n in enumerate(graph.nodes) if n.kind != "logit"]
+    # Where each graph source sits among the flattened α's: token, error, latent blocks.
+    n_pos, n_layers, d_sae = ref.n_pos, len(ref.saes), ref.saes[0].cfg.d_sae
+    flat = []
+    for i in sources:
+        n = graph.nodes[i]
+        if n.kind == "token":
+            flat.append(n.position)
+        elif n.kind == "error":
+            flat.append(n_pos + n.layer * n_pos + n.position)
+        else:
+            flat.append(n_pos + n_layers * n_pos + (n.layer * n_pos + n.position) * d_sae + n.feature)
+    flat = torch.tensor(flat)
+    outside = torch.ones(n_pos + n_layers * n_pos * (1 + d_sae), dtype=torch.bool)
+    outside[flat] = False
     incoming = _incoming(graph)
     alpha = ref.alphas(1.0)
     final, pre = ref.run(alpha)
     for t in _targets(graph, max_targets):
         node = graph.nodes[t]
         found = torch.autograd.grad(ref.target_value(node, final, pre), list(alpha.values()), retain_graph=True, allow_unused=True)
-        grads = {k: torch.zeros_like(a) if g is None else g for (k, a), g in zip(alpha.items(), found)}
+        derivative = torch.cat([(torch.zeros_like(a) if g is None else g).reshape(-1) for a, g in zip(alpha.values(), found)])
+        expected = derivative[flat].double()
         row = incoming.get(t, {})
-        expected = {s: ref.source_derivative(graph.nodes[s], grads) for s, src in enumerate(graph.nodes) if src.kind != "logit"}
-        scale = max(abs(v) for v in expected.values())
-        for s, e in expected.items():
-            got = row.get(s, 0.0)
-            assert abs(got - e) <= rtol * (abs(e) + scale), f"edge {graph.nodes[s].id} -> {node.id}: {got} != {e}"
-        # Every active latent is in the graph, so nothing outside it may carry signal.
-        in_graph = torch.zeros_like(grads["latent"], dtype=torch.bool)
-        for n in graph.nodes:
-            if n.kind == "latent":
-                in_graph[n.layer, n.position, n.feature] = True
-        outside = float(grads["latent"][~in_graph].abs().max()) if (~in_graph).any() else 0.0
-        assert outside <= rtol * scale, f"{node.id} depends on a latent missing from the graph ({outside})"
+        got = torch.tensor([row.get(s, 0.0) for s in sources], dtype=torch.float64)
+        scale = float(expected.abs().max())
+        bad = ((got - expected).abs() > rtol * (expected.abs() + scale)).nonzero().flatten().tolist()
+        assert not bad, f"edge {graph.nodes[sources[bad[0]]].id} -> {node.id}: {float(got[bad[0]])} != {float(expected[bad[0]])}"
+        # With every active latent in the graph, nothing outside it may carry signal.
+        leak = float(derivative[outside].abs().max()) if complete else 0.0
+        assert leak <= rtol * scale, f"{node.id} depends on a source missing from the graph ({leak})"
 
 
 def check_completeness(
@@ -211,6 +220,7 @@ def check_completeness(
 ) -> None:
     graph = graph or unpruned_graph(model, transcoders, tokens)
     ref = Reference(model, transcoders, tokens)
+    assert _check_latents(graph, ref), "completeness needs a graph holding every active latent"
     with torch.no_grad():
         full = ref.run(ref.alphas(1.0))
         bias = ref.run(ref.alphas(0.0))
@@ -225,11 +235,12 @@ def check_completeness(
         assert abs(total - value) <= rtol * scale, f"{node.id}: edges + bias = {total}, value = {value}"
 
 
-def _check_latents(graph: AttributionGraph, ref: Reference) -> None:
-    """The graph's latents are exactly the active ones, with their activations."""
+def _check_latents(graph: AttributionGraph, ref: Reference) -> bool:
+    """The graph's latents are active latents with their activations; True if it holds them all."""
     active = {(l, p, f) for l, a in enumerate(ref.acts) for p, f in (a != 0).nonzero().tolist()}
     latents = {(n.layer, n.position, n.feature): n.activation for n in graph.nodes if n.kind == "latent"}
-    assert set(latents) == active, f"{len(set(latents) ^ active)} latents differ from the active set"
+    assert set(latents) <= active, f"{len(set(latents) - active)} graph latents are not active"
     for (l, p, f), a in latents.items():
         expected = float(ref.acts[l][p, f])
         assert abs(a - expected) <= 1e-5 * max(1.0, abs(expected)), f"activation of {l}_{f}_{p}: {a} != {expected}"
+    return len(latents) == len(active)

@@ -3,6 +3,7 @@
 Expected values come from the files themselves, read here with the stdlib json module."""
 
 import json
+import math
 from dataclasses import replace
 from datetime import datetime, timezone
 from pathlib import Path
@@ -20,7 +21,7 @@ KIND = {"embedding": "token", "cross layer transcoder": "latent", "mlp reconstru
         "logit": "logit"}
 GEMMA = [p for p in GRAPH_FILES if p.parent.name.startswith("gemma")]
 HAIKU = [p for p in GRAPH_FILES if p.parent.name == "claude-haiku"]
-ids = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
+FILE_IDS = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
 
 
 def original(path: Path) -> dict:
@@ -28,27 +29,34 @@ def original(path: Path) -> dict:
 
 
 def cantor(layer: int, index: int) -> int:
-    return sum(range(layer + index + 1)) + index
+    return (layer + index) * (layer + index + 1) // 2 + index
+
+
+def uncantor(number: int) -> tuple[int, int]:
+    """The (layer, index) pair a Cantor number stands for, by inverting the pairing."""
+    diagonal = (math.isqrt(8 * number + 1) - 1) // 2
+    index = number - diagonal * (diagonal + 1) // 2
+    return diagonal - index, index
 
 
 def test_the_shared_graphs_are_there():
     assert len(GEMMA) == 17 and len(HAIKU) == 2
 
 
-@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=FILE_IDS)
 def test_writing_a_read_file_gives_back_the_file(path, tmp_path):
     out = tmp_path / "out.json"
     write_graph(read_graph(path), out)
     assert json.loads(out.read_text()) == original(path)
 
 
-@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
-def test_a_read_file_is_valid_and_the_written_one_too(path, tmp_path):
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=FILE_IDS)
+def test_a_read_file_is_valid_and_the_written_one_too(path):
     assert schema_errors(original(path), SCHEMA) == []
     assert schema_errors(dump_graph(read_graph(path)), SCHEMA) == []
 
 
-@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=FILE_IDS)
 def test_nodes_edges_and_metadata_are_what_the_file_says(path):
     raw = original(path)
     g = read_graph(path)
@@ -75,7 +83,7 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
             assert node.layer == int(r["layer"])
         if kind == "latent":
             # gemma numbers a feature by Cantor pairing of layer and index, Anthropic by itself
-            assert r["feature"] in (cantor(node.layer, node.feature), node.feature)
+            assert node.feature == r["feature"] or uncantor(r["feature"]) == (node.layer, node.feature)
             assert f"{node.layer}_{node.feature}_{node.position}" == r["node_id"]
         if kind == "logit":
             clerp = r["clerp"]
@@ -87,7 +95,7 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
     assert list(g.edges()) == [(link["source"], link["target"], link["weight"]) for link in raw["links"]]
 
 
-@pytest.mark.parametrize("path", GRAPH_FILES, ids=ids)
+@pytest.mark.parametrize("path", GRAPH_FILES, ids=FILE_IDS)
 def test_only_haikus_reverse_ctx_idx_needs_keeping_per_node(path):
     """Every other node field comes back from the Node's columns."""
     kept = read_graph(path).meta.source.get("node_extras", {})
@@ -158,7 +166,8 @@ def node(node_id, feature_type, layer, ctx, feature, **more):
 
 def small_file() -> dict:
     return {
-        "metadata": {"slug": "tiny", "scan": "gemma-2-2b", "prompt_tokens": ["<bos>", "Hi"], "prompt": "<bos>Hi",
+        "metadata": {"slug": "tiny", "scan": "gemma-2-2b", "prompt_tokens": ["<bos>", "Hé ↑"],
+                     "prompt": "<bos>Hé ↑",
                      "info": {"transcoder_set": "some/clt", "create_time_ms": 1760913342206}},
         "qParams": {"pinnedIds": [], "supernodes": [["grp", "0_3_1", "1_-1_1"]], "linkType": "both"},
         "nodes": [
@@ -184,7 +193,7 @@ def test_kinds_come_from_feature_type_whatever_the_error_id_style():
     assert [(n.id, n.kind, n.layer) for n in g.nodes] == [
         ("E_2_0", "token", None), ("E_17_1", "token", None), ("0_3_1", "latent", 0),
         ("0_4_1", "error", 4), ("1_-1_1", "error", 1), ("27_99_1", "logit", 27)]
-    assert (g.node("0_3_1").feature, g.node("E_17_1").token_id, g.node("E_17_1").text) == (3, 17, "Hi")
+    assert (g.node("0_3_1").feature, g.node("E_17_1").token_id, g.node("E_17_1").text) == (3, 17, "Hé ↑")
     assert (g.node("27_99_1").text, g.node("27_99_1").token_id) == (" there", 99)
     assert g.supernodes == (Supernode("grp", ("0_3_1", "1_-1_1")),)
     assert dump_graph(g) == small_file()
@@ -257,7 +266,7 @@ def test_a_graph_from_compute_is_written_as_a_valid_file_and_read_back(tmp_path)
 
 # Bad input: each case turns a good file's text into a bad one.
 def text_of(f: dict) -> str:
-    return json.dumps(f)
+    return json.dumps(f, ensure_ascii=False)  # raw non-ASCII, so byte and character offsets differ
 
 
 def edit(change):
@@ -272,6 +281,7 @@ BAD = {
     "not json": (lambda: "hello, graph", "not valid JSON"),
     "empty file": (lambda: "", "empty"),
     "truncated": (lambda: text_of(small_file())[:300], "ends too early"),
+    "truncated real file": (lambda: HAIKU[0].read_text()[:100_000], "ends too early"),
     "NaN weight": (lambda: text_of(small_file()).replace('"weight": 2.5', '"weight": NaN'), "NaN"),
     "not an object": (lambda: "[1, 2]", "expected a JSON object"),
     "no links": (edit(lambda f: f.pop("links")), "no 'links'"),
@@ -285,7 +295,8 @@ BAD = {
     "empty graph": (edit(lambda f: f.update(nodes=[], links=[], qParams={})), "no nodes"),
     "duplicate node id": (edit(lambda f: f["nodes"].append(f["nodes"][3])), "duplicate node id '0_4_1'"),
     "duplicate link": (edit(lambda f: f["links"].append(f["links"][0])), "duplicate edge"),
-    "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])), "'0_9_9'"),
+    "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])),
+                                 "'0_9_9'"),
     "no prompt tokens": (edit(lambda f: f["metadata"].pop("prompt_tokens")), "'prompt_tokens'"),
 }
 

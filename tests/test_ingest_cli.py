@@ -17,8 +17,12 @@ DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 HAIKU = GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json"
 
 
-def cli(*args: str):
-    return CliRunner().invoke(main, list(args), catch_exceptions=False)
+@pytest.fixture
+def cli(store, neo4j_target):
+    """Run `circuitstore ARGS...` in-process against the (emptied) test database."""
+    def run(*args: str):
+        return CliRunner().invoke(main, list(args), env=neo4j_target, catch_exceptions=False)
+    return run
 
 
 def stored_ids(driver) -> list[str]:
@@ -26,11 +30,11 @@ def stored_ids(driver) -> list[str]:
     return [r["id"] for r in records]
 
 
-def test_import_a_directory_then_list_export_and_delete(store, tmp_path):
+def test_import_a_directory_then_list_export_and_delete(store, cli, tmp_path):
     raws = {p: raw_json.load(p) for p in GRAPH_FILES}
     ids = sorted(raw_json.graph_id(raw, p) for p, raw in raws.items())
 
-    result = cli("import", str(GRAPHS_DIR))
+    result = cli("import", *sorted(str(d) for d in GRAPHS_DIR.iterdir() if d.is_dir()))
     assert result.exit_code == 0, result.stderr
     assert stored_ids(store) == ids
     edges = sum(len(raw["links"]) for raw in raws.values())
@@ -69,7 +73,7 @@ def test_import_a_directory_then_list_export_and_delete(store, tmp_path):
     assert cli("export", "no-such-graph", "-o", str(tmp_path / "x.json")).exit_code == 1
 
 
-def test_replace_needs_the_flag(store, tmp_path):
+def test_replace_needs_the_flag(store, cli, tmp_path):
     raw = raw_json.load(DALLAS)
     raw["metadata"]["prompt"] = "a different prompt under the same slug"
     changed = tmp_path / "changed.json"
@@ -116,7 +120,7 @@ def _bad_files(tmp_path):
 
 @pytest.mark.parametrize("case", ["not-json", "wrong-shape", "no-links", "truncated", "missing-node",
                                   "nan-weight", "empty-graph"])
-def test_bad_file_is_reported_and_nothing_written(store, tmp_path, case):
+def test_bad_file_is_reported_and_nothing_written(store, cli, tmp_path, case):
     path, problem = _bad_files(tmp_path)[case]
     result = cli("import", str(path))
     assert result.exit_code == 1
@@ -126,7 +130,7 @@ def test_bad_file_is_reported_and_nothing_written(store, tmp_path, case):
     assert records[0]["n"] == 0
 
 
-def test_bad_files_do_not_stop_the_good_ones(store, tmp_path):
+def test_bad_files_do_not_stop_the_good_ones(store, cli, tmp_path):
     bad = _bad_files(tmp_path)
     result = cli("import", str(tmp_path / "*.json"), str(DALLAS), str(tmp_path / "nothing-here-*.json"))
     assert result.exit_code == 1

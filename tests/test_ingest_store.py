@@ -32,7 +32,7 @@ def snapshot(driver) -> list[str]:
     nodes = value(driver, "MATCH (n) RETURN collect([elementId(n), labels(n), properties(n)])")
     rels = value(driver, "MATCH (a)-[r]->(b) RETURN collect([elementId(r), type(r), elementId(a), elementId(b), "
                          "properties(r)])")
-    return sorted(json.dumps(x, sort_keys=True) for x in nodes + rels)
+    return sorted(json.dumps(x, sort_keys=True, default=str) for x in nodes + rels)
 
 
 def graph_counts(driver, graph_id: str) -> dict:

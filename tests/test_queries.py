@@ -18,7 +18,7 @@ from circuitstore.cli import main
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
 from circuitstore.ingest import store_graph
-from circuitstore.queries import get_query, list_queries, run_query
+from circuitstore.queries import list_queries, run_query
 from data import GRAPHS_DIR as GRAPHS
 
 CLT = GRAPHS / "gemma-2-2b-clt"
@@ -36,8 +36,9 @@ HAIKU = GRAPH[HAIKU_DALLAS]
 def db(neo4j_driver):
     """The test database holding FILES, loaded once for the module (the per-test `store`
     fixture would wipe and reload them for every test)."""
-    neo4j_driver.execute_query("MATCH (n) WHERE NOT n:SchemaVersion "
-                               "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS")
+    with neo4j_driver.session() as session:
+        session.run("MATCH (n) WHERE NOT n:SchemaVersion "
+                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
     for graph in GRAPH.values():
         store_graph(neo4j_driver, graph)
     return neo4j_driver
@@ -117,9 +118,11 @@ def test_every_query_has_a_complete_header():
         assert q.purpose and q.example.startswith(":params {"), q.name
         for p in q.params:
             assert p.doc, (q.name, p.name)
-        body = [line for line in q.text.splitlines() if not line.startswith("//")]
+        body = "\n".join(line for line in q.text.splitlines() if not line.startswith("//"))
         for p in q.params:
-            assert f"${p.name}" in "\n".join(body), (q.name, p.name)
+            assert f"${p.name}" in body, (q.name, p.name)
+        # Browser refuses a query whose parameters are not all set, so the example sets each.
+        assert set(re.findall(r"(\w+):", q.example)) == {p.name for p in q.params}, q.name
 
 
 # ---- paths --------------------------------------------------------------------------------
@@ -194,8 +197,8 @@ def test_shared_features_dallas_and_oakland(db):
         f = r["feature"]
         assert r["activations"] == [max(n.activation for n in a[f]), max(n.activation for n in b[f])]
         assert r["influences"] == pytest.approx([min(n.influence for n in a[f]), min(n.influence for n in b[f])])
-        assert r["positions"][0] == [n.position for n in a[f]] or sorted(r["positions"][0]) == sorted(
-            n.position for n in a[f])
+        assert [sorted(ps) for ps in r["positions"]] == [sorted(n.position for n in a[f]),
+                                                          sorted(n.position for n in b[f])]
     worst = [max(r["influences"]) for r in rows]
     assert worst == sorted(worst)
 
@@ -307,10 +310,11 @@ def test_feature_lists_every_occurrence_with_partners(db):
     for g in GRAPH.values():
         captions = _captions(db, g.meta.id)
         for n in latents_by_feature(g).get(feature, []):
-            edges = [(abs(w), t if s == n.id else s, "-> " if s == n.id else "<- ", w)
+            edges = [(abs(w), t if s == n.id else s, "out" if s == n.id else "in", w)
                      for s, t, w in g.edges() if n.id in (s, t)]
             edges.sort(key=lambda e: (-e[0], e[1]))
-            partners = [f"{d}{captions[o]} ({round(w, 4)})" for _, o, d, w in edges[:3]]
+            partners = [{"direction": d, "node_id": o, "name": captions[o], "weight": w}
+                        for _, o, d, w in edges[:3]]
             expected.append((g.meta.id, n.position, n.activation, partners))
     expected.sort(key=lambda e: (e[0], e[1]))
     assert len(expected) >= len(prefixed)
@@ -388,6 +392,8 @@ def test_bad_values_are_refused_before_any_query(db):
         run_query(db, "feature", feature="x/1/2")
     with pytest.raises(CircuitstoreError, match='no stored graph has a logit " Paris"; common logits are:'):
         run_query(db, "recurrence", target=" Paris")
+    with pytest.raises(CircuitstoreError, match="query search failed: .*"):
+        run_query(db, "search", text='"unbalanced')
 
 
 # ---- the command line -------------------------------------------------------------------------
@@ -398,6 +404,8 @@ def test_cli_lists_runs_and_refuses(db, neo4j_target):
     assert listed.exit_code == 0
     for q in list_queries():
         assert q.name in listed.output
+    described = runner.invoke(main, ["query", "paths", "--list"])
+    assert described.exit_code == 0 and "max_length  int" in described.output and "(required)" in described.output
 
     ok = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
                               "--param", "source= Dallas", "--param", "target= Austin", "--param", "k=2", "--json"])
@@ -419,4 +427,3 @@ def test_cli_lists_runs_and_refuses(db, neo4j_target):
 
     shown = runner.invoke(main, ["query", "paths"])
     assert shown.exit_code != 0 and "graph is required" in shown.output
-    assert get_query("paths").params[0].name == "graph"

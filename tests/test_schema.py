@@ -83,3 +83,13 @@ def test_a_newer_database_schema_is_refused(store):
             schema.migrate(store)
     finally:
         store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = $v", v=schema.latest())
+
+
+def test_every_example_in_the_data_model_is_valid_cypher(neo4j_driver):
+    """The doc's examples are meant to be pasted into Browser; EXPLAIN compiles each one."""
+    examples = [chunk.strip()
+                for block in re.findall(r"```cypher\n(.*?)```", DATA_MODEL.read_text(), re.S)
+                for chunk in re.split(r"^//.*\n", block, flags=re.M) if chunk.strip()]
+    assert len(examples) >= 20
+    for example in examples:
+        neo4j_driver.execute_query("EXPLAIN " + example, graph="g", a="a", b="b", feature="f")

@@ -26,6 +26,10 @@ from transformer_lens import HookedTransformer, HookedTransformerConfig
 
 from circuitstore.compute import save_model
 
+# Tiny matrices gain nothing from threads, and on a shared machine thread hand-offs cost
+# milliseconds per operation.
+torch.set_num_threads(1)
+
 KINDS = {
     "relu": (Transcoder, TranscoderConfig),
     "relu_skip": (SkipTranscoder, SkipTranscoderConfig),

@@ -108,6 +108,86 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> Non
         sys.exit(1)
 
 
+@main.command("ingest")
+@click.argument("prompts", nargs=-1)
+@click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False),
+              help="A text file of prompts, one per line (blank lines skipped).")
+@click.option("--model", help="A TransformerLens model name or a local model directory. [default: gemma-3-270m]")
+@click.option("--transcoders", help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
+                                    "transcoders. [default: gemma-scope-2-270m-pt-transcoders-all]")
+@click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
+@click.option("--max-feature-nodes", type=click.IntRange(min=0), default=8192, show_default=True)
+@click.option("--max-n-logits", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--desired-logit-prob", type=float, default=0.95, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option("--node-threshold", type=float, default=0.8, show_default=True)
+@click.option("--edge-threshold", type=float, default=0.98, show_default=True)
+@click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
+@click.pass_context
+def ingest_cmd(ctx: click.Context, prompts: tuple[str, ...], prompts_file: str | None, model: str | None,
+               transcoders: str | None, device: str, dtype: str, out: str | None, **settings: Any) -> None:
+    """Compute, prune and store the attribution graph of each PROMPT.
+
+    A prompt already stored with the same model, transcoders and settings is skipped, so an
+    interrupted batch resumes. A prompt that cannot be attributed is reported and the rest go
+    on; the exit status is then 1."""
+    from pathlib import Path
+
+    from circuitstore import compute
+    from circuitstore.formats import write_graph
+    from circuitstore.ingest import graph_exists, store_graph
+
+    texts = list(prompts)
+    if prompts_file:
+        texts += [line for line in Path(prompts_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not texts:
+        raise click.UsageError("give PROMPT arguments or --prompts FILE")
+    config = compute.AttributionSettings(**settings)
+    lm = compute.load_model(model or compute.DEFAULT_MODEL, device=device, dtype=dtype)
+    tcs = compute.load_transcoders(transcoders or compute.DEFAULT_TRANSCODERS, lm, device=device, dtype=dtype)
+    driver = store(ctx)
+    out_dir = Path(out) if out else None
+    if out_dir:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    counts = {"stored": 0, "skipped": 0, "failed": 0}
+    done: list[str] = []
+    # One bar: overall progress across prompts; the text after it tracks the current prompt.
+    per_prompt = 1000
+    status = {"text": ""}
+    with click.progressbar(length=len(texts) * per_prompt, label="ingest", file=sys.stderr,
+                           item_show_func=lambda _: status["text"]) as bar:
+        for i, text in enumerate(texts):
+            where = f"prompt {i + 1}/{len(texts)}"
+            start = bar.pos
+
+            def advance(done: int, total: int, start: int = start, where: str = where) -> None:
+                status["text"] = f"{where}: {done}/{total} targets"
+                bar.update(start + per_prompt * done // max(total, 1) - bar.pos)
+
+            try:
+                gid = compute.graph_id(lm, tcs, text, config)
+                if graph_exists(driver, gid):
+                    outcome = "skipped"
+                else:
+                    graph = compute.compute_graph(lm, tcs, text, config, progress=advance)
+                    store_graph(driver, graph)
+                    if out_dir:
+                        write_graph(graph, out_dir / f"{gid}.json")
+                    outcome = "stored"
+                done.append(f"{outcome} {gid} {text[:60]!r}")
+            except compute.PromptError as exc:
+                outcome = "failed"
+                click.echo(f"\nerror: {where} ({text[:40]!r}): {exc}", err=True)
+            counts[outcome] += 1
+            bar.update(start + per_prompt - bar.pos)
+    for line in done:
+        click.echo(line)
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+    if counts["failed"]:
+        sys.exit(1)
+
+
 @main.command("graphs")
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_context
@@ -159,8 +239,8 @@ def server_group(ctx: click.Context, home: str | None) -> None:
 
 
 @server_group.command("start")
-@click.option("--bolt-port", type=int, envvar="CIRCUITSTORE_BOLT_PORT", help="Default 7687, then as last started.")
-@click.option("--http-port", type=int, envvar="CIRCUITSTORE_HTTP_PORT", help="Default 7474, then as last started.")
+@click.option("--bolt-port", type=click.IntRange(1, 65535), envvar="CIRCUITSTORE_BOLT_PORT", help="Default 7687, then as last started.")
+@click.option("--http-port", type=click.IntRange(1, 65535), envvar="CIRCUITSTORE_HTTP_PORT", help="Default 7474, then as last started.")
 @click.option("--heap", envvar="CIRCUITSTORE_HEAP", help="JVM heap, e.g. 1g (the default).")
 @click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
@@ -287,9 +367,13 @@ _COUNTERS = ("nodes_created", "nodes_deleted", "relationships_created", "relatio
 @click.option("--list", "list_all", is_flag=True, help="List the queries and their parameters.")
 @click.pass_context
 def query_cmd(ctx: click.Context, name: str | None, params: tuple[str, ...], as_json: bool, list_all: bool) -> None:
-    """Run the named question NAME over the stored graphs (see --list)."""
-    from circuitstore.queries import list_queries, parse_cli_params, run_query
+    """Run the named question NAME over the stored graphs (see --list; NAME --list: its parameters)."""
+    from circuitstore.queries import get_query, list_queries, parse_cli_params, run_query
 
+    if list_all and name is not None:
+        emit(({"parameter": p.name, "type": p.type, "default": "(required)" if p.required else json.dumps(p.default),
+               "description": p.doc} for p in get_query(name).params), as_json)
+        return
     if list_all or name is None:
         emit(({"query": q.name, "purpose": q.purpose,
                "parameters": ", ".join(p.name if p.required else f"{p.name}={json.dumps(p.default)}"

@@ -58,13 +58,18 @@ class AttributionSettings:
 
 
 def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
-    """The prompt's text and token ids; text is tokenised with the model's tokenizer (with BOS)."""
+    """The prompt's text and token ids; text is tokenised with the model's tokenizer (with BOS),
+    or, for a model without one, read as whitespace-separated token ids."""
     if isinstance(prompt, str):
         if not prompt.strip():
             raise PromptError("empty prompt")
-        if model.tokenizer is None:
-            raise PromptError("the model has no tokenizer: give token ids instead of text")
-        text, ids = prompt, model.to_tokens(prompt)[0].tolist()
+        if model.tokenizer is not None:
+            text, ids = prompt, model.to_tokens(prompt)[0].tolist()
+        elif all(part.isdigit() for part in prompt.split()):
+            # A model without a tokenizer (a tiny local one) reads text as token ids: "1 5 9".
+            return tokenize(model, [int(part) for part in prompt.split()])
+        else:
+            raise PromptError("the model has no tokenizer: give token ids, e.g. '1 5 9'")
     else:
         ids = [int(t) for t in (prompt.reshape(-1).tolist() if isinstance(prompt, torch.Tensor) else prompt)]
         if not ids:

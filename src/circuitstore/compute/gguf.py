@@ -11,7 +11,7 @@ model's real computation, hook for hook.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
 import einops
@@ -83,16 +83,19 @@ def load_gguf(path: str | Path, model_name: str, device: str = "cpu", n_ctx: int
         # because unquantised tensors come back as read-only views of the memory-mapped file.
         return torch.from_numpy(np.array(dequantize(t.data, t.tensor_type), dtype=np.float32))
 
-    state_dict = convert(weight, cfg, tensors.keys())
     model = HookedTransformer(cfg, tokenizer=gguf_tokenizer(path, cache_dir() / "tokenizers"), move_to_device=False)
-    model.load_and_process_state_dict(
-        state_dict,
-        fold_ln=False,
-        center_writing_weights=False,
-        center_unembed=False,
-        fold_value_biases=False,
-        refactor_factored_attn_matrices=False,
-    )
+    # Copied in one tensor at a time, so the dequantised float32 weights never exist twice over.
+    params = dict(model.named_parameters())
+    with torch.no_grad():
+        for name, value in convert(weight, cfg, tensors.keys()):
+            params.pop(name).copy_(value)
+        for name in [n for n in params if n.rpartition(".")[2].lstrip("_").startswith("b_")]:
+            params.pop(name).zero_()  # a bias the file does not have (Gemma has none) is zero
+    if params:
+        raise GGUFError(f"{path.name}: no weights for {sorted(params)[:5]}")
+    # TransformerLens' Unembed multiplies by `W_U.T.contiguous()` on every call: a 670 MB copy
+    # per forward pass for Gemma's vocabulary, unless W_U is the transpose of a row-major matrix.
+    model.unembed.W_U = torch.nn.Parameter(model.unembed.W_U.detach().T.contiguous().T)
     return model.to(device).eval()
 
 
@@ -136,48 +139,44 @@ def _check_config(cfg: HookedTransformerConfig, meta: _Metadata, name: str) -> N
             raise GGUFError(f"{name}: {key} is {theirs} in the file but {ours} in {cfg.model_name}'s config")
 
 
-def _gemma3(weight: Callable[[str], torch.Tensor], cfg: HookedTransformerConfig, names) -> dict[str, torch.Tensor]:
-    """llama.cpp's gemma3 tensors onto TransformerLens' Gemma 3 blocks.
+def _gemma3(
+    weight: Callable[[str], torch.Tensor], cfg: HookedTransformerConfig, names: Collection[str]
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """llama.cpp's gemma3 tensors as (TransformerLens name, value) pairs.
 
     llama.cpp stores Gemma's RMSNorm weights already shifted (1 + w, as the HF forward pass uses
     them), which is also TransformerLens' convention, so they are taken as they are. It does not
     permute Q/K rows for Gemma (llama.cpp runs Gemma with NeoX-style rotary, half-split like HF and
     TransformerLens), so heads are split as stored. Input and output embeddings are tied.
     """
-    n_kv = cfg.n_key_value_heads
     embed = weight("token_embd.weight")
-    sd = {
-        # Gemma multiplies embeddings by sqrt(d_model); TransformerLens folds that into W_E.
-        "embed.W_E": embed * torch.tensor(cfg.d_model**0.5, dtype=torch.float32),
-        "unembed.W_U": (weight("output.weight") if "output.weight" in names else embed).T,
-        "unembed.b_U": torch.zeros(cfg.d_vocab_out),
-        "ln_final.w": weight("output_norm.weight"),
-    }
+    # Gemma multiplies embeddings by sqrt(d_model); TransformerLens folds that into W_E.
+    yield "embed.W_E", embed * torch.tensor(cfg.d_model**0.5, dtype=torch.float32)
+    yield "unembed.W_U", (weight("output.weight") if "output.weight" in names else embed).T
+    yield "ln_final.w", weight("output_norm.weight")
     del embed
+    heads = {"q": cfg.n_heads, "k": cfg.n_key_value_heads, "v": cfg.n_key_value_heads}
     for layer in range(cfg.n_layers):
         blk, out = f"blk.{layer}.", f"blocks.{layer}."
-        sd |= {
-            out + "ln1.w": weight(blk + "attn_norm.weight"),
-            out + "ln1_post.w": weight(blk + "post_attention_norm.weight"),
-            out + "ln2.w": weight(blk + "ffn_norm.weight"),
-            out + "ln2_post.w": weight(blk + "post_ffw_norm.weight"),
-            out + "attn.q_norm.w": weight(blk + "attn_q_norm.weight"),
-            out + "attn.k_norm.w": weight(blk + "attn_k_norm.weight"),
-            out + "attn.W_Q": einops.rearrange(weight(blk + "attn_q.weight"), "(n h) m -> n m h", n=cfg.n_heads),
-            out + "attn._W_K": einops.rearrange(weight(blk + "attn_k.weight"), "(n h) m -> n m h", n=n_kv),
-            out + "attn._W_V": einops.rearrange(weight(blk + "attn_v.weight"), "(n h) m -> n m h", n=n_kv),
-            out + "attn.W_O": einops.rearrange(weight(blk + "attn_output.weight"), "m (n h) -> n h m", n=cfg.n_heads),
-            out + "attn.b_Q": torch.zeros(cfg.n_heads, cfg.d_head),
-            out + "attn._b_K": torch.zeros(n_kv, cfg.d_head),
-            out + "attn._b_V": torch.zeros(n_kv, cfg.d_head),
-            out + "attn.b_O": torch.zeros(cfg.d_model),
-            out + "mlp.W_gate": weight(blk + "ffn_gate.weight").T,
-            out + "mlp.W_in": weight(blk + "ffn_up.weight").T,
-            out + "mlp.b_in": torch.zeros(cfg.d_mlp),
-            out + "mlp.W_out": weight(blk + "ffn_down.weight").T,
-            out + "mlp.b_out": torch.zeros(cfg.d_model),
-        }
-    return sd
+        for ours, theirs in _GEMMA3_NORMS.items():
+            yield out + ours, weight(blk + theirs)
+        for x, tl_name in (("q", "W_Q"), ("k", "_W_K"), ("v", "_W_V")):
+            w = weight(f"{blk}attn_{x}.weight")
+            yield out + "attn." + tl_name, einops.rearrange(w, "(n h) m -> n m h", n=heads[x])
+        w_o = weight(blk + "attn_output.weight")
+        yield out + "attn.W_O", einops.rearrange(w_o, "m (n h) -> n h m", n=cfg.n_heads)
+        yield out + "mlp.W_gate", weight(blk + "ffn_gate.weight").T
+        yield out + "mlp.W_in", weight(blk + "ffn_up.weight").T
+        yield out + "mlp.W_out", weight(blk + "ffn_down.weight").T
 
 
+# TransformerLens block parameter -> llama.cpp tensor, within one block.
+_GEMMA3_NORMS = {
+    "ln1.w": "attn_norm.weight",
+    "ln1_post.w": "post_attention_norm.weight",
+    "ln2.w": "ffn_norm.weight",
+    "ln2_post.w": "post_ffw_norm.weight",
+    "attn.q_norm.w": "attn_q_norm.weight",
+    "attn.k_norm.w": "attn_k_norm.weight",
+}
 _CONVERTERS = {"gemma3": _gemma3}

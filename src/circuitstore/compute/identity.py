@@ -3,7 +3,7 @@
 Node ids (unique within a graph; circuit-tracer / Neuronpedia style where one exists):
 - token       `E_<token_id>_<position>`
 - latent      `<layer>_<feature>_<position>`
-- error       `<layer>_E_<position>` (the layer's transcoder error at that position)
+- error       `<layer>_-1_<position>` (the layer's transcoder error there; circuit-tracer's newer style)
 - logit       `<n_layers + 1>_<token_id>_<position>`; a logit node's layer is n_layers + 1
 
 A graph id is a hash of everything that determines the stored graph: prompt text, token ids,
@@ -28,7 +28,7 @@ def latent_id(layer: int, feature: int, position: int) -> str:
 
 
 def error_id(layer: int, position: int) -> str:
-    return f"{layer}_E_{position}"
+    return f"{layer}_-1_{position}"
 
 
 def logit_id(n_layers: int, token: int, position: int) -> str:

@@ -14,6 +14,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformer_lens.loading_from_pretrained import get_official_model_name
 
 from circuitstore.compute.errors import ComputeError
 
@@ -54,10 +55,18 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str | torch
         return _load_local(path, device, dt)
     if path.exists():
         raise ComputeError(f"{str(path)!r} is not a model directory")
+    name = str(name_or_path)
     try:
-        model = HookedTransformer.from_pretrained_no_processing(str(name_or_path), device=device, dtype=dt)
+        get_official_model_name(name)
+    except ValueError:
+        raise ComputeError(
+            f"unknown model {name!r}: neither a model directory nor a TransformerLens model name (e.g. gemma-3-270m)"
+        ) from None
+    try:
+        model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dt)
     except (OSError, ValueError) as exc:
-        raise ComputeError(f"cannot load model {str(name_or_path)!r} (neither a local directory nor a loadable TransformerLens name): {exc}") from exc
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ComputeError(f"cannot load model {name!r}: {first}") from exc
     model.eval()
     return model
 

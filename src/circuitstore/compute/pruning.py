@@ -95,7 +95,8 @@ def prune(graph: AttributionGraph, node_threshold: float = 0.8, edge_threshold: 
     normalised weight times the influence of their target (recomputed on the node-pruned
     graph), kept until they hold `edge_threshold` of the total. Latents and errors left with no
     outgoing edge can no longer reach a logit and go too. Nodes carry their influence in the
-    full graph; the meta records both thresholds and the scores of the full and pruned graphs.
+    full graph; the meta records both thresholds and the full graph's scores (as circuit-tracer
+    reports them: pruning changes what is shown, not how well the replacement explains the model).
     """
     n = graph.n_nodes
     kinds = np.array([node.kind for node in graph.nodes])
@@ -122,16 +123,10 @@ def prune(graph: AttributionGraph, node_threshold: float = 0.8, edge_threshold: 
     new_index = np.cumsum(keep) - 1
     nodes = [replace(node, influence=float(infl[i])) for i, node in enumerate(graph.nodes) if keep[i]]
     kept_ids = {node.id for node in nodes}
-    supernodes = [
-        replace(sn, members=tuple(m for m in sn.members if m in kept_ids)) for sn in graph.supernodes
-    ]
-    pruned = AttributionGraph(
-        graph.meta, nodes, new_index[src[edge_keep]], new_index[tgt[edge_keep]], wts[edge_keep], supernodes
-    )
-    scores = {**graph_scores(graph), **{f"pruned_{k}": v for k, v in graph_scores(pruned).items()}}
+    supernodes = [replace(sn, members=tuple(m for m in sn.members if m in kept_ids)) for sn in graph.supernodes]
     meta: GraphMeta = replace(
         graph.meta,
         pruning={"node_threshold": node_threshold, "edge_threshold": edge_threshold},
-        scores={**graph.meta.scores, **scores},
+        scores=graph_scores(graph),
     )
-    return AttributionGraph(meta, pruned.nodes, pruned.sources, pruned.targets, pruned.weights, pruned.supernodes)
+    return AttributionGraph(meta, nodes, new_index[src[edge_keep]], new_index[tgt[edge_keep]], wts[edge_keep], supernodes)

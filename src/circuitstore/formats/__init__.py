@@ -41,8 +41,12 @@ for per-node values no column gives back: Haiku's reverse_ctx_idx is the only on
 shared graphs). Extra keys on links are not kept.
 
 A graph with no such source (from compute) is written the way circuit-tracer writes one:
-derived `feature` (Cantor pairing), `jsNodeId`, logit clerps, `info.transcoder_set`, fresh
-qParams; latents as "cross layer transcoder".
+derived `feature` (Cantor pairing of layer and index), `jsNodeId`, logit clerps
+(`Output "<text>" (p=0.500)`), `info.transcoder_set` and `create_time_ms`, `node_threshold`,
+fresh qParams; latents as "cross layer transcoder" unless source["latent_feature_type"] names
+another (a producer of per-layer transcoder graphs sets "per layer transcoder" there); a logit
+without a layer one above the top layer. GraphMeta.scores travel as metadata.scores (not
+Neuronpedia's, harmless to it).
 """
 
 from circuitstore.formats.errors import FormatError

@@ -58,7 +58,7 @@ def pair(layer: int, index: int) -> int:
     return (layer + index) * (layer + index + 1) // 2 + index
 
 
-def node_record(node: Node, latent_type: str, logit_layer: int) -> dict[str, Any]:
+def node_record(node: Node, *, latent_type: str, logit_layer: int) -> dict[str, Any]:
     """The record circuit-tracer would write for this node; `feature_ref`, `js_id` and `label`
     (as the clerp) win over derived values, so a file's own numbering is written back."""
     kind, pos = node.kind, node.position

@@ -29,7 +29,7 @@ from circuitstore.graph import AttributionGraph, GraphError, GraphMeta, Node, Su
 _META_COLUMNS = ("slug", "prompt", "prompt_tokens", "generation_settings", "pruning_settings", "scores")
 # Anthropic's scans name a training run, not a model: the model each one is.
 _SCAN_MODELS = {"jackl-circuits-": "claude-3.5-haiku"}
-_NON_FINITE = (b"NaN", b"Infinity", b"-Infinity")
+_NON_FINITE = ("NaN", "Infinity", "-Infinity")
 
 
 class _Bad(ValueError):
@@ -50,12 +50,13 @@ def read_graph(path: str | Path) -> AttributionGraph:
 
 
 def _decode_problem(data: bytes, exc: orjson.JSONDecodeError) -> str:
+    text = data.decode("utf-8", errors="replace")  # exc.pos counts characters, not bytes
     where = f"line {exc.lineno} column {exc.colno}"
-    if not data.strip():
+    if not text.strip():
         return "the file is empty"
-    if exc.pos >= len(data.rstrip()):
+    if exc.pos >= len(text.rstrip()):
         return f"it ends too early, at {where}: truncated?"
-    if data[exc.pos:].startswith(_NON_FINITE):
+    if text.startswith(_NON_FINITE, exc.pos):
         return f"NaN or Infinity at {where}, which JSON does not allow"
     return f"{exc.msg} at {where}"
 
@@ -90,6 +91,12 @@ def _parse(obj: Any, origin: str) -> AttributionGraph:
     sources, targets, weights = _links(links, index)
     supernodes, by_js_id = _supernodes(q_params.get("supernodes", []), nodes, index)
 
+    meta = replace(meta, source=_source(md, q_params, raw_nodes, nodes, by_js_id))
+    return AttributionGraph(meta, nodes, sources, targets, weights, supernodes)
+
+
+def _source(md: dict, q_params: dict, raw_nodes: list[dict], nodes: list[Node], by_js_id: bool) -> dict:
+    """What the file carried that no column holds (see the package docstring)."""
     source: dict[str, Any] = {
         "metadata": {k: v for k, v in md.items() if k not in _META_COLUMNS},
         "qParams": {k: v for k, v in q_params.items() if k != "supernodes"},
@@ -107,14 +114,14 @@ def _parse(obj: Any, origin: str) -> AttributionGraph:
     # reverse_ctx_idx, say) is kept, so that the file is written back as it was.
     extras = {}
     for raw, node in zip(raw_nodes, nodes):
-        derived = node_record(node, latent_type, 0)
-        extra = {} if raw == derived else {k: v for k, v in raw.items() if k not in derived or derived[k] != v}
-        if extra:
-            extras[node.id] = extra
+        derived = node_record(node, latent_type=latent_type, logit_layer=0)  # read logits have layers
+        if raw != derived:
+            extra = {k: v for k, v in raw.items() if k not in derived or derived[k] != v}
+            if extra:
+                extras[node.id] = extra
     if extras:
         source["node_extras"] = extras
-    meta = replace(meta, source=source)
-    return AttributionGraph(meta, nodes, sources, targets, weights, supernodes)
+    return source
 
 
 def _meta(md: dict, origin: str) -> GraphMeta:
@@ -127,19 +134,27 @@ def _meta(md: dict, origin: str) -> GraphMeta:
         raise _Bad(f"metadata.slug must be a string, got {_type(slug)}")
     info = _info(md.get("info"))
     transcoder_set = info.get("transcoder_set")
-    created = info.get("create_time_ms")
     return GraphMeta(
         id=slug,
         prompt=_field(md, "prompt", str, "metadata"),
         prompt_tokens=tuple(tokens),
         model=next((model for prefix, model in _SCAN_MODELS.items() if scan.startswith(prefix)), scan),
         transcoder_set=transcoder_set if isinstance(transcoder_set, str) and transcoder_set else scan,
-        created=(datetime.fromtimestamp(created / 1000, timezone.utc).isoformat(timespec="milliseconds")
-                 if isinstance(created, (int, float)) and not isinstance(created, bool) else None),
+        created=_created(info.get("create_time_ms")),
         generation=_optional(md, "generation_settings"),
         pruning=_optional(md, "pruning_settings"),
         scores=_optional(md, "scores"),
     )
+
+
+def _created(ms: Any) -> str | None:
+    """info.create_time_ms (milliseconds since the epoch) as ISO 8601 UTC; None if unusable."""
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        return None
+    try:
+        return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def _info(info: Any) -> dict:
@@ -180,10 +195,7 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
         token_id = id_part(node_id)
         text = tokens[position] if 0 <= position < len(tokens) else None
     else:
-        layer = raw.get("layer")
-        if isinstance(layer, bool) or not isinstance(layer, (int, str)) or not str(layer).lstrip("-").isdigit():
-            raise _Bad(f"{who}: layer must be an integer, got {layer!r}")
-        layer = int(layer)
+        layer = _layer(raw.get("layer"), who)
         if kind == "latent":
             feature = id_part(node_id)
             if feature is None:
@@ -193,8 +205,9 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
             probability = _number(raw, "token_prob", who)
             is_target = bool(raw.get("is_target_logit", False))
     return Node(id=node_id, kind=kind, position=position, layer=layer, feature=feature, token_id=token_id,
-                text=text, activation=_number(raw, "activation", who), influence=_number(raw, "influence", who),
-                probability=probability, label=label, is_target=is_target, feature_ref=feature_ref, js_id=js_id)
+                text=text, activation=_number(raw, "activation", who),
+                influence=_number(raw, "influence", who), probability=probability, label=label,
+                is_target=is_target, feature_ref=feature_ref, js_id=js_id)
 
 
 def _links(links: list, index: dict[str, int]) -> tuple[list[int], list[int], np.ndarray]:
@@ -202,14 +215,18 @@ def _links(links: list, index: dict[str, int]) -> tuple[list[int], list[int], np
         sources = [index[link["source"]] for link in links]
         targets = [index[link["target"]] for link in links]
         weights = np.array([link["weight"] for link in links])
-    except (KeyError, TypeError):
+    except (KeyError, TypeError, ValueError):
         raise _Bad(_bad_link(links, index)) from None
-    if weights.dtype.kind not in "fi" and len(links):
-        raise _Bad(_bad_link(links, index))
+    if weights.dtype.kind not in "fiu" and len(links):
+        # strings, nulls, booleans; or, with no culprit, integers too wide for int64
+        problem = _bad_link(links, index)
+        if problem:
+            raise _Bad(problem)
+        weights = np.array([link["weight"] for link in links], dtype=np.float64)
     return sources, targets, weights.astype(np.float64)
 
 
-def _bad_link(links: list, index: dict[str, int]) -> str:
+def _bad_link(links: list, index: dict[str, int]) -> str | None:
     """The first link that the fast path could not take, and why (only run on failure)."""
     for i, link in enumerate(links):
         if not isinstance(link, dict):
@@ -221,8 +238,9 @@ def _bad_link(links: list, index: dict[str, int]) -> str:
                 return f"links[{i}]: {role} {link[role]!r} is not a node of this graph"
         weight = link.get("weight")
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
-            return f"links[{i}] ({link['source']} -> {link['target']}): weight must be a number, got {weight!r}"
-    raise AssertionError("every link is well formed")
+            return (f"links[{i}] ({link['source']} -> {link['target']}): "
+                    f"weight must be a number, got {weight!r}")
+    return None
 
 
 def _supernodes(raw: Any, nodes: list[Node], index: dict[str, int]) -> tuple[list[Supernode], bool]:
@@ -269,6 +287,18 @@ def _optional(md: dict, key: str) -> dict:
     if not isinstance(value, dict):
         raise _Bad(f"metadata.{key} must be an object, got {_type(value)}")
     return value
+
+
+def _layer(value: Any, who: str) -> int:
+    """A layer number, as an int or a numeric string ("E" and the like are for tokens only)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            pass
+    raise _Bad(f"{who}: layer must be an integer, got {value!r}")
 
 
 def _number(raw: dict, key: str, who: str) -> float | None:

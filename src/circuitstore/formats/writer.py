@@ -4,6 +4,7 @@ circuit-tracer would have written."""
 
 from __future__ import annotations
 
+from copy import deepcopy
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def dump_graph(graph: AttributionGraph) -> dict[str, Any]:
     """The file's JSON object (metadata, qParams, nodes, links)."""
     meta = graph.meta
     source = meta.source
-    q_params = dict(source.get("qParams", _FRESH_Q_PARAMS))
+    q_params = deepcopy(source.get("qParams", _FRESH_Q_PARAMS))  # editing the result leaves the graph be
     q_params["supernodes"] = _supernodes(graph, by_js_id=source.get("supernode_members") == "jsNodeId")
     return {
         "metadata": _metadata(meta),
@@ -47,7 +48,7 @@ def dump_graph(graph: AttributionGraph) -> dict[str, Any]:
 def _metadata(meta: GraphMeta) -> dict[str, Any]:
     md: dict[str, Any] = {"slug": meta.id, "scan": meta.model}
     if "metadata" in meta.source:
-        md.update(meta.source["metadata"])
+        md.update(deepcopy(meta.source["metadata"]))
     else:
         # Not read from a file: record the transcoders (and the time) where a reader looks.
         info: dict[str, Any] = {"transcoder_set": meta.transcoder_set}
@@ -74,10 +75,10 @@ def _nodes(graph: AttributionGraph) -> list[dict[str, Any]]:
     latent_type = source.get("latent_feature_type", LATENT_FEATURE_TYPE)
     extras = source.get("node_extras", {})
     # A logit without a layer is put above every other layer, where the frontend draws logits.
-    logit_layer = 1 + max((n.layer for n in graph.nodes if n.layer is not None and n.kind != "logit"), default=0)
+    logit_layer = 1 + max((n.layer for n in graph.nodes if n.kind in ("latent", "error")), default=0)
     records = []
     for node in graph.nodes:
-        record = node_record(node, latent_type, logit_layer)
+        record = node_record(node, latent_type=latent_type, logit_layer=logit_layer)
         record.update(extras.get(node.id, ()))
         records.append({k: record[k] for k in fields if k in record})
     return records

@@ -17,5 +17,6 @@ CALL {
 OPTIONAL MATCH (n)-[:INSTANCE_OF|IS]->(shared)
 WITH n, collect(elementId(shared)) AS refs
 DETACH DELETE n
+WITH refs
 UNWIND refs AS ref
 RETURN collect(DISTINCT ref) AS shared

@@ -5,8 +5,12 @@
 MATCH (g:Graph {id: $graph})
 OPTIONAL MATCH (n:Node {graph_id: $graph, node_id: $node})
 WITH g, n WHERE n IS NULL
-CALL (g) {
-  MATCH (x:Node {graph_id: g.id}) WHERE x:Token OR x:Logit
+CALL () {
+  CALL () {
+    MATCH (x:Token {graph_id: $graph}) RETURN x
+    UNION ALL
+    MATCH (x:Logit {graph_id: $graph}) RETURN x
+  }
   WITH x ORDER BY x.kind DESC, x.position
   RETURN collect(x.node_id + " (" + x.name + ")") AS ends
 }

@@ -17,7 +17,7 @@ MATCH (t:Logit {graph_id: $graph})
 WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
 WITH t ORDER BY t.probability DESC LIMIT 1
 WITH [{n: t, x: 1.0}] AS ring, [] AS reached
-// propagate one edge further back
+// step 1: paths of length 1
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -26,7 +26,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 2: paths of length 2
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -35,7 +35,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 3: paths of length 3
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -44,7 +44,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 4: paths of length 4
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -53,7 +53,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 5: paths of length 5
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -62,7 +62,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 6: paths of length 6
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -71,7 +71,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 7: paths of length 7
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -80,7 +80,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 8: paths of length 8
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -89,7 +89,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 9: paths of length 9
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -98,7 +98,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 10: paths of length 10
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -107,7 +107,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 11: paths of length 11
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x
@@ -116,7 +116,7 @@ CALL (ring) {
   RETURN collect({n: v, x: x}) AS next
 }
 WITH next AS ring, reached + next AS reached
-// propagate one edge further back
+// step 12: paths of length 12
 CALL (ring) {
   UNWIND ring AS c
   WITH c.n AS u, c.x AS x

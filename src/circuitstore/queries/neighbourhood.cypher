@@ -12,7 +12,7 @@
 // @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", node: "27_22605_7", depth: 1, min_weight: 5.0}
 MATCH (c:Node {graph_id: $graph, node_id: $node})
 WITH c, [c] AS seen, [c] AS ring, 0 AS step
-// step
+// step 1
 CALL (seen, ring, step) {
   UNWIND ring AS a
   MATCH (a)-[r:ATTRIBUTION]-(b)
@@ -20,7 +20,7 @@ CALL (seen, ring, step) {
   RETURN collect(DISTINCT b) AS next
 }
 WITH c, seen + next AS seen, next AS ring, step + 1 AS step
-// step
+// step 2
 CALL (seen, ring, step) {
   UNWIND ring AS a
   MATCH (a)-[r:ATTRIBUTION]-(b)
@@ -28,7 +28,7 @@ CALL (seen, ring, step) {
   RETURN collect(DISTINCT b) AS next
 }
 WITH c, seen + next AS seen, next AS ring, step + 1 AS step
-// step
+// step 3
 CALL (seen, ring, step) {
   UNWIND ring AS a
   MATCH (a)-[r:ATTRIBUTION]-(b)

@@ -25,7 +25,7 @@ CALL (t) {
   RETURN max(r.share) AS cap
 }
 WITH t, cap, frontier, [] AS done, 0.0 AS tau
-// step
+// step 1: paths of length 1
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -46,7 +46,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 2: paths of length 2
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -67,7 +67,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 3: paths of length 3
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -88,7 +88,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 4: paths of length 4
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -109,7 +109,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 5: paths of length 5
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -130,7 +130,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 6: paths of length 6
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -151,7 +151,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 7: paths of length 7
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
@@ -172,7 +172,7 @@ CALL (t, done, grown) {
 }
 WITH t, cap, [x IN grown WHERE x.n <> t] AS frontier, top AS done,
      CASE WHEN size(top) < $paths THEN 0.0 ELSE top[-1].s END AS tau
-// step
+// step 8: paths of length 8
 CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a

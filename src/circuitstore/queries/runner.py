@@ -19,11 +19,18 @@ def run_query(driver: neo4j.Driver, name: str, **params: Any) -> list[dict[str, 
     """Run query `name` with `params` (Python values); raise CircuitstoreError on bad ones."""
     query = get_query(name)
     values = bind(query, params)
-    for check in query.checks:
-        problems = [r["problem"] for r in _run(driver, get_check(check), values) if r.get("problem")]
-        if problems:
-            raise CircuitstoreError("; ".join(problems))
-    return _run(driver, query, values)
+    checks = [get_check(c) for c in query.checks]
+
+    # Checks and query share one read transaction: one round of begin/commit, one snapshot.
+    def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
+        for check in checks:
+            problems = [r["problem"] for r in _run(tx, check, values) if r.get("problem")]
+            if problems:
+                raise CircuitstoreError("; ".join(problems))
+        return _run(tx, query, values)
+
+    with driver.session() as session:
+        return session.execute_read(work)
 
 
 def parse_cli_params(name: str, pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -109,12 +116,11 @@ def _a(type_: str) -> str:
             "list": "a comma-separated list", "string": "a string"}[type_]
 
 
-def _run(driver: neo4j.Driver, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
+def _run(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
     try:
-        records, _, _ = driver.execute_query(query.text, values, routing_=neo4j.RoutingControl.READ)
+        return [{key: plain(value) for key, value in record.items()} for record in tx.run(query.text, values)]
     except ClientError as exc:
         raise CircuitstoreError(f"query {query.name} failed: {exc.message}") from None
-    return [{key: plain(value) for key, value in record.items()} for record in records]
 
 
 def plain(value: Any) -> Any:

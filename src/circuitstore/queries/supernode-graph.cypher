@@ -12,13 +12,21 @@
 // @param influence float = 0.5 (min 0, max 1): keep ungrouped nodes with stored influence at most this
 // @check graph
 // @example :params {graph: "capital-state-dallas", influence: 0.5}
-MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
+// Sources by kind, so each lookup uses that kind's graph_id index (logits have no out-edges).
+CALL () {
+  MATCH (u:Token {graph_id: $graph}) RETURN u
+  UNION ALL
+  MATCH (u:Latent {graph_id: $graph}) RETURN u
+  UNION ALL
+  MATCH (u:Error {graph_id: $graph}) RETURN u
+}
+MATCH (u)-[r:ATTRIBUTION]->(v)
 CALL (u) {
-  OPTIONAL MATCH (s:Supernode)-[:GROUPS]->(u)
+  OPTIONAL MATCH (u)<-[:GROUPS]-(s)
   RETURN min(s.name) AS gu
 }
 CALL (v) {
-  OPTIONAL MATCH (s:Supernode)-[:GROUPS]->(v)
+  OPTIONAL MATCH (v)<-[:GROUPS]-(s)
   RETURN min(s.name) AS gv
 }
 WITH r, coalesce(gu, u.name) AS source, gu IS NOT NULL AS source_grouped,

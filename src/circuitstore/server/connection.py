@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+from urllib.parse import urlsplit
 
 import neo4j
 from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable
 
 from circuitstore.errors import CircuitstoreError
 from circuitstore.server.local import LocalServer
+
+_SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
 def connect(uri: str | None = None, *, user: str | None = None, password: str | None = None) -> neo4j.Driver:
@@ -29,6 +32,9 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
                 "start it with `circuitstore server start`, or set NEO4J_URI and NEO4J_PASSWORD"
             )
         raise CircuitstoreError(f"no password for {uri}: set NEO4J_PASSWORD")
+    scheme = urlsplit(uri).scheme
+    if scheme not in _SCHEMES:
+        raise CircuitstoreError(f"bad Neo4j URI {uri!r}: expected one of {', '.join(s + '://' for s in _SCHEMES)}")
     try:
         # Notifications off: the driver would log every "unknown label" hint to stderr.
         driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), connection_timeout=10,

@@ -102,12 +102,8 @@ class LocalServer:
             pid = int(self._pid_file.read_text())
         except (FileNotFoundError, ValueError):
             return None
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+        if not _alive(pid):
             return None
-        except PermissionError:
-            pass  # alive, owned by someone else: the cmdline check below decides
         cmdline = Path(f"/proc/{pid}/cmdline")
         if cmdline.exists():  # guard against a recycled pid
             args = cmdline.read_bytes().split(b"\0")
@@ -308,7 +304,18 @@ def _alive(pid: int) -> bool:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
-    return True
+    except PermissionError:
+        return True
+    return not _zombie(pid)
+
+
+def _zombie(pid: int) -> bool:
+    """An exited process its parent (another process, say a test run) has not reaped yet."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] == "Z"
 
 
 def _disk_usage(path: Path) -> int:

@@ -1,11 +1,12 @@
-"""Random SAELens transcoders shaped like a real release, for tests and benchmarks.
+"""Random models and transcoders shaped like real ones, for tests and benchmarks.
 
-A `Release` records what a published transcoder set looks like to SAELens (architecture, hooks,
-width, typical L0), as SAELens' own loader for that release configures it. `random_transcoders`
-builds one transcoder per layer of a model with those settings and random weights, scaled on one
-run of the model so that roughly `l0` latents fire per position, as with trained transcoders: an
-attribution graph over them has the size and cost of a real one. `save_transcoders` writes them
-in SAELens' disk format, which `load_transcoders` (SAE.load_from_disk) reads back.
+`random_model` builds a HookedTransformer of a TransformerLens-known architecture (its own
+hard-coded config, no hub access) or of an explicit config, with TransformerLens' random init.
+A `Release` records what a published transcoder set looks like (architecture, hooks, width,
+typical L0). `random_transcoders` builds one SAELens transcoder per layer with those settings and
+random weights, scaled on one run of the model so that about `l0` latents fire per position, as
+with trained transcoders: an attribution graph over them has the size and cost of a real one.
+`save_transcoders` writes them in SAELens' disk format, which `load_transcoders` reads back.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ import torch
 from sae_lens import JumpReLUSkipTranscoder, JumpReLUTranscoder
 from sae_lens.saes.sae import SAEMetadata
 from sae_lens.saes.transcoder import JumpReLUSkipTranscoderConfig, JumpReLUTranscoderConfig
-from transformer_lens import HookedTransformer
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformer_lens.loading_from_pretrained import get_pretrained_model_config
 
 
 @dataclass(frozen=True)
@@ -32,16 +34,35 @@ class Release:
     l0: int
 
 
-# gemma-scope-2-270m-pt-transcoders-all, layer_{L}_width_16k_l0_small_affine: SAELens' gemma_3
-# loader makes these JumpReLU skip transcoders reading blocks.L.hook_mlp_in (its stand-in for
-# Gemma's pre_feedforward_layernorm output) and writing blocks.L.hook_mlp_out; L0 10-20.
+# gemma-scope-2-270m-pt-transcoders-all, layer_{L}_width_16k_l0_small_affine: JumpReLU skip
+# transcoders, 16k wide, L0 10-20, trained on Gemma's pre_feedforward_layernorm output and
+# writing the post_feedforward_layernorm output (blocks.L.hook_mlp_out). SAELens' gemma_3 loader
+# names the input blocks.L.hook_mlp_in, which on a HookedTransformer is the residual *before*
+# that norm; the normalised input is ln2.hook_normalized (the norm weight folds into W_enc).
 GEMMA_SCOPE_2_270M = Release(
-    "gemma-scope-2-270m-pt-transcoders-all", True, "blocks.{layer}.hook_mlp_in", "blocks.{layer}.hook_mlp_out", 16384, 20
+    "gemma-scope-2-270m-pt-transcoders-all", True, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 16384, 20
 )
 # gemma-scope-2b-pt-transcoders, width_16k: JumpReLU, ln2.hook_normalized -> hook_mlp_out, L0 ~76.
 GEMMA_SCOPE_2B = Release(
     "gemma-scope-2b-pt-transcoders", False, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 16384, 76
 )
+
+
+def random_model(
+    config: str | dict, device: str = "cpu", n_ctx: int = 1024, seed: int = 0
+) -> HookedTransformer:
+    """A randomly initialised model: `config` is a TransformerLens model name or config keywords.
+
+    Named configs are capped at `n_ctx` positions (TransformerLens keeps an n_ctx^2 mask per
+    layer) and come without a tokenizer, so prompts are token ids.
+    """
+    if isinstance(config, str):
+        cfg = get_pretrained_model_config(config, device=device, n_ctx=n_ctx)
+        cfg.init_weights, cfg.tokenizer_name = True, None
+    else:
+        cfg = HookedTransformerConfig(**{"n_ctx": n_ctx, **config, "device": device})
+    cfg.seed = seed
+    return HookedTransformer(cfg).eval()
 
 
 @torch.no_grad()

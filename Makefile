@@ -1,0 +1,26 @@
+# The README's two set-up commands: `make demo` (the main job) and `make test` (the test suite).
+# Each builds what it needs on a fresh clone: the virtual environment, the package with its
+# dependencies, and the Neo4j jars (resolved from Maven Central into the user's cache).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+INSTALLED := $(VENV)/.circuitstore-installed
+
+.PHONY: demo test jars
+
+demo: jars
+	$(BIN)/circuitstore server start
+	$(BIN)/circuitstore server status
+
+# pytest exits 5 when it collects no tests (e.g. a -k filter matching none): not a failure.
+test: jars
+	$(BIN)/python -m pytest $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] || exit $$status; }
+
+jars: $(INSTALLED)
+	$(BIN)/circuitstore server resolve
+
+$(INSTALLED): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q -e '.[compute,test]'
+	touch $@

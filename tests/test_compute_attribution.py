@@ -1,0 +1,149 @@
+"""Attribution on tiny models built and saved here, loaded through the real loaders, checked
+against the independent frozen-model derivatives of attribution_checks.py."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
+from circuitstore.compute import (
+    AttributionSettings,
+    PromptError,
+    attribute,
+    compute_graph,
+    graph_id,
+    load_model,
+    load_transcoders,
+)
+from tiny_models import gemma_style, gpt2_style, save_tiny
+
+# (architecture, transcoder kind, hook the transcoders read): all four SAELens transcoder
+# classes, both architectures, the pre-norm (GemmaScope 2) and post-norm input hooks.
+CASES = {
+    "gpt2-relu": (gpt2_style(n_layers=2), "relu", "ln2.hook_normalized"),
+    "gpt2-jumprelu-skip": (gpt2_style(n_layers=3, d_model=48), "jumprelu_skip", "ln2.hook_normalized"),
+    "gemma-jumprelu": (gemma_style(n_layers=2), "jumprelu", "ln2.hook_normalized"),
+    "gemma-relu-skip": (gemma_style(n_layers=3), "relu_skip", "hook_mlp_in"),
+    "gemma-jumprelu-skip": (gemma_style(n_layers=4, d_model=32), "jumprelu_skip", "hook_mlp_in"),
+}
+TOKENS = [1, 7, 30, 4, 19, 11, 2]
+
+
+@pytest.fixture(scope="module", params=list(CASES))
+def tiny(request, tmp_path_factory):
+    cfg, kind, hook = CASES[request.param]
+    model_dir, tc_dir = save_tiny(tmp_path_factory.mktemp(request.param), cfg, kind, hook)
+    model = load_model(model_dir)
+    return model, load_transcoders(tc_dir, model)
+
+
+@pytest.fixture(scope="module")
+def graph(tiny):
+    return unpruned_graph(*tiny, TOKENS)
+
+
+def test_replacement_reproduces_logits(tiny):
+    check_replacement_logits(*tiny, TOKENS)
+
+
+def test_edges_are_frozen_model_derivatives(tiny, graph):
+    check_edges(*tiny, TOKENS, graph=graph)
+
+
+def test_targets_are_sum_of_edges_plus_bias(tiny, graph):
+    check_completeness(*tiny, TOKENS, graph=graph)
+
+
+def test_node_table(tiny, graph):
+    model, tcs = tiny
+    counts = graph.count_by_kind()
+    assert counts["token"] == len(TOKENS)
+    assert counts["error"] == model.cfg.n_layers * len(TOKENS)
+    assert counts["latent"] > 0
+    tokens = [n for n in graph.nodes if n.kind == "token"]
+    assert [n.token_id for n in tokens] == TOKENS and [n.text for n in tokens] == [str(t) for t in TOKENS]
+    logits = [n for n in graph.nodes if n.kind == "logit"]
+    assert all(n.layer == model.cfg.n_layers + 1 and n.position == len(TOKENS) - 1 for n in logits)
+    assert [n.is_target for n in logits] == [True] + [False] * (len(logits) - 1)
+    # Tokens, errors and logits have no inputs; logits feed nothing.
+    kinds = np.array([n.kind for n in graph.nodes])
+    assert set(kinds[graph.targets]) <= {"latent", "logit"}
+    assert "logit" not in set(kinds[graph.sources])
+
+
+def test_logits_reach_desired_probability(tiny):
+    model, tcs = tiny
+    probs = torch.softmax(model(torch.tensor([TOKENS]))[0, -1], -1).sort(descending=True).values.tolist()
+    for desired, most in ((0.95, 10), (0.5, 10), (0.99, 3)):
+        settings = AttributionSettings(desired_logit_prob=desired, max_n_logits=most, max_feature_nodes=0)
+        got = [n.probability for n in attribute(model, tcs, TOKENS, settings).nodes if n.kind == "logit"]
+        expected = next(k for k in range(1, len(probs) + 1) if sum(probs[:k]) >= desired)
+        assert len(got) == min(expected, most)
+        assert got == pytest.approx(probs[: len(got)], rel=1e-5)
+
+
+def test_batch_size_does_not_change_edges(tiny, graph):
+    other = attribute(*tiny, TOKENS, AttributionSettings(max_feature_nodes=None, batch_size=5))
+    assert other.meta.id == graph.meta.id
+    ours = {(s, t): w for s, t, w in graph.edges()}
+    theirs = {(s, t): w for s, t, w in other.edges()}
+    assert ours.keys() == theirs.keys()
+    assert np.allclose([theirs[k] for k in ours], list(ours.values()), rtol=1e-5, atol=1e-6)
+
+
+def test_max_feature_nodes_keeps_the_most_influential(tiny, graph):
+    """With a budget, the latents visited first are those the logits' rows weigh most."""
+    model, tcs = tiny
+    n_latents = graph.count_by_kind()["latent"]
+    budget = n_latents // 3
+    small = attribute(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=budget, batch_size=budget))
+    assert small.count_by_kind()["latent"] == budget
+    # With one batch after the logits, the choice is by direct influence on the logits:
+    # |edge into a logit| / the logit's total input, weighted by its probability.
+    totals: dict[str, float] = {}
+    for s, t, w in graph.edges():
+        totals[t] = totals.get(t, 0.0) + abs(w)
+    direct: dict[str, float] = {}
+    for s, t, w in graph.edges():
+        target = graph.node(t)
+        if target.kind == "logit" and graph.node(s).kind == "latent":
+            direct[s] = direct.get(s, 0.0) + target.probability * abs(w) / totals[t]
+    chosen = {n.id for n in small.nodes if n.kind == "latent"}
+    threshold = min(direct.get(i, 0.0) for i in chosen)
+    assert all(v <= threshold * (1 + 1e-6) for i, v in direct.items() if i not in chosen)
+    # Edges among the kept nodes are the full graph's edges.
+    full = {(s, t): w for s, t, w in graph.edges()}
+    for s, t, w in small.edges():
+        assert w == pytest.approx(full[(s, t)], rel=1e-5, abs=1e-6)
+
+
+def test_graph_id_is_deterministic(tiny, graph):
+    model, tcs = tiny
+    settings = AttributionSettings(max_feature_nodes=None)
+    assert graph_id(model, tcs, TOKENS, settings) == graph.meta.id
+    assert graph_id(model, tcs, " ".join(map(str, TOKENS)), settings) == graph.meta.id
+    assert graph_id(model, tcs, TOKENS[:-1], settings) != graph.meta.id
+    assert graph_id(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=None, edge_threshold=0.9)) != graph.meta.id
+    assert graph_id(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=None, batch_size=3)) == graph.meta.id
+
+
+def test_compute_graph_records_settings_and_scores(tiny):
+    model, tcs = tiny
+    settings = AttributionSettings(max_feature_nodes=20, node_threshold=0.7, edge_threshold=0.9)
+    g = compute_graph(model, tcs, TOKENS, settings)
+    assert g.meta.id == graph_id(model, tcs, TOKENS, settings)
+    assert g.meta.pruning == {"node_threshold": 0.7, "edge_threshold": 0.9}
+    assert g.meta.generation["max_feature_nodes"] == 20 and g.meta.generation["dtype"] == "float32"
+    assert set(g.meta.scores) == {"replacement_score", "completeness_score"}
+    assert all(0 <= v <= 1 for v in g.meta.scores.values())
+    assert g.meta.model == model.cfg.model_name and g.meta.transcoder_set == tcs.name
+
+
+@pytest.mark.parametrize("prompt, message", [([], "empty"), ("   ", "empty"), (list(range(13)), "context of 12"),
+                                             ([1, 99], "outside the vocabulary"), ("text", "no tokenizer"),
+                                             ("1 2 99", "outside the vocabulary")])
+def test_bad_prompts(tiny, prompt, message):
+    with pytest.raises(PromptError, match=message):
+        attribute(*tiny, prompt)

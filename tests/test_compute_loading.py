@@ -1,0 +1,105 @@
+"""Loading tiny models and transcoders from disk through the real loaders, and the clear
+errors for sets that do not fit the model, raised before any compute."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+import torch
+from sae_lens import StandardSAE, StandardSAEConfig
+
+from circuitstore.compute import ComputeError, TranscoderSet, load_model, load_transcoders, save_model
+from tiny_models import build_model, gemma_style, gpt2_style, random_transcoders, save_tiny
+
+TOKENS = torch.tensor([[3, 1, 4, 1, 5, 9]])
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory):
+    return save_tiny(tmp_path_factory.mktemp("gpt2"), gpt2_style(), "jumprelu_skip")
+
+
+@pytest.mark.parametrize("cfg", [gpt2_style(), gemma_style()], ids=["gpt2", "gemma"])
+def test_model_round_trip(tmp_path, cfg):
+    original = build_model(cfg, seed=3)
+    loaded = load_model(save_model(original, tmp_path / "m"))
+    assert loaded.cfg.model_name == cfg.model_name
+    assert torch.equal(loaded(TOKENS), original(TOKENS))
+
+
+def test_unknown_model_name():
+    with pytest.raises(ComputeError, match="unknown model 'no-such-model'"):
+        load_model("no-such-model")
+
+
+def test_model_directory_lacking_weights(tmp_path, saved):
+    shutil.copytree(saved[0], tmp_path / "m")
+    (tmp_path / "m" / "model.safetensors").unlink()
+    with pytest.raises(ComputeError, match="lacks model.safetensors"):
+        load_model(tmp_path / "m")
+
+
+def test_transcoders_from_disk(saved):
+    model_dir, tc_dir = saved
+    model = load_model(model_dir)
+    tcs = load_transcoders(tc_dir, model)
+    assert tcs.n_layers == model.cfg.n_layers
+    assert tcs.hooks_in == tuple(f"blocks.{i}.ln2.hook_normalized" for i in range(tcs.n_layers))
+    assert tcs.hooks_out == tuple(f"blocks.{i}.hook_mlp_out" for i in range(tcs.n_layers))
+    assert all(tcs.has_skip(i) for i in range(tcs.n_layers))
+
+
+def test_reading_hook_mlp_in_switches_it_on(tmp_path):
+    model_dir, tc_dir = save_tiny(tmp_path, gemma_style(), "relu", "hook_mlp_in")
+    model = load_model(model_dir)
+    assert not model.cfg.use_hook_mlp_in
+    load_transcoders(tc_dir, model)
+    assert model.cfg.use_hook_mlp_in
+
+
+def _mismatch(model, edit):
+    saes = random_transcoders(model, "relu")
+    edit(saes)
+    return saes
+
+
+@pytest.mark.parametrize("edit, message", [
+    (lambda s: s.pop(), r"no transcoder for layer\(s\) \[1\]"),
+    (lambda s: setattr(s[1].cfg.metadata, "hook_name", "blocks.1.hook_nothing"), "no hook 'blocks.1.hook_nothing'"),
+    (lambda s: setattr(s[0].cfg.metadata, "hook_name_out", "blocks.0.hook_resid_post"), "must write blocks.0.hook_mlp_out"),
+    (lambda s: setattr(s[0].cfg.metadata, "hook_name", "blocks.0.hook_resid_pre"), "reads 'blocks.0.hook_resid_pre'"),
+    (lambda s: setattr(s[1].cfg.metadata, "hook_name_out", "blocks.0.hook_mlp_out"), "two transcoders for layer 0"),
+])
+def test_mismatched_sets(edit, message):
+    model = build_model(gpt2_style())
+    with pytest.raises(ComputeError, match=message):
+        TranscoderSet.from_saes("bad", _mismatch(model, edit), model)
+
+
+def test_wrong_width_and_layer_count(tmp_path):
+    small = build_model(gpt2_style(n_layers=2, d_model=32))
+    with pytest.raises(ComputeError, match="maps 48 -> 48, the model's d_model is 32"):
+        TranscoderSet.from_saes("wide", random_transcoders(build_model(gpt2_style(n_layers=2, d_model=48)), "relu"), small)
+    with pytest.raises(ComputeError, match=r"layer\(s\) \[2\], but the model has 2 layers"):
+        TranscoderSet.from_saes("deep", random_transcoders(build_model(gpt2_style(n_layers=3)), "relu"), small)
+
+
+def test_not_a_transcoder():
+    model = build_model(gpt2_style())
+    sae = StandardSAE(StandardSAEConfig(d_in=32, d_sae=16))
+    with pytest.raises(ComputeError, match="StandardSAE, not a SAELens transcoder"):
+        TranscoderSet.from_saes("sae", [sae], model)
+
+
+def test_bad_specs(tmp_path, saved):
+    model = load_model(saved[0])
+    with pytest.raises(ComputeError, match="holds no saved transcoders"):
+        load_transcoders(tmp_path, model)
+    with pytest.raises(ComputeError, match="RELEASE:ID_TEMPLATE"):
+        load_transcoders("some-release", model)
+    partial = tmp_path / "partial"
+    shutil.copytree(saved[1], partial)
+    shutil.rmtree(partial / "layer_1")
+    with pytest.raises(ComputeError, match=r"no transcoder for layer\(s\) \[1\]"):
+        load_transcoders(partial, model)

@@ -1,0 +1,134 @@
+"""The local server's life: start, status, start again, stop, data kept, faults named.
+
+These start their own servers in temporary homes on free ports, never the test server that
+`store` uses nor the user's own.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+import stat
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from circuitstore.errors import CircuitstoreError
+from circuitstore.server import LocalServer, connect, jars
+from circuitstore.server.local import bolt_answers
+from tests.clirun import assert_one_line_error, cli, free_port
+from tests.conftest import TEST_HOME
+
+pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="needs Java to run a local server")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory) -> LocalServer:
+    srv = LocalServer(tmp_path_factory.mktemp("home"))
+    assert srv.start(bolt_port=free_port(), http_port=free_port()) is True
+    yield srv
+    srv.stop()
+
+
+def test_status_after_start(server):
+    status = cli("server", "--home", str(server.home), "status", "--json")
+    s = json.loads(status.stdout)
+    settings = server.settings()
+    assert s["running"] is True and s["state"] == "running"
+    assert s["bolt"] == f"bolt://127.0.0.1:{settings.bolt_port}"
+    assert s["browser"] == f"http://127.0.0.1:{settings.http_port}/browser/"
+    assert s["version"] == jars.version("neo4j") and s["version"].startswith("5.26.")
+    assert s["store_bytes"] > 0
+    text = cli("server", "--home", str(server.home), "status").stdout
+    assert re.search(r"^state +running \(pid \d+\)", text, re.M) and "MiB" in text
+
+
+def test_memory_is_bounded(server):
+    cmdline = Path(f"/proc/{server.pid()}/cmdline").read_bytes().split(b"\0")
+    assert b"-Xmx1g" in cmdline
+    assert "server.memory.pagecache.size=512m" in (server.home / "conf" / "neo4j.conf").read_text()
+
+
+def test_password_is_generated_private_and_works(server):
+    password = server.password()
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", password)
+    assert stat.S_IMODE(server.password_file.stat().st_mode) == 0o600
+    assert password != LocalServer(TEST_HOME).password()  # each home draws its own
+    with connect(server.bolt_uri, password=password) as driver:
+        assert driver.execute_query("RETURN 1 AS one").records[0]["one"] == 1
+
+
+def test_wrong_password_is_one_line(server):
+    proc = cli("cypher", "RETURN 1", env={"NEO4J_URI": server.bolt_uri, "NEO4J_PASSWORD": "not-it"})
+    assert_one_line_error(proc, "refused", "wrong password")
+
+
+def test_start_when_running_does_nothing(server):
+    pid = server.pid()
+    assert server.start() is False
+    proc = cli("server", "--home", str(server.home), "start")
+    assert proc.returncode == 0 and "already running" in proc.stdout
+    assert server.pid() == pid
+
+
+def test_other_ports_while_running_are_refused(server):
+    with pytest.raises(CircuitstoreError, match="already running"):
+        server.start(bolt_port=free_port())
+
+
+def test_browser_and_apoc_load(server):
+    with urllib.request.urlopen(server.browser_url, timeout=30) as reply:
+        assert reply.status == 200 and b"Neo4j Browser" in reply.read()
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        assert driver.execute_query("RETURN apoc.version() AS v").records[0]["v"] == jars.version("apoc")
+
+
+def test_data_survives_stop_and_start(server):
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        driver.execute_query("CREATE (:Kept {n: $n})", n=42)
+    proc = cli("server", "--home", str(server.home), "stop")
+    assert proc.returncode == 0 and proc.stdout.strip() == "stopped"
+    assert not bolt_answers(server.settings().bolt_port)
+    assert json.loads(cli("server", "--home", str(server.home), "status", "--json").stdout)["running"] is False
+    assert cli("server", "--home", str(server.home), "stop").stdout.strip() == "not running"
+    assert server.start() is True
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        assert driver.execute_query("MATCH (k:Kept) RETURN k.n AS n").records[0]["n"] == 42
+
+
+def test_a_taken_port_is_named(tmp_path):
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        port = squatter.getsockname()[1]
+        proc = cli("server", "--home", str(tmp_path), "start", "--bolt-port", str(port), "--http-port", str(free_port()))
+    assert_one_line_error(proc, f"port {port}", "taken")
+    assert not (tmp_path / "data").exists()  # refused before anything was set up
+
+
+def test_a_server_that_fails_to_start_shows_its_log(tmp_path):
+    proc = cli("server", "--home", str(tmp_path), "start", "--heap", "lots",
+               "--bolt-port", str(free_port()), "--http-port", str(free_port()))
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    first, *tail = proc.stderr.strip().splitlines()
+    assert first.startswith("error: Neo4j failed to start; the end of ") and "console.log" in first
+    assert any("Invalid initial heap size" in line for line in tail)
+    assert LocalServer(tmp_path).pid() is None
+
+
+def test_missing_java_is_named(tmp_path):
+    proc = cli("server", "--home", str(tmp_path), "start", env={"PATH": str(tmp_path), "JAVA_HOME": ""})
+    assert_one_line_error(proc, "Java", "not found")
+
+
+def test_missing_maven_is_named(tmp_path):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "java").symlink_to(shutil.which("java"))
+    proc = cli("server", "--home", str(tmp_path / "home"), "start", "--bolt-port", str(free_port()),
+               "--http-port", str(free_port()),
+               env={"PATH": str(bin_dir), "CIRCUITSTORE_CACHE": str(tmp_path / "empty-cache")})
+    assert_one_line_error(proc, "Maven (mvn)", "not found")
