@@ -61,7 +61,7 @@ def test_node_table(tiny, graph):
     counts = graph.count_by_kind()
     assert counts["token"] == len(TOKENS)
     assert counts["error"] == model.cfg.n_layers * len(TOKENS)
-    assert counts["latent"] > 0
+    assert counts["latent"] > 0 and graph.meta.generation["n_active_latents"] == counts["latent"]
     tokens = [n for n in graph.nodes if n.kind == "token"]
     assert [n.token_id for n in tokens] == TOKENS and [n.text for n in tokens] == [str(t) for t in TOKENS]
     logits = [n for n in graph.nodes if n.kind == "logit"]
@@ -147,3 +147,33 @@ def test_compute_graph_records_settings_and_scores(tiny):
 def test_bad_prompts(tiny, prompt, message):
     with pytest.raises(PromptError, match=message):
         attribute(*tiny, prompt)
+
+
+def test_bfloat16_agrees_with_float32(tmp_path):
+    model_dir, tc_dir = save_tiny(tmp_path, gemma_style(), "jumprelu_skip", "hook_mlp_in")
+    graphs = []
+    for dtype in ("float32", "bfloat16"):
+        model = load_model(model_dir, dtype=dtype)
+        graphs.append(attribute(model, load_transcoders(tc_dir, model, dtype=dtype), TOKENS,
+                                AttributionSettings(max_feature_nodes=None)))
+    assert graphs[1].meta.generation["dtype"] == "bfloat16" and graphs[1].meta.id != graphs[0].meta.id
+    full, half = ({(s, t): w for s, t, w in g.edges()} for g in graphs)
+    common = full.keys() & half.keys()
+    # Rounding may flip a latent sitting at its threshold; the rest must agree closely.
+    assert len(common) >= 0.98 * len(full)
+    x, y = (np.array([edges[k] for k in sorted(common)]) for edges in (full, half))
+    assert np.corrcoef(x, y)[0, 1] > 0.999
+
+
+def test_text_prompts_use_the_tokenizer(tmp_path):
+    model_dir, tc_dir = save_tiny(tmp_path, gpt2_style(), "jumprelu", tokenizer=True)
+    model = load_model(model_dir)
+    tcs = load_transcoders(tc_dir, model)
+    g = attribute(model, tcs, "the capital of texas is", AttributionSettings(max_feature_nodes=5))
+    assert g.meta.prompt == "the capital of texas is"
+    assert g.meta.prompt_tokens == ("<bos>", "the", "capital", "of", "texas", "is")
+    assert [n.id for n in g.nodes if n.kind == "token"] == ["E_0_0", "E_4_1", "E_5_2", "E_6_3", "E_7_4", "E_8_5"]
+    assert all(n.text == model.tokenizer.decode([n.token_id]) for n in g.nodes if n.kind == "logit")
+    # Eleven words and BOS exceed the context of 12: an error, not a silent truncation.
+    with pytest.raises(PromptError, match="13 tokens"):
+        attribute(model, tcs, "the capital of texas is austin and the capital of the state")

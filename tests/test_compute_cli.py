@@ -26,27 +26,28 @@ def test_cli_import_leaves_torch_alone():
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return save_tiny(tmp_path_factory.mktemp("cli"), gemma_style(n_layers=2), "jumprelu_skip", "hook_mlp_in")
+    return save_tiny(tmp_path_factory.mktemp("cli"), gemma_style(n_layers=2), "jumprelu_skip", "hook_mlp_in",
+                     tokenizer=True)
 
 
 def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
     model_dir, tc_dir = tiny
     prompts_file = tmp_path / "prompts.txt"
-    prompts_file.write_text("2 4 6 8\n\n3 3 3\n")
-    too_long = " ".join(["1"] * 13)
-    args = ["ingest", "1 5 9 3 7", "", too_long, "--prompts", str(prompts_file), "--model", str(model_dir),
+    prompts_file.write_text("dallas is a city\n\nthe opposite of small is\n")
+    too_long = "the capital of texas is austin and the capital of the state is"
+    args = ["ingest", "the capital of texas is", "", too_long, "--prompts", str(prompts_file), "--model", str(model_dir),
             "--transcoders", str(tc_dir), "--out", str(tmp_path / "out"), *SETTINGS]
 
     first = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
     assert first.exit_code == 1
     assert first.stdout.strip().splitlines()[-1] == "3 stored, 0 skipped, 2 failed"
     assert "prompt 2/5 ('')" in first.stderr and "empty prompt" in first.stderr
-    assert "13 tokens, more than the model's context of 12" in first.stderr
+    assert "14 tokens, more than the model's context of 12" in first.stderr
 
     model = load_model(model_dir)
     tcs = load_transcoders(tc_dir, model)
     settings = AttributionSettings(max_feature_nodes=25, node_threshold=0.9, edge_threshold=0.95, batch_size=8)
-    for prompt in ("1 5 9 3 7", "2 4 6 8", "3 3 3"):
+    for prompt in ("the capital of texas is", "dallas is a city", "the opposite of small is"):
         expected = compute_graph(model, tcs, prompt, settings)
         gid = graph_id(model, tcs, prompt, settings)
         assert expected.meta.id == gid
@@ -57,6 +58,7 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
             assert have.keys() == want.keys()
             assert np.allclose([have[k] for k in want], list(want.values()), rtol=1e-5, atol=1e-7)
             assert got.meta.pruning["node_threshold"] == 0.9 and got.meta.transcoder_set == tcs.name
+            assert got.meta.prompt == prompt and got.meta.prompt_tokens == ("<bos>", *prompt.split())
 
     again = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
     assert again.exit_code == 1
@@ -66,7 +68,7 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
 def test_ingest_rejects_a_mismatched_set_before_computing(neo4j_target, tiny, tmp_path):
     model_dir, _ = tiny
     _, other_tc = save_tiny(tmp_path, gemma_style(n_layers=3), "relu")
-    result = CliRunner().invoke(main, ["ingest", "1 2", "--model", str(model_dir), "--transcoders", str(other_tc)],
+    result = CliRunner().invoke(main, ["ingest", "a city", "--model", str(model_dir), "--transcoders", str(other_tc)],
                                 env=neo4j_target)
     assert result.exit_code == 1
     assert result.stderr.strip() == f"error: {str(other_tc.resolve())!r} has transcoders for layer(s) [2], but the model has 2 layers"

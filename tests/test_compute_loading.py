@@ -28,6 +28,13 @@ def test_model_round_trip(tmp_path, cfg):
     assert torch.equal(loaded(TOKENS), original(TOKENS))
 
 
+def test_model_with_tokenizer_round_trip(tmp_path):
+    model_dir, _ = save_tiny(tmp_path, gpt2_style(), "relu", tokenizer=True)
+    loaded = load_model(model_dir)
+    assert loaded.to_tokens("the capital of texas").tolist() == [[0, 4, 5, 6, 7]]
+    assert loaded.tokenizer.decode([9]) == "austin"
+
+
 def test_unknown_model_name():
     with pytest.raises(ComputeError, match="unknown model 'no-such-model'"):
         load_model("no-such-model")

@@ -53,3 +53,8 @@ def test_bad_uri_is_one_line():
 def test_local_server_never_started_is_one_line(tmp_path):
     assert_one_line_error(cli("cypher", "RETURN 1", env={"CIRCUITSTORE_HOME": str(tmp_path)}),
                           "no password yet", "circuitstore server start")
+
+
+def test_the_local_password_is_not_sent_to_another_server():
+    uri = f"bolt://127.0.0.1:{free_port()}"
+    assert_one_line_error(cli("cypher", "RETURN 1", env={"NEO4J_URI": uri}), f"no password for {uri}")

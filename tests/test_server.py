@@ -109,13 +109,20 @@ def test_a_taken_port_is_named(tmp_path):
     assert not (tmp_path / "data").exists()  # refused before anything was set up
 
 
+def test_a_bad_memory_size_is_one_line(tmp_path):
+    proc = cli("server", "--home", str(tmp_path), "start", "--heap", "lots")
+    assert_one_line_error(proc, "--heap expects a size like 512m or 2g, got 'lots'")
+
+
 def test_a_server_that_fails_to_start_shows_its_log(tmp_path):
-    proc = cli("server", "--home", str(tmp_path), "start", "--heap", "lots",
-               "--bolt-port", str(free_port()), "--http-port", str(free_port()))
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "databases").touch()  # where the store directory must go
+    proc = cli("server", "--home", str(tmp_path), "start", "--bolt-port", str(free_port()),
+               "--http-port", str(free_port()))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     first, *tail = proc.stderr.strip().splitlines()
-    assert first.startswith("error: Neo4j failed to start; the end of ") and "console.log" in first
-    assert any("Invalid initial heap size" in line for line in tail)
+    assert first == f"error: Neo4j failed to start; the end of {tmp_path / 'logs' / 'console.log'}:"
+    assert any("FileAlreadyExistsException" in line for line in tail)
     assert LocalServer(tmp_path).pid() is None
 
 

@@ -22,7 +22,9 @@ from sae_lens import (
     Transcoder,
     TranscoderConfig,
 )
+from tokenizers import Tokenizer, models, pre_tokenizers
 from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformers import AutoTokenizer, PreTrainedTokenizerFast
 
 from circuitstore.compute import save_model
 
@@ -55,8 +57,23 @@ def gemma_style(n_layers: int = 3, d_model: int = 32) -> HookedTransformerConfig
     )
 
 
-def build_model(cfg: HookedTransformerConfig, seed: int = 0) -> HookedTransformer:
-    model = HookedTransformer(cfg)
+WORDS = ["<bos>", "<eos>", "<unk>", "<pad>"] + (
+    "the capital of texas is austin dallas city state a in and big small opposite fact one two three"
+).split()
+
+
+def word_tokenizer(directory: Path) -> PreTrainedTokenizerFast:
+    """A whitespace word-level tokenizer over WORDS, saved to and read back from `directory`
+    (TransformerLens re-reads a tokenizer from where it was saved)."""
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>",
+                            pad_token="<pad>").save_pretrained(directory)
+    return AutoTokenizer.from_pretrained(directory)
+
+
+def build_model(cfg: HookedTransformerConfig, seed: int = 0, tokenizer=None) -> HookedTransformer:
+    model = HookedTransformer(cfg, tokenizer=tokenizer)
     gen = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in model.named_parameters():
@@ -92,9 +109,11 @@ def random_transcoders(model: HookedTransformer, kind: str, d_sae: int = 48, hoo
     return out
 
 
-def save_tiny(tmp: Path, cfg: HookedTransformerConfig, kind: str, hook_in: str = "ln2.hook_normalized", seed: int = 0) -> tuple[Path, Path]:
-    """Save a tiny model and its transcoders under `tmp`; returns (model dir, transcoders dir)."""
-    model = build_model(cfg, seed)
+def save_tiny(tmp: Path, cfg: HookedTransformerConfig, kind: str, hook_in: str = "ln2.hook_normalized", seed: int = 0,
+              tokenizer: bool = False) -> tuple[Path, Path]:
+    """Save a tiny model (with a word tokenizer if asked) and its transcoders under `tmp`;
+    returns (model dir, transcoders dir)."""
+    model = build_model(cfg, seed, word_tokenizer(tmp / "tokenizer") if tokenizer else None)
     model_dir = save_model(model, tmp / "model")
     tc_dir = tmp / "transcoders"
     for layer, tc in enumerate(random_transcoders(model, kind, hook_in=hook_in, seed=seed + 1)):

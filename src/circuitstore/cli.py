@@ -117,12 +117,18 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> Non
                                     "transcoders. [default: gemma-scope-2-270m-pt-transcoders-all]")
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
-@click.option("--max-feature-nodes", type=click.IntRange(min=0), default=8192, show_default=True)
-@click.option("--max-n-logits", type=click.IntRange(min=1), default=10, show_default=True)
-@click.option("--desired-logit-prob", type=float, default=0.95, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
-@click.option("--node-threshold", type=float, default=0.8, show_default=True)
-@click.option("--edge-threshold", type=float, default=0.98, show_default=True)
+@click.option("--max-feature-nodes", type=click.IntRange(min=0), default=8192, show_default=True,
+              help="Latents to attribute, most influential on the logits first.")
+@click.option("--max-n-logits", type=click.IntRange(min=1), default=10, show_default=True,
+              help="At most this many logit nodes ...")
+@click.option("--desired-logit-prob", type=float, default=0.95, show_default=True,
+              help="... or fewer, once their probabilities add up to this.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
+              help="Targets per backward pass.")
+@click.option("--node-threshold", type=float, default=0.8, show_default=True,
+              help="Keep latents and errors holding this share of influence.")
+@click.option("--edge-threshold", type=float, default=0.98, show_default=True,
+              help="Keep edges holding this share of edge influence.")
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
 @click.pass_context
 def ingest_cmd(ctx: click.Context, prompts: tuple[str, ...], prompts_file: str | None, model: str | None,

@@ -64,7 +64,7 @@ def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
         if not prompt.strip():
             raise PromptError("empty prompt")
         if model.tokenizer is not None:
-            text, ids = prompt, model.to_tokens(prompt)[0].tolist()
+            text, ids = prompt, model.to_tokens(prompt, truncate=False)[0].tolist()
         elif all(part.isdigit() for part in prompt.split()):
             # A model without a tokenizer (a tiny local one) reads text as token ids: "1 5 9".
             return tokenize(model, [int(part) for part in prompt.split()])
@@ -190,11 +190,17 @@ class _Attribution:
         unvisited = np.flatnonzero(~visited)
         if budget == self.n_latents:  # every latent is visited: order does not matter
             return unvisited[:count]
-        rows, cols, vals = (np.concatenate(x) for x in (self.rows, self.cols, self.vals))
+        rows, cols, vals = self._edges()
         weights = np.zeros(self.n_nodes)
         weights[self.n_sources :] = self.logit_probs
         score = influence(normalized_matrix(self.n_nodes, cols, rows, vals), weights)[unvisited]
         return unvisited[np.argsort(-score, kind="stable")[:count]]
+
+    def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """All rows so far as (target, source, weight) arrays, merged so later calls start there."""
+        for store in (self.rows, self.cols, self.vals):
+            store[:] = [np.concatenate(store)] if store else [np.zeros(0)]
+        return self.rows[0], self.cols[0], self.vals[0]
 
     def _rows(self, frozen, targets: list[int]) -> int:
         """Edges into `targets` (node indices) from every source, stored sparse."""
@@ -251,7 +257,7 @@ class _Attribution:
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
         remap[np.flatnonzero(visited)] = np.arange(int(visited.sum()))
         remap[self.n_latents :] = np.arange(self.n_nodes - self.n_latents) + int(visited.sum())
-        rows, cols, vals = (np.concatenate(x) if x else np.zeros(0) for x in (self.rows, self.cols, self.vals))
+        rows, cols, vals = self._edges()
         rows, cols = remap[rows.astype(np.int64)], remap[cols.astype(np.int64)]
         keep = cols >= 0
         meta = GraphMeta(

@@ -1,8 +1,9 @@
 """Loading a TransformerLens HookedTransformer by name or from a local directory.
 
 Local format (for models without a TransformerLens name, such as the tests' tiny models):
-a directory holding `config.json` (the keyword arguments of `HookedTransformerConfig`) and
-`model.safetensors` (the model's state dict). `save_model` writes it, `load_model` reads it.
+a directory holding `config.json` (the keyword arguments of `HookedTransformerConfig`),
+`model.safetensors` (the model's state dict) and, optionally, a Hugging Face tokenizer saved
+there with `tokenizer.save_pretrained(dir)`. `save_model` writes it, `load_model` reads it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading_from_pretrained import get_official_model_name
+from transformers import AutoTokenizer
 
 from circuitstore.compute.errors import ComputeError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
+TOKENIZER_FILE = "tokenizer_config.json"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
@@ -40,6 +43,8 @@ def save_model(model: HookedTransformer, path: str | Path) -> Path:
     cfg["device"] = None
     (path / CONFIG_FILE).write_text(json.dumps(cfg, indent=1, default=str))
     save_file({k: v.contiguous() for k, v in model.state_dict().items()}, str(path / WEIGHTS_FILE))
+    if model.tokenizer is not None:
+        model.tokenizer.save_pretrained(path)
     return path
 
 
@@ -83,7 +88,8 @@ def _load_local(path: Path, device: str, dtype: torch.dtype) -> HookedTransforme
     cfg_dict.update(device=device, dtype=dtype)
     if cfg_dict.get("model_name", "custom") == "custom":
         cfg_dict["model_name"] = path.name
-    model = HookedTransformer(HookedTransformerConfig(**cfg_dict))
+    tokenizer = AutoTokenizer.from_pretrained(path) if (path / TOKENIZER_FILE).is_file() else None
+    model = HookedTransformer(HookedTransformerConfig(**cfg_dict), tokenizer=tokenizer)
     state = load_file(str(weights_path), device=str(device))
     missing, unexpected = model.load_state_dict(state, strict=False)
     # TransformerLens keeps derived buffers (masks, rotary tables) in the state dict; only

@@ -19,22 +19,27 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
 
     The target is `uri`, else $NEO4J_URI, else the local server (its saved Bolt port). The user
     is `user`, else $NEO4J_USER, else `neo4j`; the password is `password`, else $NEO4J_PASSWORD,
-    else the local server's password file. Faults become one-line CircuitstoreErrors.
+    else the local server's password file (only when the target is the local server, so its
+    password is never sent elsewhere). Faults become one-line CircuitstoreErrors.
     """
     local = LocalServer()
     uri = uri or os.environ.get("NEO4J_URI") or local.bolt_uri
+    parts = urlsplit(uri)
+    if parts.scheme not in _SCHEMES:
+        raise CircuitstoreError(f"bad Neo4j URI {uri!r}: expected one of {', '.join(s + '://' for s in _SCHEMES)}")
+    try:
+        is_local = parts.hostname in ("127.0.0.1", "localhost") and parts.port == local.settings().bolt_port
+    except ValueError:
+        raise CircuitstoreError(f"bad Neo4j URI {uri!r}: bad port") from None
     user = user or os.environ.get("NEO4J_USER") or "neo4j"
-    password = password or os.environ.get("NEO4J_PASSWORD") or local.password()
+    password = password or os.environ.get("NEO4J_PASSWORD") or (local.password() if is_local else None)
     if password is None:
-        if uri == local.bolt_uri:
+        if is_local:
             raise CircuitstoreError(
                 f"the local Neo4j server has no password yet ({local.password_file} is missing); "
                 "start it with `circuitstore server start`, or set NEO4J_URI and NEO4J_PASSWORD"
             )
         raise CircuitstoreError(f"no password for {uri}: set NEO4J_PASSWORD")
-    scheme = urlsplit(uri).scheme
-    if scheme not in _SCHEMES:
-        raise CircuitstoreError(f"bad Neo4j URI {uri!r}: expected one of {', '.join(s + '://' for s in _SCHEMES)}")
     try:
         # Notifications off: the driver would log every "unknown label" hint to stderr.
         driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), connection_timeout=10,
@@ -51,7 +56,7 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
         ) from None
     except ServiceUnavailable:
         driver.close()
-        hint = "start it with `circuitstore server start`" if uri == local.bolt_uri else "is it running?"
+        hint = "start it with `circuitstore server start`" if is_local else "is it running?"
         raise CircuitstoreError(f"cannot reach Neo4j at {uri}; {hint}") from None
     except (Neo4jError, DriverError, OSError) as exc:
         driver.close()

@@ -11,6 +11,7 @@ import errno
 import fcntl
 import json
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -154,6 +155,9 @@ class LocalServer:
                 )
             self._wait_for_bolt(self.pid(), current.bolt_port, timeout)
             return False
+        for name in ("heap", "pagecache"):
+            if not re.fullmatch(r"[1-9][0-9]*[kmg]", str(getattr(wanted, name)), re.I):
+                raise CircuitstoreError(f"--{name} expects a size like 512m or 2g, got {getattr(wanted, name)!r}")
         java = _java()
         for port in (wanted.bolt_port, wanted.http_port):
             _check_port_free(port)
