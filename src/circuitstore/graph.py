@@ -12,7 +12,7 @@ import hashlib
 import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import astuple, dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 import numpy as np
@@ -222,7 +222,8 @@ class AttributionGraph:
         meta = {f.name: getattr(self.meta, f.name) for f in fields(self.meta) if f.name != "id"}
         h.update(json.dumps(meta, sort_keys=True, default=repr).encode())
         order = sorted(range(self.n_nodes), key=lambda i: self.nodes[i].id)
-        h.update(json.dumps([astuple(self.nodes[i]) for i in order]).encode())
+        names = [f.name for f in fields(Node)]
+        h.update(json.dumps([[getattr(self.nodes[i], name) for name in names] for i in order]).encode())
         rank = np.empty(self.n_nodes, dtype=np.int64)
         rank[order] = np.arange(self.n_nodes)
         src, tgt = rank[self.sources], rank[self.targets]

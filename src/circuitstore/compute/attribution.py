@@ -53,9 +53,6 @@ class AttributionSettings:
     def generation(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k not in ("node_threshold", "edge_threshold")}
 
-    def pruning(self) -> dict:
-        return {"node_threshold": self.node_threshold, "edge_threshold": self.edge_threshold}
-
 
 def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
     """The prompt's text and token ids; text is tokenised with the model's tokenizer (with BOS),
@@ -119,8 +116,7 @@ def attribute(
 ) -> AttributionGraph:
     """The unpruned attribution graph; `progress(done, total)` is called after each batch of targets."""
     text, ids = tokenize(model, prompt)
-    with torch.no_grad():
-        rep = Replacement(model, transcoders, torch.tensor(ids, dtype=torch.long))
+    rep = Replacement(model, transcoders, torch.tensor(ids, dtype=torch.long))
     return _Attribution(rep, settings, progress).graph(_graph_id(model, transcoders, text, ids, settings), text, ids)
 
 

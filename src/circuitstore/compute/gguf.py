@@ -58,11 +58,15 @@ def load_gemma3_270m(
     return load_gguf(gemma3_270m_path(directory), GEMMA3_270M, device=device, n_ctx=n_ctx)
 
 
-def load_gguf(path: str | Path, model_name: str, device: str = "cpu", n_ctx: int = 1024) -> HookedTransformer:
-    """A GGUF file as the TransformerLens model `model_name`, in float32, with its tokenizer.
+def load_gguf(
+    path: str | Path, model_name: str | None = None, device: str = "cpu", n_ctx: int = 1024
+) -> HookedTransformer:
+    """A GGUF file as a float32 HookedTransformer with its tokenizer.
 
+    `model_name` picks TransformerLens' own config of that model, checked against the file;
+    without it the config is read from the file's metadata (llama architecture only).
     `n_ctx` caps the prompt length. TransformerLens keeps an n_ctx x n_ctx mask per layer, so
-    the model's full 32k (TransformerLens' default 8k: 1.2 GB of masks for Gemma 3 270M) costs
+    a model's full context (TransformerLens' 8k for Gemma 3 270M: 1.2 GB of masks) costs
     memory for nothing here; 1024 is the context the GemmaScope 2 transcoders were trained on.
     """
     path = Path(path)
@@ -71,7 +75,12 @@ def load_gguf(path: str | Path, model_name: str, device: str = "cpu", n_ctx: int
     convert = _CONVERTERS.get(meta.architecture)
     if convert is None:
         raise GGUFError(f"{path.name}: no mapping for GGUF architecture {meta.architecture!r}")
-    cfg = get_pretrained_model_config(model_name, device=device, dtype=torch.float32, n_ctx=n_ctx)
+    if model_name is not None:
+        cfg = get_pretrained_model_config(model_name, device=device, dtype=torch.float32, n_ctx=n_ctx)
+    elif meta.architecture == "llama":
+        cfg = _llama_config(meta, path.stem, device, n_ctx)
+    else:
+        raise GGUFError(f"{path.name}: name the TransformerLens model this {meta.architecture} file holds")
     _check_config(cfg, meta, path.name)
     tensors = {t.name: t for t in reader.tensors}
 
@@ -88,7 +97,10 @@ def load_gguf(path: str | Path, model_name: str, device: str = "cpu", n_ctx: int
     params = dict(model.named_parameters())
     with torch.no_grad():
         for name, value in convert(weight, cfg, tensors.keys()):
-            params.pop(name).copy_(value)
+            param = params.pop(name)
+            if param.shape != value.shape:
+                raise GGUFError(f"{path.name}: {name} is {tuple(value.shape)}, the config wants {tuple(param.shape)}")
+            param.copy_(value)
         for name in [n for n in params if n.rpartition(".")[2].lstrip("_").startswith("b_")]:
             params.pop(name).zero_()  # a bias the file does not have (Gemma has none) is zero
     if params:
@@ -119,24 +131,53 @@ class _Metadata:
 
 
 def _check_config(cfg: HookedTransformerConfig, meta: _Metadata, name: str) -> None:
-    """Refuse a file whose shapes or constants differ from TransformerLens' config of the model."""
-    d_head = meta.arch("attention.key_length") or cfg.d_model // cfg.n_heads
-    expected = {
-        "embedding_length": (cfg.d_model, meta.arch("embedding_length")),
-        "block_count": (cfg.n_layers, meta.arch("block_count")),
-        "feed_forward_length": (cfg.d_mlp, meta.arch("feed_forward_length")),
-        "attention.head_count": (cfg.n_heads, meta.arch("attention.head_count")),
-        "attention.head_count_kv": (cfg.n_key_value_heads or cfg.n_heads, meta.arch("attention.head_count_kv")),
-        "attention.key_length": (cfg.d_head, d_head),
-        "tokenizer.ggml.tokens": (cfg.d_vocab, meta.get("tokenizer.ggml.tokens")),
-        "rope.freq_base": (cfg.rotary_base, meta.arch("rope.freq_base", cfg.rotary_base)),
-        "attention.layer_norm_rms_epsilon": (cfg.eps, meta.arch("attention.layer_norm_rms_epsilon", cfg.eps)),
-        "attention.sliding_window": (cfg.window_size, meta.arch("attention.sliding_window", cfg.window_size)),
+    """Refuse a file whose constants differ from the config's (weight shapes are checked on copy)."""
+    ours = {
+        "attention.key_length": cfg.d_head,
+        "attention.head_count": cfg.n_heads,
+        "attention.head_count_kv": cfg.n_key_value_heads or cfg.n_heads,
+        "rope.freq_base": cfg.rotary_base,
+        "attention.layer_norm_rms_epsilon": cfg.eps,
+        "attention.sliding_window": cfg.window_size,
     }
-    for key, (ours, theirs) in expected.items():
+    for key, value in ours.items():
+        theirs = meta.arch(key)
         # float32 metadata (eps 1e-6 reads back as 9.99999997e-7) is compared with a tolerance.
-        if theirs is None or not math.isclose(float(ours), float(theirs), rel_tol=1e-6):
-            raise GGUFError(f"{name}: {key} is {theirs} in the file but {ours} in {cfg.model_name}'s config")
+        if theirs is not None and (value is None or not math.isclose(float(value), float(theirs), rel_tol=1e-6)):
+            raise GGUFError(f"{name}: {key} is {theirs} in the file but {value} in {cfg.model_name}'s config")
+    if meta.arch("rope.scaling.type", "none") != "none":
+        raise GGUFError(f"{name}: rope scaling {meta.arch('rope.scaling.type')!r} is not supported")
+
+
+def _llama_config(meta: _Metadata, name: str, device: str, n_ctx: int) -> HookedTransformerConfig:
+    """TransformerLens' Llama config (as it builds one from a HF config), from GGUF metadata."""
+    d_model, n_heads = int(meta.arch("embedding_length")), int(meta.arch("attention.head_count"))
+    n_kv = int(meta.arch("attention.head_count_kv", n_heads))
+    return HookedTransformerConfig(
+        model_name=name,
+        original_architecture="LlamaForCausalLM",
+        d_model=d_model,
+        d_head=d_model // n_heads,
+        n_heads=n_heads,
+        n_key_value_heads=n_kv if n_kv != n_heads else None,
+        d_mlp=int(meta.arch("feed_forward_length")),
+        n_layers=int(meta.arch("block_count")),
+        n_ctx=n_ctx,
+        eps=float(meta.arch("attention.layer_norm_rms_epsilon")),
+        d_vocab=int(meta.get("tokenizer.ggml.tokens")),
+        act_fn="silu",
+        normalization_type="RMS",
+        positional_embedding_type="rotary",
+        rotary_adjacent_pairs=False,
+        rotary_dim=int(meta.arch("rope.dimension_count", d_model // n_heads)),
+        rotary_base=float(meta.arch("rope.freq_base", 10000.0)),
+        final_rms=True,
+        gated_mlp=True,
+        # Follow the file: SmolLM2, for one, is not trained with a BOS token.
+        default_prepend_bos=bool(meta.get("tokenizer.ggml.add_bos_token", True)),
+        device=device,
+        dtype=torch.float32,
+    )
 
 
 def _gemma3(
@@ -155,28 +196,60 @@ def _gemma3(
     yield "unembed.W_U", (weight("output.weight") if "output.weight" in names else embed).T
     yield "ln_final.w", weight("output_norm.weight")
     del embed
-    heads = {"q": cfg.n_heads, "k": cfg.n_key_value_heads, "v": cfg.n_key_value_heads}
+    norms = {
+        "ln1.w": "attn_norm",
+        "ln1_post.w": "post_attention_norm",
+        "ln2.w": "ffn_norm",
+        "ln2_post.w": "post_ffw_norm",
+        "attn.q_norm.w": "attn_q_norm",
+        "attn.k_norm.w": "attn_k_norm",
+    }
     for layer in range(cfg.n_layers):
-        blk, out = f"blk.{layer}.", f"blocks.{layer}."
-        for ours, theirs in _GEMMA3_NORMS.items():
-            yield out + ours, weight(blk + theirs)
-        for x, tl_name in (("q", "W_Q"), ("k", "_W_K"), ("v", "_W_V")):
-            w = weight(f"{blk}attn_{x}.weight")
-            yield out + "attn." + tl_name, einops.rearrange(w, "(n h) m -> n m h", n=heads[x])
-        w_o = weight(blk + "attn_output.weight")
-        yield out + "attn.W_O", einops.rearrange(w_o, "m (n h) -> n h m", n=cfg.n_heads)
-        yield out + "mlp.W_gate", weight(blk + "ffn_gate.weight").T
-        yield out + "mlp.W_in", weight(blk + "ffn_up.weight").T
-        yield out + "mlp.W_out", weight(blk + "ffn_down.weight").T
+        for ours, theirs in norms.items():
+            yield f"blocks.{layer}.{ours}", weight(f"blk.{layer}.{theirs}.weight")
+        yield from _attention_and_mlp(weight, cfg, layer, rope_permuted=False)
 
 
-# TransformerLens block parameter -> llama.cpp tensor, within one block.
-_GEMMA3_NORMS = {
-    "ln1.w": "attn_norm.weight",
-    "ln1_post.w": "post_attention_norm.weight",
-    "ln2.w": "ffn_norm.weight",
-    "ln2_post.w": "post_ffw_norm.weight",
-    "attn.q_norm.w": "attn_q_norm.weight",
-    "attn.k_norm.w": "attn_k_norm.weight",
-}
-_CONVERTERS = {"gemma3": _gemma3}
+def _llama(
+    weight: Callable[[str], torch.Tensor], cfg: HookedTransformerConfig, names: Collection[str]
+) -> Iterator[tuple[str, torch.Tensor]]:
+    """llama.cpp's llama tensors: plain RMSNorm weights, Q/K rows permuted for its rotary."""
+    embed = weight("token_embd.weight")
+    yield "embed.W_E", embed
+    yield "unembed.W_U", (weight("output.weight") if "output.weight" in names else embed).T
+    yield "ln_final.w", weight("output_norm.weight")
+    for layer in range(cfg.n_layers):
+        yield f"blocks.{layer}.ln1.w", weight(f"blk.{layer}.attn_norm.weight")
+        yield f"blocks.{layer}.ln2.w", weight(f"blk.{layer}.ffn_norm.weight")
+        yield from _attention_and_mlp(weight, cfg, layer, rope_permuted=True)
+
+
+def _attention_and_mlp(
+    weight: Callable[[str], torch.Tensor], cfg: HookedTransformerConfig, layer: int, rope_permuted: bool
+) -> Iterator[tuple[str, torch.Tensor]]:
+    blk, out = f"blk.{layer}.", f"blocks.{layer}."
+    n_kv = cfg.n_key_value_heads or cfg.n_heads
+    kv = "_" if cfg.n_key_value_heads else ""  # TransformerLens' grouped-query K/V parameters
+    for x, name, heads in (("q", "W_Q", cfg.n_heads), ("k", kv + "W_K", n_kv), ("v", kv + "W_V", n_kv)):
+        w = weight(f"{blk}attn_{x}.weight")
+        if rope_permuted and x != "v":
+            w = _unpermute(w, heads)
+        yield out + "attn." + name, einops.rearrange(w, "(n h) m -> n m h", n=heads)
+    w_o = weight(blk + "attn_output.weight")
+    yield out + "attn.W_O", einops.rearrange(w_o, "m (n h) -> n h m", n=cfg.n_heads)
+    yield out + "mlp.W_gate", weight(blk + "ffn_gate.weight").T
+    yield out + "mlp.W_in", weight(blk + "ffn_up.weight").T
+    yield out + "mlp.W_out", weight(blk + "ffn_down.weight").T
+
+
+def _unpermute(w: torch.Tensor, n_heads: int) -> torch.Tensor:
+    """Undo llama.cpp's conversion of Llama Q/K rows to interleaved rotary pairs.
+
+    llama.cpp turns each head's rows [first half; second half] (HF's rotate-half layout, which
+    TransformerLens uses too) into pairs (row i, row i + d/2) side by side.
+    """
+    rows, cols = w.shape
+    return w.reshape(n_heads, rows // n_heads // 2, 2, cols).transpose(1, 2).reshape(rows, cols)
+
+
+_CONVERTERS = {"gemma3": _gemma3, "llama": _llama}
