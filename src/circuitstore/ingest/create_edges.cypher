@@ -1,5 +1,5 @@
 // Create one batch of ATTRIBUTION edges between nodes created earlier in the same transaction.
-// Endpoints are given by elementId (returned by the create_* statements), which Neo4j seeks
+// Endpoints are given by elementId (returned by write_graph.cypher), which Neo4j seeks
 // directly, without an index lookup.
 // Parameters: $s, $t (elementIds), $w (weights), $share (normalised weights), equal lengths.
 UNWIND range(0, size($w) - 1) AS k

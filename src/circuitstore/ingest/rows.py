@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from circuitstore.errors import CircuitstoreError
-from circuitstore.graph import AttributionGraph, Node
+from circuitstore.graph import KINDS, AttributionGraph, Node
 
 # Node fields copied verbatim to node properties (None is simply not stored).
 _NODE_FIELDS = ("position", "layer", "feature", "token_id", "text", "activation", "influence",
@@ -53,41 +53,46 @@ def _json(graph_id: str, what: str, value: Any) -> str:
 
 @dataclass(frozen=True)
 class GraphRows:
-    """Everything store_graph sends, in the shapes the .cypher files read."""
+    """Everything store_graph sends, in the shapes write_graph.cypher reads.
+
+    Nodes go in kind order (tokens, latents, errors, logits); `slot[i]` is where node-table
+    index i lands in that order, and edges and supernode members are given as slots.
+    """
 
     graph_id: str
     fingerprint: str
     graph: dict[str, Any]            # :Graph properties
-    nodes: dict[str, list[dict]]     # kind -> [{i, props, ref}], ref = Feature/Vocab id or None
+    nodes: dict[str, list[dict]]     # kind -> [{props, ref}], ref = index into features / vocab
     features: list[dict]             # distinct :Feature rows, sorted by id (a fixed lock order)
     vocab: list[dict]                # distinct :Vocab rows, sorted by id
-    sources: np.ndarray              # edge endpoints as node-table indexes
-    targets: np.ndarray
+    sources: list[int]               # edge endpoints, as slots
+    targets: list[int]
     weights: list[float]
     shares: list[float]
-    supernodes: list[dict]           # [{name, members: [node-table index]}]
+    supernodes: list[dict]           # [{name, members: [slot]}]
 
     @classmethod
     def of(cls, graph: AttributionGraph) -> GraphRows:
         meta = graph.meta
         gid = meta.id
-        nodes: dict[str, list[dict]] = {"token": [], "latent": [], "error": [], "logit": []}
+        nodes: dict[str, list[dict]] = {kind: [] for kind in KINDS}
         features: dict[str, dict] = {}
         vocab: dict[str, dict] = {}
-        # Tokens first, so a Vocab entry takes its text from the prompt rather than a logit's clerp.
-        order = sorted(range(graph.n_nodes), key=lambda i: graph.nodes[i].kind != "token")
-        for i in order:
+        kinds = np.array([KINDS.index(node.kind) for node in graph.nodes], dtype=np.int64)
+        order = np.argsort(kinds, kind="stable")  # kind order, table order within a kind
+        # Tokens before logits, so a Vocab entry takes its text from the prompt, not a clerp.
+        for i in order.tolist():
             node = graph.nodes[i]
-            props: dict[str, Any] = {"graph_id": gid, "node_id": node.id, "kind": node.kind,
-                                     "name": caption(node)}
+            kind = node.kind
+            props: dict[str, Any] = {"graph_id": gid, "node_id": node.id, "kind": kind, "name": caption(node)}
             for name in _NODE_FIELDS:
                 value = getattr(node, name)
                 if value is not None:
                     props[name] = value
-            if node.kind == "logit" or node.is_target:
+            if kind == "logit" or node.is_target:
                 props["is_target"] = node.is_target
             ref = None
-            if node.kind == "latent":
+            if kind == "latent":
                 ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature)
                 row = features.setdefault(ref, {
                     "id": ref, "transcoder_set": meta.transcoder_set, "layer": node.layer,
@@ -95,11 +100,22 @@ class GraphRows:
                 if row["label"] is None and node.label:
                     row["label"] = node.label
                     row["name"] = f"L{node.layer}/{node.feature} {node.label}"
-            elif node.kind in ("token", "logit") and node.token_id is not None:
+            elif kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
                 vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id,
                                        "text": node.text, "name": node.text})
-            nodes[node.kind].append({"i": i, "props": props, "ref": ref})
+            nodes[kind].append({"props": props, "ref": ref})
+        feature_ids = sorted(features)
+        vocab_ids = sorted(vocab)
+        at = {"latent": {k: n for n, k in enumerate(feature_ids)}}
+        at["token"] = at["logit"] = {k: n for n, k in enumerate(vocab_ids)}
+        for kind, rows in nodes.items():
+            for row in rows:
+                if row["ref"] is not None:
+                    row["ref"] = at[kind][row["ref"]]
+
+        slot = np.empty(graph.n_nodes, dtype=np.int64)
+        slot[order] = np.arange(graph.n_nodes)
 
         # share = weight / sum(|weight| into the target); a target whose in-weights are all zero
         # gets share 0 rather than NaN.
@@ -125,18 +141,18 @@ class GraphRows:
             extra = ", ".join(sorted({*pruning, *scores}))
             raise CircuitstoreError(f"graph {gid!r}: pruning/score entries without a :Graph column: {extra}")
 
-        index = {node.id: i for i, node in enumerate(graph.nodes)}
         return cls(
             graph_id=gid,
             fingerprint=props["fingerprint"],
             graph=props,
             nodes=nodes,
-            features=[features[k] for k in sorted(features)],
-            vocab=[vocab[k] for k in sorted(vocab)],
-            sources=graph.sources,
-            targets=graph.targets,
+            features=[features[k] for k in feature_ids],
+            vocab=[vocab[k] for k in vocab_ids],
+            sources=slot[graph.sources].tolist(),
+            targets=slot[graph.targets].tolist(),
             weights=graph.weights.tolist(),
             shares=shares.tolist(),
-            supernodes=[{"name": sn.name, "members": [index[m] for m in sn.members]}
+            supernodes=[{"name": sn.name, "members": [int(slot[graph.index_of(m)]) for m in sn.members]}
                         for sn in graph.supernodes],
         )
+

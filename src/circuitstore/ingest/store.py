@@ -10,11 +10,9 @@ from circuitstore.ingest.cypher import cypher
 from circuitstore.ingest.delete import clear_graph, prune_shared
 from circuitstore.ingest.rows import GraphRows
 
-# Edges per CREATE statement: large enough that round trips do not matter, small enough that one
+# Edges per statement: large enough that per-statement costs vanish, small enough that one
 # parameter message stays a few MB.
 EDGE_BATCH = 20_000
-_CREATE = {"token": "create_tokens", "latent": "create_latents",
-           "error": "create_errors", "logit": "create_logits"}
 
 
 class GraphExists(CircuitstoreError):
@@ -48,26 +46,16 @@ def _store(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
         tx.run(cypher("unlink_graph"), graph_id=gid).consume()
         outcome = "replaced"
 
-    tx.run(cypher("merge_shared"), model=rows.graph["model"], transcoder_set=rows.graph["transcoder_set"],
-           features=rows.features, vocab=rows.vocab).consume()
-    tx.run(cypher("set_graph"), graph_id=gid, props=rows.graph).consume()
-
-    eids = [""] * rows.graph["n_nodes"]  # node-table index -> elementId
-    for kind, query in _CREATE.items():
-        if rows.nodes[kind]:
-            for rec in tx.run(cypher(query), rows=rows.nodes[kind]):
-                eids[rec["i"]] = rec["eid"]
-
-    s = rows.sources.tolist()
-    t = rows.targets.tolist()
-    for lo in range(0, len(s), EDGE_BATCH):
-        hi = lo + EDGE_BATCH
-        tx.run(cypher("create_edges"), s=[eids[i] for i in s[lo:hi]], t=[eids[i] for i in t[lo:hi]],
-               w=rows.weights[lo:hi], share=rows.shares[lo:hi]).consume()
-
-    if rows.supernodes:
-        tx.run(cypher("create_supernodes"), graph_id=gid,
-               supernodes=[{"name": sn["name"], "members": [eids[i] for i in sn["members"]]}
-                           for sn in rows.supernodes]).consume()
+    b = EDGE_BATCH
+    eids = tx.run(
+        cypher("write_graph"), graph_id=gid, props=rows.graph, features=rows.features, vocab=rows.vocab,
+        tokens=rows.nodes["token"], latents=rows.nodes["latent"], errors=rows.nodes["error"],
+        logits=rows.nodes["logit"], s=rows.sources[:b], t=rows.targets[:b], w=rows.weights[:b],
+        share=rows.shares[:b], supernodes=rows.supernodes,
+    ).single(strict=True)["eids"]
+    for lo in range(b, len(rows.weights), b):
+        hi = lo + b
+        tx.run(cypher("create_edges"), s=[eids[i] for i in rows.sources[lo:hi]],
+               t=[eids[i] for i in rows.targets[lo:hi]], w=rows.weights[lo:hi], share=rows.shares[lo:hi]).consume()
     prune_shared(tx, stale)
     return outcome
