@@ -12,7 +12,8 @@ Rows for --device cuda:
                            random weights and random GemmaScope-shaped 16k transcoders per layer.
 Each row runs in a fresh subprocess, so its memory figures are its own. Timed per prompt:
 `compute_graph` (attribution up to max_feature_nodes, then pruning) with default settings; the
-table gives the median over prompts. Setup (model and transcoder construction) is timed apart.
+table gives the median over prompts, wall clock and process CPU time (all threads; on a shared
+machine the wall clock varies with the load, the CPU time less). Setup (model and transcoder construction) is timed apart.
 Peak RSS is the whole process; "attrib RSS" is the peak while attributing, measured by resetting
 the kernel's high-water mark (/proc/self/clear_refs) first. GPU peak is torch's allocator peak.
 """
@@ -95,12 +96,13 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
     rss_reset = _reset_peak_rss()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times, sizes = [], []
+    times, cpu_times, sizes = [], [], []
     for prompt in prompts[:n_prompts]:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         graph = compute_graph(model, transcoders, prompt, AttributionSettings())
         _sync(device)
         times.append(time.perf_counter() - t0)
+        cpu_times.append(time.process_time() - c0)
         sizes.append((len(graph.meta.prompt_tokens), graph.n_nodes, graph.n_edges))
     return {
         "model": name,
@@ -109,6 +111,7 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
         "tokens": statistics.median(s[0] for s in sizes),
         "setup_s": setup_s,
         "s_per_prompt": statistics.median(times),
+        "cpu_s_per_prompt": statistics.median(cpu_times),
         "nodes": statistics.median(s[1] for s in sizes),
         "edges": statistics.median(s[2] for s in sizes),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
@@ -140,7 +143,8 @@ def _peak_rss_gb() -> float:
 def print_table(rows: list[dict]) -> None:
     columns = [
         ("model", "model", "{}"), ("layers", "layers", "{}"), ("d_sae", "d_sae", "{}"), ("tokens", "tokens", "{:g}"),
-        ("setup_s", "setup s", "{:.1f}"), ("s_per_prompt", "s/prompt", "{:.2f}"), ("nodes", "nodes", "{:g}"),
+        ("setup_s", "setup s", "{:.1f}"), ("s_per_prompt", "s/prompt", "{:.2f}"),
+        ("cpu_s_per_prompt", "CPU s/prompt", "{:.2f}"), ("nodes", "nodes", "{:g}"),
         ("edges", "edges", "{:g}"), ("peak_rss_gb", "peak RSS GB", "{:.2f}"),
         ("attrib_rss_gb", "attrib RSS GB", "{:.2f}"), ("gpu_peak_gb", "GPU peak GB", "{:.2f}"),
     ]

@@ -8,8 +8,9 @@ Every graph in ../shared/graphs is read once (not timed with the writes), then s
   * naive:  a sample of whole graphs (at least --naive-edges edges) written the textbook way, one
             MERGE statement per node and per edge (one transaction per graph, so the same atomicity).
 Rates are edges per wall-clock second of the whole store (nodes, shared Features, edges, commit).
-The bench deletes its own graphs ("bench/..." and "bench-naive/...") before and after; it never
-touches other graphs, but it shares the server with them, so run it on a quiet one.
+The bench deletes its own graphs ("bench/..." and "bench-naive/...") before and after (the last
+row times that, with delete_graph); it never touches other graphs, but shares the server with
+them, so run it on a quiet one.
 """
 
 from __future__ import annotations
@@ -99,7 +100,7 @@ def main() -> None:
     ap.add_argument("--graphs", type=Path, default=GRAPHS, help="folder of graph JSON files")
     ap.add_argument("--scaled", type=int, default=1000, help="graphs in the scaled set (0 skips it)")
     ap.add_argument("--naive-edges", type=int, default=3000, help="edges in the naive baseline's sample")
-    ap.add_argument("--workers", type=int, default=1, help="concurrent store_graph threads")
+    ap.add_argument("--workers", type=int, default=2, help="concurrent store_graph threads (one per core)")
     args = ap.parse_args()
 
     start = time.perf_counter()
@@ -119,6 +120,8 @@ def main() -> None:
         sample.append(g.renamed(f"bench-naive/{g.meta.id}"))
     naive_s = timed(lambda g: naive_store(driver, g), sample, 1)
     naive_rate = size(sample)[2] / naive_s
+    for g in sample:
+        naive_delete(driver, g.meta.id)
     results = [("naive (MERGE per row)", *size(sample), naive_s, "1.0")]
 
     def run(phase: str, graphs: list[AttributionGraph]) -> None:
@@ -126,18 +129,20 @@ def main() -> None:
         n, nodes, edges = size(graphs)
         results.append((phase, n, nodes, edges, seconds, f"{edges / seconds / naive_rate:.0f}"))
 
-    run("real", [g.renamed(f"bench/0/{g.meta.id}") for g in originals])
+    workers = f"{args.workers} worker{'s' * (args.workers > 1)}"
+    run(f"real ({workers})", [g.renamed(f"bench/0/{g.meta.id}") for g in originals])
     if args.scaled:
-        scaled = [originals[k % len(originals)].renamed(f"bench/{1 + k // len(originals)}/{originals[k % len(originals)].meta.id}")
-                  for k in range(args.scaled)]
-        run(f"scaled ({args.workers} worker{'s' * (args.workers > 1)})", scaled)
+        copies = [(1 + k // len(originals), originals[k % len(originals)]) for k in range(args.scaled)]
+        run(f"scaled ({workers})", [g.renamed(f"bench/{n}/{g.meta.id}") for n, g in copies])
 
+    stored = results[1:]
     start = time.perf_counter()
     clean(driver)
-    cleanup_s = time.perf_counter() - start
+    seconds = time.perf_counter() - start
     driver.close()
+    results.append(("delete_graph, all of the above", sum(r[1] for r in stored), sum(r[2] for r in stored),
+                    sum(r[3] for r in stored), seconds, "-"))
     table(results)
-    print(f"cleanup (delete_graph per bench graph): {cleanup_s:.1f} s")
 
 
 if __name__ == "__main__":

@@ -136,10 +136,18 @@ def load_gguf(
             params.pop(name).zero_()  # a bias the file does not have (Gemma has none) is zero
     if params:
         raise GGUFError(f"{path.name}: no weights for {sorted(params)[:5]}")
-    # TransformerLens' Unembed multiplies by `W_U.T.contiguous()` on every call: a 670 MB copy
-    # per forward pass for Gemma's vocabulary, unless W_U is the transpose of a row-major matrix.
-    model.unembed.W_U = torch.nn.Parameter(model.unembed.W_U.detach().T.contiguous().T)
+    row_major_unembed(model)
     return model.to(device).eval()
+
+
+def row_major_unembed(model: HookedTransformer) -> None:
+    """Store W_U as the transpose of a row-major matrix (same values, other memory layout).
+
+    TransformerLens' Unembed multiplies by `W_U.T.contiguous()` on every call: for a 262k
+    vocabulary a 670 MB copy per forward pass (half the CPU time of a short Gemma 3 270M
+    forward), unless W_U.T is already contiguous.
+    """
+    model.unembed.W_U = torch.nn.Parameter(model.unembed.W_U.detach().T.contiguous().T)
 
 
 class _Metadata:

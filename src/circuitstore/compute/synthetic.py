@@ -21,10 +21,12 @@ from sae_lens.saes.transcoder import JumpReLUSkipTranscoderConfig, JumpReLUTrans
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading_from_pretrained import get_pretrained_model_config
 
+from circuitstore.compute.gguf import row_major_unembed
+
 
 @dataclass(frozen=True)
 class Release:
-    """A transcoder release as SAELens loads it; hooks are templates over `{layer}`."""
+    """What a published transcoder set looks like; hooks are TransformerLens names over `{layer}`."""
 
     name: str
     skip: bool
@@ -62,7 +64,9 @@ def random_model(
     else:
         cfg = HookedTransformerConfig(**{"n_ctx": n_ctx, **config, "device": device})
     cfg.seed = seed
-    return HookedTransformer(cfg).eval()
+    model = HookedTransformer(cfg)
+    row_major_unembed(model)
+    return model.eval()
 
 
 @torch.no_grad()

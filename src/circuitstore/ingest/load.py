@@ -10,10 +10,7 @@ import neo4j
 from circuitstore.graph import KINDS, AttributionGraph, GraphMeta, Node, Supernode
 from circuitstore.ingest.cypher import cypher
 from circuitstore.ingest.delete import GraphNotFound
-from circuitstore.ingest.rows import PRUNING_KEYS, SCORE_KEYS
-
-_NODE_FIELDS = ("layer", "feature", "token_id", "text", "activation", "influence", "probability",
-                "label", "feature_ref", "js_id")
+from circuitstore.ingest.rows import NODE_FIELDS, PRUNING_KEYS, SCORE_KEYS
 
 
 def graph_exists(driver: neo4j.Driver, graph_id: str) -> bool:
@@ -51,7 +48,7 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
     props.sort(key=lambda p: (rank[p["kind"]], p.get("layer", -1), p["position"], p.get("feature", -1),
                               p["node_id"]))
     nodes = [Node(id=p["node_id"], kind=p["kind"], position=p["position"],
-                  is_target=p.get("is_target", False), **{f: p.get(f) for f in _NODE_FIELDS})
+                  is_target=p.get("is_target", False), **{f: p.get(f) for f in NODE_FIELDS})
              for p in props]
     index = {node.id: i for i, node in enumerate(nodes)}
 

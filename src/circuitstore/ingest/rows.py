@@ -15,9 +15,9 @@ import numpy as np
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import KINDS, AttributionGraph, Node
 
-# Node fields copied verbatim to node properties (None is simply not stored).
-_NODE_FIELDS = ("position", "layer", "feature", "token_id", "text", "activation", "influence",
-                "probability", "label", "feature_ref", "js_id")
+# Optional Node fields, stored as node properties of the same name (None is simply not stored).
+NODE_FIELDS = ("layer", "feature", "token_id", "text", "activation", "influence", "probability", "label",
+               "feature_ref", "js_id")
 # Pruning and score entries that have a column of their own on :Graph.
 PRUNING_KEYS = ("node_threshold", "edge_threshold")
 SCORE_KEYS = ("replacement_score", "completeness_score")
@@ -55,8 +55,8 @@ def _json(graph_id: str, what: str, value: Any) -> str:
 class GraphRows:
     """Everything store_graph sends, in the shapes write_graph.cypher reads.
 
-    Nodes go in kind order (tokens, latents, errors, logits); `slot[i]` is where node-table
-    index i lands in that order, and edges and supernode members are given as slots.
+    Nodes go in kind order (tokens, latents, errors, logits), table order within a kind; edges
+    and supernode members name nodes by their position ("slot") in that order.
     """
 
     graph_id: str
@@ -84,8 +84,9 @@ class GraphRows:
         for i in order.tolist():
             node = graph.nodes[i]
             kind = node.kind
-            props: dict[str, Any] = {"graph_id": gid, "node_id": node.id, "kind": kind, "name": caption(node)}
-            for name in _NODE_FIELDS:
+            props: dict[str, Any] = {"graph_id": gid, "node_id": node.id, "kind": kind, "position": node.position,
+                                     "name": caption(node)}
+            for name in NODE_FIELDS:
                 value = getattr(node, name)
                 if value is not None:
                     props[name] = value

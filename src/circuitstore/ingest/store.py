@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import neo4j
+from neo4j.exceptions import TransientError
 
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import AttributionGraph
@@ -13,10 +14,16 @@ from circuitstore.ingest.rows import GraphRows
 # Edges per statement: large enough that per-statement costs vanish, small enough that one
 # parameter message stays a few MB.
 EDGE_BATCH = 20_000
+_OUT_OF_TX_MEMORY = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
 
 
 class GraphExists(CircuitstoreError):
     """A different graph is already stored under this id (pass replace=True to swap it)."""
+
+
+class GraphTooBig(CircuitstoreError):
+    """Storing the graph needs more transaction memory than the server has (on a 1 GiB heap, about
+    700 bytes an edge: some 700,000 edges)."""
 
 
 def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool = False) -> str:
@@ -29,10 +36,27 @@ def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool 
     """
     rows = GraphRows.of(graph)
     with driver.session() as session:
-        return session.execute_write(_store, rows, replace)
+        try:
+            return session.execute_write(_store, rows, replace)
+        except TransientError as exc:  # at commit, after the driver's retries
+            raise _too_big(rows, exc) if exc.code == _OUT_OF_TX_MEMORY else exc
 
 
 def _store(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
+    try:
+        return _write(tx, rows, replace)
+    except TransientError as exc:
+        # Retrying cannot help a graph whose edges alone exceed the server's transaction memory.
+        raise _too_big(rows, exc) if exc.code == _OUT_OF_TX_MEMORY else exc
+
+
+def _too_big(rows: GraphRows, exc: TransientError) -> GraphTooBig:
+    return GraphTooBig(f"graph {rows.graph_id!r} ({len(rows.weights)} edges): Neo4j ran out of transaction memory "
+                       f"({exc.message}); store it alone, or give the server more heap "
+                       "(circuitstore server start --heap)")
+
+
+def _write(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
     gid = rows.graph_id
     claim = tx.run(cypher("claim_graph"), graph_id=gid).single(strict=True)
     stale: list[str] = []
