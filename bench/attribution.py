@@ -12,7 +12,7 @@ Rows for --device cuda:
                            random weights and random GemmaScope-shaped 16k transcoders per layer.
 Each row runs in a fresh subprocess, so its memory figures are its own. Timed per prompt:
 `compute_graph` (attribution up to max_feature_nodes, then pruning) with default settings; the
-table gives the median over prompts, wall clock and process CPU time (all threads; on a shared
+table gives the median over prompts, after one untimed warm-up prompt, wall clock and process CPU time (all threads; on a shared
 machine the wall clock varies with the load, the CPU time less). Setup (model and transcoder construction) is timed apart.
 Peak RSS is the whole process; "attrib RSS" is the peak while attributing, measured by resetting
 the kernel's high-water mark (/proc/self/clear_refs) first. GPU peak is torch's allocator peak.
@@ -93,6 +93,7 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
     transcoders = TranscoderSet.from_saes(release.name, saes, model)
     _sync(device)
     setup_s = time.perf_counter() - start
+    compute_graph(model, transcoders, prompts[0], AttributionSettings())  # warm-up (first call: +15 s on Gemma, CPU)
     rss_reset = _reset_peak_rss()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()

@@ -52,9 +52,10 @@ def naive_store(driver: neo4j.Driver, graph: AttributionGraph) -> None:
 
     def work(tx: neo4j.ManagedTransaction) -> None:
         tx.run(NAIVE_GRAPH, graph_id=gid, props=rows.graph).consume()
-        for kind_rows in rows.nodes.values():
+        for kind, kind_rows in rows.nodes.items():
             for r in kind_rows:
-                tx.run(NAIVE_NODE, graph_id=gid, node_id=r["props"]["node_id"], props=r["props"]).consume()
+                props = {**{k: v for k, v in r.items() if k != "ref"}, "graph_id": gid, "kind": kind}
+                tx.run(NAIVE_NODE, graph_id=gid, node_id=r["node_id"], props=props).consume()
         for (s, t, w), share in zip(graph.edges(), rows.shares):
             tx.run(NAIVE_EDGE, graph_id=gid, source=s, target=t, weight=w, share=share).consume()
 

@@ -74,6 +74,17 @@ def test_counts_by_kind_match_the_file(store, path):
     assert value(store, "MATCH (n:Node {graph_id: $g}) WHERE size(labels(n)) <> 2 RETURN count(n)", g=gid) == 0
     assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(raw_json.feature_keys(raw))
     assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(raw))
+    # Feature identity: transcoder set (the file's, else its scan), layer, index within the layer
+    info = raw["metadata"].get("info") or {}
+    transcoders = info.get("transcoder_set") or raw["metadata"]["scan"]
+    features = value(store, "MATCH (f:Feature) RETURN collect([f.id, f.transcoder_set, f.layer, f.index])")
+    assert {tuple(f) for f in features} == {(f"{transcoders}/{layer}/{index}", transcoders, layer, index)
+                                            for layer, index in raw_json.feature_keys(raw)}
+    # a prompt token's Vocab entry has that token's text
+    tokens = value(store, "MATCH (t:Token {graph_id: $g})-[:IS]->(v:Vocab) RETURN collect([t.position, v.text])",
+                   g=gid)
+    assert sorted(tokens) == sorted([n["ctx_idx"], raw["metadata"]["prompt_tokens"][n["ctx_idx"]]]
+                                    for n in raw["nodes"] if raw_json.kind_label(n) == "Token")
 
     members = raw_json.supernode_members(raw)
     stored = value(store, "MATCH (:Graph {id: $g})-[:HAS_SUPERNODE]->(s:Supernode) "

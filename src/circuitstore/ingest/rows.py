@@ -62,7 +62,7 @@ class GraphRows:
     graph_id: str
     fingerprint: str
     graph: dict[str, Any]            # :Graph properties
-    nodes: dict[str, list[dict]]     # kind -> [{props, ref}], ref = index into features / vocab
+    nodes: dict[str, list[dict]]     # kind -> [{node properties..., ref}], ref = index into features / vocab
     features: list[dict]             # distinct :Feature rows, sorted by id (a fixed lock order)
     vocab: list[dict]                # distinct :Vocab rows, sorted by id
     sources: list[int]               # edge endpoints, as slots
@@ -84,28 +84,28 @@ class GraphRows:
         for i in order.tolist():
             node = graph.nodes[i]
             kind = node.kind
-            props: dict[str, Any] = {"graph_id": gid, "node_id": node.id, "kind": kind, "position": node.position,
-                                     "name": caption(node)}
+            row: dict[str, Any] = {"node_id": node.id, "position": node.position, "name": caption(node)}
             for name in NODE_FIELDS:
                 value = getattr(node, name)
                 if value is not None:
-                    props[name] = value
+                    row[name] = value
             if kind == "logit" or node.is_target:
-                props["is_target"] = node.is_target
+                row["is_target"] = node.is_target
             ref = None
             if kind == "latent":
-                ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature)
-                row = features.setdefault(ref, {
+                ref = row["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature)
+                feature = features.setdefault(ref, {
                     "id": ref, "transcoder_set": meta.transcoder_set, "layer": node.layer,
                     "index": node.feature, "label": None, "name": f"L{node.layer}/{node.feature}"})
-                if row["label"] is None and node.label:
-                    row["label"] = node.label
-                    row["name"] = f"L{node.layer}/{node.feature} {node.label}"
+                if feature["label"] is None and node.label:
+                    feature["label"] = node.label
+                    feature["name"] = f"L{node.layer}/{node.feature} {node.label}"
             elif kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
                 vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id,
                                        "text": node.text, "name": node.text})
-            nodes[kind].append({"props": props, "ref": ref})
+            row["ref"] = ref
+            nodes[kind].append(row)
         feature_ids = sorted(features)
         vocab_ids = sorted(vocab)
         at = {"latent": {k: n for n, k in enumerate(feature_ids)}}
