@@ -9,8 +9,17 @@ INSTALLED := $(VENV)/.circuitstore-installed
 
 .PHONY: demo test jars
 
+# The main job: start the server, store the example graphs, ask two questions of them.
+GRAPHS ?= ../shared/graphs
+DALLAS := clt-hp-the-capital-of-201020250035-20251020-003525
+OAKLAND := capital_oakland-20251026-163348
+
 demo: jars
 	$(BIN)/circuitstore server start
+	$(BIN)/circuitstore import $(GRAPHS)/*/*.json
+	$(BIN)/circuitstore graphs
+	$(BIN)/circuitstore query paths -p graph=$(DALLAS) -p 'source= Dallas' -p 'target= Austin' -p k=5
+	$(BIN)/circuitstore query shared-features -p graphs=$(DALLAS),$(OAKLAND) -p k=10
 	$(BIN)/circuitstore server status
 
 # pytest exits 5 when it collects no tests (e.g. a -k filter matching none): not a failure.

@@ -1,6 +1,6 @@
 """Attribution cost: seconds per prompt and peak memory, per model, with transcoders of real width.
 
-    .venv/bin/python bench/attribution.py [--device cpu|cuda] [--prompts 3] [--only NAME ...]
+    .venv/bin/python bench/attribution.py [--device cpu|cuda] [--prompts 3] [--only NAME ...] [--threads N]
 
 Rows for --device cpu (default):
   tiny-gpt2, tiny-gemma3   the tests' two tiny architectures, random weights and transcoders;
@@ -109,6 +109,7 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
         "model": name,
         "layers": model.cfg.n_layers,
         "d_sae": saes[0].cfg.d_sae,
+        "threads": torch.get_num_threads(),
         "tokens": statistics.median(s[0] for s in sizes),
         "setup_s": setup_s,
         "s_per_prompt": statistics.median(times),
@@ -143,7 +144,7 @@ def _peak_rss_gb() -> float:
 
 def print_table(rows: list[dict]) -> None:
     columns = [
-        ("model", "model", "{}"), ("layers", "layers", "{}"), ("d_sae", "d_sae", "{}"), ("tokens", "tokens", "{:g}"),
+        ("model", "model", "{}"), ("layers", "layers", "{}"), ("d_sae", "d_sae", "{}"), ("threads", "threads", "{}"), ("tokens", "tokens", "{:g}"),
         ("setup_s", "setup s", "{:.1f}"), ("s_per_prompt", "s/prompt", "{:.2f}"),
         ("cpu_s_per_prompt", "CPU s/prompt", "{:.2f}"), ("nodes", "nodes", "{:g}"),
         ("edges", "edges", "{:g}"), ("peak_rss_gb", "peak RSS GB", "{:.2f}"),
@@ -163,9 +164,14 @@ def main() -> None:
     parser.add_argument("--device", choices=sorted(ROWS), default="cpu")
     parser.add_argument("--prompts", type=int, default=3, help="prompts per row (at most %d)" % len(TEXT_PROMPTS))
     parser.add_argument("--only", nargs="*", help="rows to run (default: all for the device)")
+    parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: run one row, print JSON
     args = parser.parse_args()
     if args.row:
+        if args.threads:
+            # On a shared machine fewer threads than cores keeps torch's thread barriers from
+            # spinning against other processes, which makes timings swing by 10x.
+            torch.set_num_threads(args.threads)
         print(json.dumps(run_row(args.row, args.device, args.prompts)))
         return
     if args.device == "cuda" and not torch.cuda.is_available():
@@ -173,6 +179,7 @@ def main() -> None:
     rows = []
     for name in args.only or ROWS[args.device]:
         cmd = [sys.executable, __file__, "--row", name, "--device", args.device, "--prompts", str(args.prompts)]
+        cmd += ["--threads", str(args.threads)] if args.threads else []
         done = subprocess.run(cmd, capture_output=True, text=True)
         if done.returncode != 0:
             print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
