@@ -139,4 +139,4 @@ def test_bad_files_do_not_stop_the_good_ones(store, cli, tmp_path):
     for path, _ in bad.values():
         assert sum(str(path) in ln for ln in errors) == 1
     assert stored_ids(store) == [raw_json.graph_id(raw_json.load(DALLAS), DALLAS)]
-    assert f"1 graphs stored (1 created, 0 replaced), 0 unchanged, {len(bad) + 1} failed" in result.stdout
+    assert f"1 graph stored (1 created, 0 replaced), 0 unchanged, {len(bad) + 1} failed" in result.stdout

@@ -113,6 +113,9 @@ def load_gguf(
     else:
         raise GGUFError(f"{path.name}: name the TransformerLens model this {meta.architecture} file holds")
     _check_config(cfg, meta, path.name)
+    # Only tensors are read from here on; the header's parsed vocabulary arrays (Gemma: 3 x 262k
+    # entries) hold ~600 MB of small Python objects.
+    reader.fields.clear()
     tensors = {t.name: t for t in reader.tensors}
 
     def weight(name: str) -> torch.Tensor:

@@ -39,7 +39,7 @@ class Summary:
 
     def line(self) -> str:
         written = [o for o in self.outcomes if o.status in ("created", "replaced")]
-        return (f"{len(written)} graphs stored ({self.count('created')} created, "
+        return (f"{len(written)} graph{'' if len(written) == 1 else 's'} stored ({self.count('created')} created, "
                 f"{self.count('replaced')} replaced), {self.count('unchanged')} unchanged, "
                 f"{len(self.failed)} failed; {sum(o.nodes for o in written)} nodes, "
                 f"{sum(o.edges for o in written)} edges in {self.seconds:.1f} s")
