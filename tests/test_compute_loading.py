@@ -3,6 +3,7 @@ errors for sets that do not fit the model, raised before any compute."""
 
 from __future__ import annotations
 
+import copy
 import shutil
 
 import pytest
@@ -63,6 +64,28 @@ def test_reading_hook_mlp_in_switches_it_on(tmp_path):
     assert not model.cfg.use_hook_mlp_in
     load_transcoders(tc_dir, model)
     assert model.cfg.use_hook_mlp_in
+
+
+def test_gemmascope2_transcoders_read_the_normed_mlp_input(tmp_path):
+    """SAELens names `hook_mlp_in` (the residual before the pre-MLP norm) for GemmaScope 2
+    transcoders, trained on that norm's output (`pre_feedforward_layernorm.output`): loaded, they
+    must compute on the norm's output, weight included, as the original would on it."""
+    model = build_model(gemma_style(), seed=5)
+    originals = random_transcoders(model, "jumprelu_skip", hook_in="hook_mlp_in")
+    for layer, tc in enumerate(originals):
+        tc.cfg.metadata.hf_hook_name = f"model.layers.{layer}.pre_feedforward_layernorm.output"
+        tc.save_model(tmp_path / f"layer_{layer}")
+    tcs = load_transcoders(tmp_path, model)
+    assert tcs.hooks_in == tuple(f"blocks.{i}.ln2.hook_normalized" for i in range(tcs.n_layers))
+    _, cache = model.run_with_cache(TOKENS)
+    for layer, (original, loaded) in enumerate(zip(originals, tcs.transcoders)):
+        normed = cache[f"blocks.{layer}.ln2.hook_normalized"] * model.blocks[layer].ln2.w
+        with torch.no_grad():
+            torch.testing.assert_close(loaded(cache[tcs.hooks_in[layer]]), original(normed))
+    # Converting again (the same objects handed back in) must not fold the weight twice.
+    before = [copy.deepcopy(tc.W_enc) for tc in tcs.transcoders]
+    TranscoderSet.from_saes("again", list(tcs.transcoders), model)
+    assert all(torch.equal(b, tc.W_enc) for b, tc in zip(before, tcs.transcoders))
 
 
 def _mismatch(model, edit):

@@ -66,6 +66,7 @@ class TranscoderSet:
             if not (m_in and m_out):
                 raise ComputeError(f"{where}: hooks {hook_in!r} -> {hook_out!r} name no layer")
             layer = int(m_out.group(1))
+            _read_normalized_mlp_input(sae, model, layer)
             if layer in by_layer:
                 raise ComputeError(f"{name!r} holds two transcoders for layer {layer}")
             by_layer[layer] = sae
@@ -115,6 +116,28 @@ def load_transcoders(
         except (OSError, ValueError, KeyError) as exc:
             raise ComputeError(f"cannot load transcoder {release}/{sae_id}: {exc}") from exc
     return TranscoderSet.from_saes(spec, saes, model)
+
+
+def _read_normalized_mlp_input(tc: Transcoder, model: HookedTransformer, layer: int) -> None:
+    """GemmaScope 2 transcoders were trained on the pre-MLP norm's output (their Hugging Face hook
+    point, which SAELens keeps as `hf_hook_name`), but SAELens names TransformerLens'
+    `hook_mlp_in` for them, which is the residual *before* that norm. TransformerLens exposes the
+    norm's output only before its weight (`ln2.hook_normalized`), so read that hook and fold the
+    weight into the encoder and the skip path. The transcoder is converted in place, and its
+    metadata names the new hook, so converting it again changes nothing."""
+    meta = tc.cfg.metadata
+    if meta.hook_name != f"blocks.{layer}.hook_mlp_in" or not str(meta.hf_hook_name or "").endswith(
+        "pre_feedforward_layernorm.output"
+    ):
+        return
+    if tc.cfg.apply_b_dec_to_input:
+        raise ComputeError(f"layer {layer}: a transcoder that subtracts b_dec from its input cannot read the norm's output")
+    weight = model.blocks[layer].ln2.w.detach().to(device=tc.W_enc.device, dtype=tc.W_enc.dtype)
+    with torch.no_grad():
+        tc.W_enc.mul_(weight[:, None])
+        if isinstance(tc, SkipTranscoder):
+            tc.W_skip.mul_(weight[None, :])
+    meta.hook_name = f"blocks.{layer}.ln2.hook_normalized"
 
 
 def _check(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer) -> None:
