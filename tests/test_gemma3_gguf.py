@@ -15,8 +15,9 @@ import pytest
 import torch
 from attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
 
-from circuitstore.compute import load_transcoders
-from circuitstore.compute.gguf import GGUFError, load_gemma3_270m, load_gguf, smollm2_135m_path
+from circuitstore.compute import load_model, load_transcoders
+from circuitstore.compute.gguf import GGUFError, smollm2_135m_path
+from circuitstore.compute.models import PACKAGED_GEMMA
 from circuitstore.compute.synthetic import GEMMA_SCOPE_2_270M, random_transcoders, save_transcoders
 
 pytestmark = pytest.mark.slow
@@ -24,7 +25,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def gemma():
-    return load_gemma3_270m()
+    return load_model(PACKAGED_GEMMA)  # the name `circuitstore ingest --model` takes
 
 
 @pytest.fixture(scope="module")
@@ -33,7 +34,7 @@ def smollm2():
         path = smollm2_135m_path()
     except GGUFError as exc:  # first use downloads the wheel
         pytest.skip(str(exc))
-    return load_gguf(path)
+    return load_model(path)
 
 
 def top_tokens(model, prompt: str, k: int) -> list[str]:

