@@ -13,6 +13,7 @@ from importlib import resources
 import neo4j
 from neo4j.exceptions import ClientError
 
+from circuitstore.cypher_files import cypher_reader
 from circuitstore.errors import CircuitstoreError
 
 _MIGRATION = re.compile(r"^(\d{3})_\w+\.cypher$")
@@ -24,18 +25,16 @@ _ALREADY_THERE = {
 }
 
 
-def cypher(name: str) -> str:
-    """The text of a `.cypher` file in this package."""
-    return (resources.files(__name__) / name).read_text(encoding="utf-8")
+cypher = cypher_reader(__name__)
 
 
 def migrations() -> list[tuple[int, str]]:
-    """(version, file name) of every migration, in order."""
+    """(version, name) of every migration (`name.cypher`), in order."""
     found = []
     for entry in resources.files(__name__).iterdir():
         m = _MIGRATION.match(entry.name)
         if m:
-            found.append((int(m.group(1)), entry.name))
+            found.append((int(m.group(1)), entry.name.removesuffix(".cypher")))
     return sorted(found)
 
 
@@ -51,7 +50,7 @@ def statements(text: str) -> list[str]:
 
 def applied(driver: neo4j.Driver) -> int:
     """The schema version recorded in the database (0 if none)."""
-    records, _, _ = driver.execute_query(cypher("version_read.cypher"))
+    records, _, _ = driver.execute_query(cypher("version_read"))
     return records[0]["version"] if records else 0
 
 
@@ -75,6 +74,6 @@ def migrate(driver: neo4j.Driver) -> int:
                 except ClientError as exc:
                     if exc.code not in _ALREADY_THERE:
                         raise CircuitstoreError(f"migration {name} failed: {exc.message}") from None
-            session.run(cypher("version_record.cypher"), version=version).consume()
-        session.run(cypher("await_indexes.cypher"), seconds=300).consume()
+            session.run(cypher("version_record"), version=version).consume()
+        session.run(cypher("await_indexes"), seconds=300).consume()
     return pending[-1][0]
