@@ -26,6 +26,15 @@ class GraphError(CircuitstoreError, ValueError):
     """A graph that is not well formed; the message names the culprit."""
 
 
+def edge_shares(n_nodes: int, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Each edge's share of its target's input, `w / sum(|w| of every edge into the target)`: the
+    normalisation that path strength, influence and pruning use. A target whose inputs all weigh
+    0 gives shares of 0, not NaN."""
+    totals = np.bincount(targets, weights=np.abs(weights), minlength=n_nodes)
+    denom = totals[targets]
+    return np.divide(weights, denom, out=np.zeros(len(weights)), where=denom > 0)
+
+
 @dataclass(frozen=True, slots=True)
 class Node:
     """One node of an attribution graph.

@@ -14,16 +14,14 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from circuitstore.graph import AttributionGraph, GraphMeta
+from circuitstore.graph import AttributionGraph, GraphMeta, edge_shares
 
 PRUNABLE = ("latent", "error")
 
 
 def normalized_weights(n: int, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Each edge's |weight| divided by its target's total absolute input."""
-    a = np.abs(weights)
-    totals = np.bincount(targets, weights=a, minlength=n)
-    return a / totals[targets]
+    return np.abs(edge_shares(n, targets, weights))
 
 
 def normalized_matrix(n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from circuitstore.errors import CircuitstoreError
-from circuitstore.graph import KINDS, AttributionGraph, Node
+from circuitstore.graph import KINDS, AttributionGraph, Node, edge_shares
 
 # Optional Node fields, stored as node properties of the same name (None is simply not stored).
 NODE_FIELDS = ("layer", "feature", "token_id", "text", "activation", "influence", "probability", "label",
@@ -118,11 +118,7 @@ class GraphRows:
         slot = np.empty(graph.n_nodes, dtype=np.int64)
         slot[order] = np.arange(graph.n_nodes)
 
-        # share = weight / sum(|weight| into the target); a target whose in-weights are all zero
-        # gets share 0 rather than NaN.
-        abs_in = np.bincount(graph.targets, weights=np.abs(graph.weights), minlength=graph.n_nodes)
-        denom = abs_in[graph.targets]
-        shares = np.divide(graph.weights, denom, out=np.zeros_like(graph.weights), where=denom > 0)
+        shares = edge_shares(graph.n_nodes, graph.targets, graph.weights)
 
         pruning = dict(meta.pruning)
         scores = dict(meta.scores)
