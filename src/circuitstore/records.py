@@ -10,14 +10,16 @@ from neo4j.graph import Node, Path, Relationship
 
 
 def plain(value: Any) -> Any:
-    """A JSON-ready copy of one value: nodes and relationships become dicts of their
-    properties plus `_labels` / `_type`, paths lists of those, temporal values ISO strings."""
+    """A JSON-ready copy of one value: nodes become dicts of their properties plus `_labels`,
+    relationships of theirs plus `_type` and the `source` / `target` node ids, paths dicts of
+    `nodes` and `relationships`, temporal values ISO strings."""
     if isinstance(value, Node):
         return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
     if isinstance(value, Relationship):
-        return {"_type": value.type, **{k: plain(v) for k, v in value.items()}}
+        return {"_type": value.type, "source": value.start_node.get("node_id"),
+                "target": value.end_node.get("node_id"), **{k: plain(v) for k, v in value.items()}}
     if isinstance(value, Path):
-        return [plain(part) for pair in zip(value.nodes, value.relationships) for part in pair] + [plain(value.end_node)]
+        return {"nodes": [plain(n) for n in value.nodes], "relationships": [plain(r) for r in value.relationships]}
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -9,10 +9,10 @@ from typing import Any
 
 import neo4j
 from neo4j.exceptions import ClientError
-from neo4j.graph import Node, Path, Relationship
 
 from circuitstore.errors import CircuitstoreError
 from circuitstore.queries.library import Param, QueryInfo, get_check, get_query
+from circuitstore.records import rows
 
 
 def run_query(driver: neo4j.Driver, name: str, **params: Any) -> list[dict[str, Any]]:
@@ -118,23 +118,6 @@ def _a(type_: str) -> str:
 
 def _run(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
     try:
-        return [{key: plain(value) for key, value in record.items()} for record in tx.run(query.text, values)]
+        return rows(tx.run(query.text, values))
     except ClientError as exc:
         raise CircuitstoreError(f"query {query.name} failed: {exc.message}") from None
-
-
-def plain(value: Any) -> Any:
-    """Neo4j values as plain Python: nodes and relationships become property dicts."""
-    if isinstance(value, Node):
-        return {"labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
-    if isinstance(value, Relationship):
-        return {"type": value.type, "source": value.start_node.get("node_id"),
-                "target": value.end_node.get("node_id"), **{k: plain(v) for k, v in value.items()}}
-    if isinstance(value, Path):
-        return {"nodes": [plain(n) for n in value.nodes],
-                "relationships": [plain(r) for r in value.relationships]}
-    if isinstance(value, list):
-        return [plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: plain(v) for k, v in value.items()}
-    return value
