@@ -12,8 +12,7 @@ import click
 import neo4j
 from neo4j.exceptions import DriverError, Neo4jError
 
-from circuitstore.errors import CircuitstoreError
-from circuitstore.server.connection import one_line
+from circuitstore.errors import CircuitstoreError, one_line
 
 
 class Cli(click.Group):

@@ -3,3 +3,9 @@
 
 class CircuitstoreError(Exception):
     """A fault the user can act on (bad input, a missing server, a wrong password)."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception's message on one line (Neo4j's syntax errors and library errors span several)."""
+    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return next((ln.strip() for ln in str(text).splitlines() if ln.strip()), type(exc).__name__)

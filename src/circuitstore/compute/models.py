@@ -24,6 +24,7 @@ from transformers import AutoTokenizer
 
 from circuitstore.compute.errors import ComputeError
 from circuitstore.compute.gguf import load_gemma3_270m, load_gguf
+from circuitstore.errors import one_line
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -81,8 +82,7 @@ def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str | torch
     try:
         model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dt)
     except (OSError, ValueError) as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ComputeError(f"cannot load model {name!r}: {first}") from exc
+        raise ComputeError(f"cannot load model {name!r}: {one_line(exc)}") from exc
     model.eval()
     return model
 

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import neo4j
 from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable
 
-from circuitstore.errors import CircuitstoreError
+from circuitstore.errors import CircuitstoreError, one_line
 from circuitstore.server.local import LocalServer
 
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -63,9 +63,3 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
         raise CircuitstoreError(f"cannot connect to Neo4j at {uri}: {one_line(exc)}") from None
     return driver
 
-
-def one_line(exc: BaseException) -> str:
-    """An exception's message on one line (Neo4j's syntax errors span several)."""
-    text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    first = next((ln.strip() for ln in str(text).splitlines() if ln.strip()), type(exc).__name__)
-    return first
