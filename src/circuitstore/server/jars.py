@@ -56,12 +56,6 @@ class Jars:
         return os.pathsep.join(str(d / "*") for d in (self.lib, self.browser, self.plugins))
 
 
-def resolved() -> Jars | None:
-    """The jars if all parts are already in the cache, else None."""
-    dirs = [cache_dir() / f"{part}-{version(part)}" for part in PARTS]
-    return Jars(*dirs) if all(d.is_dir() for d in dirs) else None
-
-
 def resolve() -> Jars:
     """Resolve every missing part with Maven; return the jar folders."""
     return Jars(*(_resolve_part(part) for part in PARTS))
