@@ -1,7 +1,8 @@
 """A real Neo4j for the tests.
 
 Which one: $NEO4J_URI if set (with NEO4J_USER / NEO4J_PASSWORD); else the project's own test
-server, a dedicated home under `.state/test-neo4j/` on Bolt 17687 / HTTP 17474, so tests never
+server, a dedicated home under `.state/test-neo4j/` on Bolt 17687 / HTTP 17474 (or
+$CIRCUITSTORE_TEST_BOLT_PORT / $CIRCUITSTORE_TEST_HTTP_PORT), so tests never
 touch the user's real server; else, only where a Docker engine answers, a testcontainers
 Neo4jContainer. The `store` fixture empties the database (schema kept) before each test.
 """
@@ -24,8 +25,9 @@ from circuitstore.server import LocalServer, connect
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO / ".state" / "test-neo4j"
-TEST_BOLT_PORT = 17687
-TEST_HTTP_PORT = 17474
+# Two checkouts testing side by side each need their own ports.
+TEST_BOLT_PORT = int(os.environ.get("CIRCUITSTORE_TEST_BOLT_PORT", "17687"))
+TEST_HTTP_PORT = int(os.environ.get("CIRCUITSTORE_TEST_HTTP_PORT", "17474"))
 
 # Everything but the schema version goes: relationships first, then nodes, in batches, so a
 # big leftover graph cannot exhaust the transaction memory of a small heap.
