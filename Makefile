@@ -22,8 +22,11 @@ demo: jars
 	$(BIN)/circuitstore query shared-features -p graphs=$(DALLAS),$(OAKLAND) -p k=10
 	$(BIN)/circuitstore server status
 
-# pytest exits 5 when it collects no tests (e.g. a -k filter matching none): not a failure.
+# Lint and formatting first (ruff, configured in pyproject.toml), then the tests. pytest exits 5
+# when it collects no tests (e.g. a -k filter matching none): not a failure.
 test: jars
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] || exit $$status; }
 
 jars: $(INSTALLED)

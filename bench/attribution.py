@@ -12,8 +12,9 @@ Rows for --device cuda:
                            random weights and random GemmaScope-shaped 16k transcoders per layer.
 Each row runs in a fresh subprocess, so its memory figures are its own. Timed per prompt:
 `compute_graph` (attribution up to max_feature_nodes, then pruning) with default settings; the
-table gives the median over prompts, after one untimed warm-up prompt, wall clock and process CPU time (all threads; on a shared
-machine the wall clock varies with the load, the CPU time less). Setup (model and transcoder construction) is timed apart.
+table gives the median over prompts, after one untimed warm-up prompt, wall clock and process
+CPU time (all threads; on a shared machine the wall clock varies with the load, the CPU time
+less). Setup (model and transcoder construction) is timed apart.
 Peak RSS is the whole process; "attrib RSS" is the peak while attributing, measured by resetting
 the kernel's high-water mark (/proc/self/clear_refs) first. GPU peak is torch's allocator peak.
 """
@@ -50,13 +51,33 @@ TEXT_PROMPTS = [
 ]
 # The tests' tiny architectures (tests/tiny_models.py), as TransformerLens config keywords.
 TINY_GPT2 = dict(
-    model_name="tiny-gpt2", n_layers=2, d_model=32, d_head=8, n_heads=4, d_mlp=128, d_vocab=53,
-    act_fn="gelu", normalization_type="LN", positional_embedding_type="standard",
+    model_name="tiny-gpt2",
+    n_layers=2,
+    d_model=32,
+    d_head=8,
+    n_heads=4,
+    d_mlp=128,
+    d_vocab=53,
+    act_fn="gelu",
+    normalization_type="LN",
+    positional_embedding_type="standard",
 )
 TINY_GEMMA3 = dict(
-    model_name="tiny-gemma3", n_layers=3, d_model=32, d_head=8, n_heads=4, n_key_value_heads=2, d_mlp=96,
-    d_vocab=47, act_fn="gelu_pytorch_tanh", normalization_type="RMS", use_normalization_before_and_after=True,
-    gated_mlp=True, use_qk_norm=True, positional_embedding_type="rotary", rotary_dim=8,
+    model_name="tiny-gemma3",
+    n_layers=3,
+    d_model=32,
+    d_head=8,
+    n_heads=4,
+    n_key_value_heads=2,
+    d_mlp=96,
+    d_vocab=47,
+    act_fn="gelu_pytorch_tanh",
+    normalization_type="RMS",
+    use_normalization_before_and_after=True,
+    gated_mlp=True,
+    use_qk_norm=True,
+    positional_embedding_type="rotary",
+    rotary_dim=8,
     original_architecture="Gemma3ForCausalLM",
 )
 TINY_RELEASE = Release("tiny", True, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 48, 8)
@@ -144,11 +165,19 @@ def _peak_rss_gb() -> float:
 
 def print_table(rows: list[dict]) -> None:
     columns = [
-        ("model", "model", "{}"), ("layers", "layers", "{}"), ("d_sae", "d_sae", "{}"), ("threads", "threads", "{}"), ("tokens", "tokens", "{:g}"),
-        ("setup_s", "setup s", "{:.1f}"), ("s_per_prompt", "s/prompt", "{:.2f}"),
-        ("cpu_s_per_prompt", "CPU s/prompt", "{:.2f}"), ("nodes", "nodes", "{:g}"),
-        ("edges", "edges", "{:g}"), ("peak_rss_gb", "peak RSS GB", "{:.2f}"),
-        ("attrib_rss_gb", "attrib RSS GB", "{:.2f}"), ("gpu_peak_gb", "GPU peak GB", "{:.2f}"),
+        ("model", "model", "{}"),
+        ("layers", "layers", "{}"),
+        ("d_sae", "d_sae", "{}"),
+        ("threads", "threads", "{}"),
+        ("tokens", "tokens", "{:g}"),
+        ("setup_s", "setup s", "{:.1f}"),
+        ("s_per_prompt", "s/prompt", "{:.2f}"),
+        ("cpu_s_per_prompt", "CPU s/prompt", "{:.2f}"),
+        ("nodes", "nodes", "{:g}"),
+        ("edges", "edges", "{:g}"),
+        ("peak_rss_gb", "peak RSS GB", "{:.2f}"),
+        ("attrib_rss_gb", "attrib RSS GB", "{:.2f}"),
+        ("gpu_peak_gb", "GPU peak GB", "{:.2f}"),
     ]
     cells = [[h for _, h, _ in columns]]
     cells += [["-" if r.get(k) is None else fmt.format(r[k]) for k, _, fmt in columns] for r in rows]
@@ -162,7 +191,7 @@ def print_table(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--device", choices=sorted(ROWS), default="cpu")
-    parser.add_argument("--prompts", type=int, default=3, help="prompts per row (at most %d)" % len(TEXT_PROMPTS))
+    parser.add_argument("--prompts", type=int, default=3, help=f"prompts per row (at most {len(TEXT_PROMPTS)})")
     parser.add_argument("--only", nargs="*", help="rows to run (default: all for the device)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
     parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: run one row, print JSON

@@ -105,7 +105,9 @@ def main() -> None:
     args = ap.parse_args()
 
     start = time.perf_counter()
-    originals = [read_graph(p) for p in sorted(args.graphs.rglob("*.json")) if p.name != "neuronpedia-graph-schema.json"]
+    originals = [
+        read_graph(p) for p in sorted(args.graphs.rglob("*.json")) if p.name != "neuronpedia-graph-schema.json"
+    ]
     print(f"read {len(originals)} graphs in {time.perf_counter() - start:.1f} s")
     driver = connect(args.uri)
     migrate(driver)
@@ -141,8 +143,16 @@ def main() -> None:
     clean(driver)
     seconds = time.perf_counter() - start
     driver.close()
-    results.append(("delete_graph, all of the above", sum(r[1] for r in stored), sum(r[2] for r in stored),
-                    sum(r[3] for r in stored), seconds, "-"))
+    results.append(
+        (
+            "delete_graph, all of the above",
+            sum(r[1] for r in stored),
+            sum(r[2] for r in stored),
+            sum(r[3] for r in stored),
+            seconds,
+            "-",
+        )
+    )
     table(results)
 
 

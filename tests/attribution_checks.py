@@ -22,8 +22,8 @@ prompt (a few hundred active latents) on big models.
 The reference is this file's own frozen forward pass: TransformerLens hooks replace
 `hook_pattern` and every `hook_scale` (LayerNorm/RMSNorm, incl. Gemma's ln1_post/ln2_post and
 q/k norms) by their values on the prompt, replace each transcoder's output hook with
-α-weighted sources, and torch.autograd takes derivatives with respect to α. It uses SAELens' own encode/decode, nothing from
-circuitstore.compute except the graph under test.
+α-weighted sources, and torch.autograd takes derivatives with respect to α. It uses SAELens' own
+encode/decode, nothing from circuitstore.compute except the graph under test.
 """
 
 from __future__ import annotations
@@ -52,9 +52,16 @@ def _set(model, transcoders) -> TranscoderSet:
     return TranscoderSet.from_saes("checks", transcoders, model)
 
 
-def unpruned_graph(model: HookedTransformer, transcoders, tokens: Sequence[int], batch_size: int = 32) -> AttributionGraph:
+def unpruned_graph(
+    model: HookedTransformer, transcoders, tokens: Sequence[int], batch_size: int = 32
+) -> AttributionGraph:
     """The graph under test: every active latent visited, nothing pruned."""
-    return attribute(model, _set(model, transcoders), list(tokens), AttributionSettings(max_feature_nodes=None, batch_size=batch_size))
+    return attribute(
+        model,
+        _set(model, transcoders),
+        list(tokens),
+        AttributionSettings(max_feature_nodes=None, batch_size=batch_size),
+    )
 
 
 class Reference:
@@ -146,7 +153,6 @@ class Reference:
         return pre[node.layer][node.position, node.feature]
 
 
-
 def _incoming(graph: AttributionGraph) -> dict[int, dict[int, float]]:
     rows: dict[int, dict[int, float]] = {}
     for s, t, w in zip(graph.sources.tolist(), graph.targets.tolist(), graph.weights.tolist()):
@@ -168,15 +174,21 @@ def check_replacement_logits(model: HookedTransformer, transcoders, tokens: Sequ
     ref = Reference(model, transcoders, tokens)
     scale = max(1.0, float(ref.clean_logits.abs().max()))
     own = ref.logits()
-    assert torch.allclose(own, ref.clean_logits.float(), rtol=0, atol=atol * scale), float((own - ref.clean_logits).abs().max())
+    assert torch.allclose(own, ref.clean_logits.float(), rtol=0, atol=atol * scale), float(
+        (own - ref.clean_logits).abs().max()
+    )
     production = Replacement(model, _set(model, transcoders), torch.tensor(list(tokens))).logits().float()
     diff = float((production - ref.clean_logits.float()).abs().max())
     assert diff <= atol * scale, f"replacement logits differ by {diff}"
 
 
 def check_edges(
-    model: HookedTransformer, transcoders, tokens: Sequence[int], rtol: float = 1e-4,
-    max_targets: int | None = None, graph: AttributionGraph | None = None,
+    model: HookedTransformer,
+    transcoders,
+    tokens: Sequence[int],
+    rtol: float = 1e-4,
+    max_targets: int | None = None,
+    graph: AttributionGraph | None = None,
 ) -> None:
     graph = graph or unpruned_graph(model, transcoders, tokens)
     ref = Reference(model, transcoders, tokens)
@@ -201,22 +213,32 @@ def check_edges(
     final, pre = ref.run(alpha)
     for t in _targets(graph, max_targets):
         node = graph.nodes[t]
-        found = torch.autograd.grad(ref.target_value(node, final, pre), list(alpha.values()), retain_graph=True, allow_unused=True)
-        derivative = torch.cat([(torch.zeros_like(a) if g is None else g).reshape(-1) for a, g in zip(alpha.values(), found)])
+        found = torch.autograd.grad(
+            ref.target_value(node, final, pre), list(alpha.values()), retain_graph=True, allow_unused=True
+        )
+        derivative = torch.cat(
+            [(torch.zeros_like(a) if g is None else g).reshape(-1) for a, g in zip(alpha.values(), found)]
+        )
         expected = derivative[flat].double()
         row = incoming.get(t, {})
         got = torch.tensor([row.get(s, 0.0) for s in sources], dtype=torch.float64)
         scale = float(expected.abs().max())
         bad = ((got - expected).abs() > rtol * (expected.abs() + scale)).nonzero().flatten().tolist()
-        assert not bad, f"edge {graph.nodes[sources[bad[0]]].id} -> {node.id}: {float(got[bad[0]])} != {float(expected[bad[0]])}"
+        assert not bad, (
+            f"edge {graph.nodes[sources[bad[0]]].id} -> {node.id}: {float(got[bad[0]])} != {float(expected[bad[0]])}"
+        )
         # With every active latent in the graph, nothing outside it may carry signal.
         leak = float(derivative[outside].abs().max()) if complete else 0.0
         assert leak <= rtol * scale, f"{node.id} depends on a source missing from the graph ({leak})"
 
 
 def check_completeness(
-    model: HookedTransformer, transcoders, tokens: Sequence[int], rtol: float = 1e-4,
-    max_targets: int | None = None, graph: AttributionGraph | None = None,
+    model: HookedTransformer,
+    transcoders,
+    tokens: Sequence[int],
+    rtol: float = 1e-4,
+    max_targets: int | None = None,
+    graph: AttributionGraph | None = None,
 ) -> None:
     graph = graph or unpruned_graph(model, transcoders, tokens)
     ref = Reference(model, transcoders, tokens)
@@ -237,10 +259,10 @@ def check_completeness(
 
 def _check_latents(graph: AttributionGraph, ref: Reference) -> bool:
     """The graph's latents are active latents with their activations; True if it holds them all."""
-    active = {(l, p, f) for l, a in enumerate(ref.acts) for p, f in (a != 0).nonzero().tolist()}
+    active = {(layer, p, f) for layer, a in enumerate(ref.acts) for p, f in (a != 0).nonzero().tolist()}
     latents = {(n.layer, n.position, n.feature): n.activation for n in graph.nodes if n.kind == "latent"}
     assert set(latents) <= active, f"{len(set(latents) - active)} graph latents are not active"
-    for (l, p, f), a in latents.items():
-        expected = float(ref.acts[l][p, f])
-        assert abs(a - expected) <= 1e-5 * max(1.0, abs(expected)), f"activation of {l}_{f}_{p}: {a} != {expected}"
+    for (layer, p, f), a in latents.items():
+        expected = float(ref.acts[layer][p, f])
+        assert abs(a - expected) <= 1e-5 * max(1.0, abs(expected)), f"activation of {layer}_{f}_{p}: {a} != {expected}"
     return len(latents) == len(active)

@@ -10,15 +10,30 @@ from pathlib import Path
 
 SCRIPT = Path(sys.executable).with_name("circuitstore")
 # Variables that would point a command at some other server or home than the test means.
-_OUTSIDE = ("NEO4J_URI", "NEO4J_USER", "NEO4J_PASSWORD", "CIRCUITSTORE_HOME", "CIRCUITSTORE_BOLT_PORT",
-            "CIRCUITSTORE_HTTP_PORT", "CIRCUITSTORE_HEAP", "CIRCUITSTORE_PAGECACHE")
+_OUTSIDE = (
+    "NEO4J_URI",
+    "NEO4J_USER",
+    "NEO4J_PASSWORD",
+    "CIRCUITSTORE_HOME",
+    "CIRCUITSTORE_BOLT_PORT",
+    "CIRCUITSTORE_HTTP_PORT",
+    "CIRCUITSTORE_HEAP",
+    "CIRCUITSTORE_PAGECACHE",
+)
 
 
-def cli(*args: str, env: dict[str, str] | None = None, input_text: str | None = None,
-        timeout: float = 300) -> subprocess.CompletedProcess:
+def cli(
+    *args: str, env: dict[str, str] | None = None, input_text: str | None = None, timeout: float = 300
+) -> subprocess.CompletedProcess:
     base = {k: v for k, v in os.environ.items() if k not in _OUTSIDE}
-    return subprocess.run([str(SCRIPT), *args], env={**base, **(env or {})}, input=input_text,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        env={**base, **(env or {})},
+        input=input_text,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:

@@ -31,11 +31,15 @@ TEST_HTTP_PORT = int(os.environ.get("CIRCUITSTORE_TEST_HTTP_PORT", "17474"))
 
 # Everything but the schema version goes: relationships first, then nodes, in batches, so a
 # big leftover graph cannot exhaust the transaction memory of a small heap.
-_WIPE = ("MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS",
-         "MATCH (n) WHERE NOT n:SchemaVersion CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS")
-_FOREIGN_DATA = ("MATCH (n) WHERE NOT n:SchemaVersion WITH count(n) AS n "
-                 "OPTIONAL MATCH (v:SchemaVersion {id: 'circuitstore'}) "
-                 "RETURN n > 0 AND coalesce(v.test_store, false) = false AS foreign")
+_WIPE = (
+    "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS",
+    "MATCH (n) WHERE NOT n:SchemaVersion CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS",
+)
+_FOREIGN_DATA = (
+    "MATCH (n) WHERE NOT n:SchemaVersion WITH count(n) AS n "
+    "OPTIONAL MATCH (v:SchemaVersion {id: 'circuitstore'}) "
+    "RETURN n > 0 AND coalesce(v.test_store, false) = false AS foreign"
+)
 _MARK = "MERGE (v:SchemaVersion {id: 'circuitstore'}) SET v.test_store = true"
 
 
@@ -43,8 +47,11 @@ _MARK = "MERGE (v:SchemaVersion {id: 'circuitstore'}) SET v.test_store = true"
 def neo4j_target() -> Iterator[dict[str, str]]:
     """NEO4J_URI / NEO4J_USER / NEO4J_PASSWORD of the test database (for CLI subprocesses)."""
     if os.environ.get("NEO4J_URI"):
-        yield {"NEO4J_URI": os.environ["NEO4J_URI"], "NEO4J_USER": os.environ.get("NEO4J_USER", "neo4j"),
-               "NEO4J_PASSWORD": os.environ.get("NEO4J_PASSWORD", "")}
+        yield {
+            "NEO4J_URI": os.environ["NEO4J_URI"],
+            "NEO4J_USER": os.environ.get("NEO4J_USER", "neo4j"),
+            "NEO4J_PASSWORD": os.environ.get("NEO4J_PASSWORD", ""),
+        }
         return
     if shutil.which("java") is None and _docker_answers():
         yield from _container()
@@ -56,12 +63,16 @@ def neo4j_target() -> Iterator[dict[str, str]]:
 def neo4j_driver(neo4j_target: dict[str, str]) -> Iterator[neo4j.Driver]:
     """A driver to the test database, schema migrated. Refuses a database holding data that
     earlier test runs did not put there, since `store` wipes it."""
-    driver = connect(neo4j_target["NEO4J_URI"], user=neo4j_target["NEO4J_USER"],
-                     password=neo4j_target["NEO4J_PASSWORD"])
+    driver = connect(
+        neo4j_target["NEO4J_URI"], user=neo4j_target["NEO4J_USER"], password=neo4j_target["NEO4J_PASSWORD"]
+    )
     try:
         if driver.execute_query(_FOREIGN_DATA).records[0]["foreign"]:
-            pytest.exit(f"{neo4j_target['NEO4J_URI']} holds data that is not from circuitstore's tests; "
-                        "the tests wipe their database, so point NEO4J_URI at a scratch one", returncode=2)
+            pytest.exit(
+                f"{neo4j_target['NEO4J_URI']} holds data that is not from circuitstore's tests; "
+                "the tests wipe their database, so point NEO4J_URI at a scratch one",
+                returncode=2,
+            )
         migrate(driver)
         driver.execute_query(_MARK)
         yield driver
@@ -102,6 +113,7 @@ def _local_test_server() -> Iterator[dict[str, str]]:
 def _docker_answers() -> bool:
     try:
         import docker  # optional, with testcontainers
+
         docker.from_env().ping()
     except Exception:  # no client library, no engine, no permission: all mean "no Docker"
         return False
@@ -112,5 +124,4 @@ def _container() -> Iterator[dict[str, str]]:
     from testcontainers.neo4j import Neo4jContainer  # optional: only where Docker exists
 
     with Neo4jContainer("neo4j:5.26-community") as container:
-        yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": "neo4j",
-               "NEO4J_PASSWORD": container.password}
+        yield {"NEO4J_URI": container.get_connection_url(), "NEO4J_USER": "neo4j", "NEO4J_PASSWORD": container.password}

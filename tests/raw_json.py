@@ -63,5 +63,7 @@ def supernode_members(raw: dict) -> dict[str, set[str]]:
     by_js: dict[str, set[str]] = defaultdict(set)
     for n in raw["nodes"]:
         by_js[n.get("jsNodeId")].add(n["node_id"])
-    return {name: set().union(*({m} if m in ids else by_js[m] for m in members))
-            for name, *members in raw["qParams"].get("supernodes", [])}
+    return {
+        name: set().union(*({m} if m in ids else by_js[m] for m in members))
+        for name, *members in raw["qParams"].get("supernodes", [])
+    }

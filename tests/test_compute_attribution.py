@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-
 from attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
+from tiny_models import gemma_style, gpt2_style, save_tiny
+
 from circuitstore.compute import (
     AttributionSettings,
     PromptError,
@@ -17,7 +18,6 @@ from circuitstore.compute import (
     load_model,
     load_transcoders,
 )
-from tiny_models import gemma_style, gpt2_style, save_tiny
 
 # (architecture, transcoder kind, hook the transcoders read): all four SAELens transcoder
 # classes, both architectures, the pre-norm (GemmaScope 2) and post-norm input hooks.
@@ -103,7 +103,7 @@ def test_max_feature_nodes_keeps_the_most_influential(tiny, graph):
     # With one batch after the logits, the choice is by direct influence on the logits:
     # |edge into a logit| / the logit's total input, weighted by its probability.
     totals: dict[str, float] = {}
-    for s, t, w in graph.edges():
+    for _, t, w in graph.edges():
         totals[t] = totals.get(t, 0.0) + abs(w)
     direct: dict[str, float] = {}
     for s, t, w in graph.edges():
@@ -125,7 +125,9 @@ def test_graph_id_is_deterministic(tiny, graph):
     assert graph_id(model, tcs, TOKENS, settings) == graph.meta.id
     assert graph_id(model, tcs, " ".join(map(str, TOKENS)), settings) == graph.meta.id
     assert graph_id(model, tcs, TOKENS[:-1], settings) != graph.meta.id
-    assert graph_id(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=None, edge_threshold=0.9)) != graph.meta.id
+    assert (
+        graph_id(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=None, edge_threshold=0.9)) != graph.meta.id
+    )
     assert graph_id(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=None, batch_size=3)) == graph.meta.id
 
 
@@ -141,9 +143,17 @@ def test_compute_graph_records_settings_and_scores(tiny):
     assert g.meta.model == model.cfg.model_name and g.meta.transcoder_set == tcs.name
 
 
-@pytest.mark.parametrize("prompt, message", [([], "empty"), ("   ", "empty"), (list(range(13)), "context of 12"),
-                                             ([1, 99], "outside the vocabulary"), ("text", "no tokenizer"),
-                                             ("1 2 99", "outside the vocabulary")])
+@pytest.mark.parametrize(
+    "prompt, message",
+    [
+        ([], "empty"),
+        ("   ", "empty"),
+        (list(range(13)), "context of 12"),
+        ([1, 99], "outside the vocabulary"),
+        ("text", "no tokenizer"),
+        ("1 2 99", "outside the vocabulary"),
+    ],
+)
 def test_bad_prompts(tiny, prompt, message):
     with pytest.raises(PromptError, match=message):
         attribute(*tiny, prompt)
@@ -154,8 +164,11 @@ def test_bfloat16_agrees_with_float32(tmp_path):
     graphs = []
     for dtype in ("float32", "bfloat16"):
         model = load_model(model_dir, dtype=dtype)
-        graphs.append(attribute(model, load_transcoders(tc_dir, model, dtype=dtype), TOKENS,
-                                AttributionSettings(max_feature_nodes=None)))
+        graphs.append(
+            attribute(
+                model, load_transcoders(tc_dir, model, dtype=dtype), TOKENS, AttributionSettings(max_feature_nodes=None)
+            )
+        )
     assert graphs[1].meta.generation["dtype"] == "bfloat16" and graphs[1].meta.id != graphs[0].meta.id
     full, half = ({(s, t): w for s, t, w in g.edges()} for g in graphs)
     common = full.keys() & half.keys()

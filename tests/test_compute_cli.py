@@ -9,12 +9,12 @@ import sys
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from tiny_models import gemma_style, save_tiny
 
 from circuitstore.cli import main
 from circuitstore.compute import AttributionSettings, compute_graph, graph_id, load_model, load_transcoders
 from circuitstore.formats import read_graph
 from circuitstore.ingest import load_graph
-from tiny_models import gemma_style, save_tiny
 
 SETTINGS = ["--max-feature-nodes", "25", "--node-threshold", "0.9", "--edge-threshold", "0.95", "--batch-size", "8"]
 
@@ -26,8 +26,9 @@ def test_cli_import_leaves_torch_alone():
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    return save_tiny(tmp_path_factory.mktemp("cli"), gemma_style(n_layers=2), "jumprelu_skip", "hook_mlp_in",
-                     tokenizer=True)
+    return save_tiny(
+        tmp_path_factory.mktemp("cli"), gemma_style(n_layers=2), "jumprelu_skip", "hook_mlp_in", tokenizer=True
+    )
 
 
 def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
@@ -35,8 +36,21 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
     prompts_file = tmp_path / "prompts.txt"
     prompts_file.write_text("dallas is a city\n\nthe opposite of small is\n")
     too_long = "the capital of texas is austin and the capital of the state is"
-    args = ["ingest", "the capital of texas is", "", too_long, "--prompts", str(prompts_file), "--model", str(model_dir),
-            "--transcoders", str(tc_dir), "--out", str(tmp_path / "out"), *SETTINGS]
+    args = [
+        "ingest",
+        "the capital of texas is",
+        "",
+        too_long,
+        "--prompts",
+        str(prompts_file),
+        "--model",
+        str(model_dir),
+        "--transcoders",
+        str(tc_dir),
+        "--out",
+        str(tmp_path / "out"),
+        *SETTINGS,
+    ]
 
     first = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
     assert first.exit_code == 1
@@ -68,7 +82,11 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
 def test_ingest_rejects_a_mismatched_set_before_computing(neo4j_target, tiny, tmp_path):
     model_dir, _ = tiny
     _, other_tc = save_tiny(tmp_path, gemma_style(n_layers=3), "relu")
-    result = CliRunner().invoke(main, ["ingest", "a city", "--model", str(model_dir), "--transcoders", str(other_tc)],
-                                env=neo4j_target)
+    result = CliRunner().invoke(
+        main, ["ingest", "a city", "--model", str(model_dir), "--transcoders", str(other_tc)], env=neo4j_target
+    )
     assert result.exit_code == 1
-    assert result.stderr.strip() == f"error: {str(other_tc.resolve())!r} has transcoders for layer(s) [2], but the model has 2 layers"
+    assert (
+        result.stderr.strip()
+        == f"error: {str(other_tc.resolve())!r} has transcoders for layer(s) [2], but the model has 2 layers"
+    )

@@ -9,9 +9,9 @@ import shutil
 import pytest
 import torch
 from sae_lens import StandardSAE, StandardSAEConfig
+from tiny_models import build_model, gemma_style, gpt2_style, random_transcoders, save_tiny
 
 from circuitstore.compute import ComputeError, TranscoderSet, load_model, load_transcoders, save_model
-from tiny_models import build_model, gemma_style, gpt2_style, random_transcoders, save_tiny
 
 TOKENS = torch.tensor([[3, 1, 4, 1, 5, 9]])
 
@@ -94,13 +94,22 @@ def _mismatch(model, edit):
     return saes
 
 
-@pytest.mark.parametrize("edit, message", [
-    (lambda s: s.pop(), r"no transcoder for layer\(s\) \[1\]"),
-    (lambda s: setattr(s[1].cfg.metadata, "hook_name", "blocks.1.hook_nothing"), "no hook 'blocks.1.hook_nothing'"),
-    (lambda s: setattr(s[0].cfg.metadata, "hook_name_out", "blocks.0.hook_resid_post"), "must write blocks.0.hook_mlp_out"),
-    (lambda s: setattr(s[0].cfg.metadata, "hook_name", "blocks.0.hook_resid_pre"), "reads 'blocks.0.hook_resid_pre'"),
-    (lambda s: setattr(s[1].cfg.metadata, "hook_name_out", "blocks.0.hook_mlp_out"), "two transcoders for layer 0"),
-])
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda s: s.pop(), r"no transcoder for layer\(s\) \[1\]"),
+        (lambda s: setattr(s[1].cfg.metadata, "hook_name", "blocks.1.hook_nothing"), "no hook 'blocks.1.hook_nothing'"),
+        (
+            lambda s: setattr(s[0].cfg.metadata, "hook_name_out", "blocks.0.hook_resid_post"),
+            "must write blocks.0.hook_mlp_out",
+        ),
+        (
+            lambda s: setattr(s[0].cfg.metadata, "hook_name", "blocks.0.hook_resid_pre"),
+            "reads 'blocks.0.hook_resid_pre'",
+        ),
+        (lambda s: setattr(s[1].cfg.metadata, "hook_name_out", "blocks.0.hook_mlp_out"), "two transcoders for layer 0"),
+    ],
+)
 def test_mismatched_sets(edit, message):
     model = build_model(gpt2_style())
     with pytest.raises(ComputeError, match=message):
@@ -110,7 +119,9 @@ def test_mismatched_sets(edit, message):
 def test_wrong_width_and_layer_count(tmp_path):
     small = build_model(gpt2_style(n_layers=2, d_model=32))
     with pytest.raises(ComputeError, match="maps 48 -> 48, the model's d_model is 32"):
-        TranscoderSet.from_saes("wide", random_transcoders(build_model(gpt2_style(n_layers=2, d_model=48)), "relu"), small)
+        TranscoderSet.from_saes(
+            "wide", random_transcoders(build_model(gpt2_style(n_layers=2, d_model=48)), "relu"), small
+        )
     with pytest.raises(ComputeError, match=r"layer\(s\) \[2\], but the model has 2 layers"):
         TranscoderSet.from_saes("deep", random_transcoders(build_model(gpt2_style(n_layers=3)), "relu"), small)
 

@@ -5,19 +5,22 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from attribution_checks import unpruned_graph
+from tiny_models import gemma_style, save_tiny
+
 from circuitstore.compute import graph_scores, load_model, load_transcoders, node_influence, prune
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
-from tiny_models import gemma_style, save_tiny
 
 
 def random_dag(seed: int) -> AttributionGraph:
     """Tokens -> latents in two layers (+ errors) -> logits, random signed weights."""
     rng = np.random.default_rng(seed)
     nodes = [Node(f"E_{i}_{i}", "token", i, token_id=i) for i in range(3)]
-    nodes += [Node(f"{layer}_{f}_{f % 3}", "latent", f % 3, layer=layer, feature=f, activation=1.0)
-              for layer in (0, 1) for f in range(5)]
+    nodes += [
+        Node(f"{layer}_{f}_{f % 3}", "latent", f % 3, layer=layer, feature=f, activation=1.0)
+        for layer in (0, 1)
+        for f in range(5)
+    ]
     nodes += [Node(f"{layer}_-1_{p}", "error", p, layer=layer) for layer in (0, 1) for p in range(3)]
     probs = rng.dirichlet(np.ones(3)) * 0.9
     nodes += [Node(f"3_{t}_2", "logit", 2, layer=3, token_id=t, probability=float(probs[t])) for t in range(3)]
@@ -128,4 +131,6 @@ def test_scores_match_dense_definitions(model_graph):
         non_error = 1 - norm[:, kinds == "error"].sum(axis=1)
         scores = graph_scores(g)
         assert scores["replacement_score"] == pytest.approx(tok / (tok + err))
-        assert scores["completeness_score"] == pytest.approx((non_error * infl)[has_input].sum() / infl[has_input].sum())
+        assert scores["completeness_score"] == pytest.approx(
+            (non_error * infl)[has_input].sum() / infl[has_input].sum()
+        )

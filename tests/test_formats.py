@@ -5,20 +5,19 @@ Expected values come from the files themselves, read here with the stdlib json m
 import json
 import math
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from data import GRAPH_FILES, SCHEMA_FILE
+from schema_check import schema_errors
 
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import FormatError, dump_graph, parse_graph, read_graph, write_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node, Supernode
-from data import GRAPH_FILES, SCHEMA_FILE
-from schema_check import schema_errors
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
-KIND = {"embedding": "token", "cross layer transcoder": "latent", "mlp reconstruction error": "error",
-        "logit": "logit"}
+KIND = {"embedding": "token", "cross layer transcoder": "latent", "mlp reconstruction error": "error", "logit": "logit"}
 GEMMA = [p for p in GRAPH_FILES if p.parent.name.startswith("gemma")]
 HAIKU = [p for p in GRAPH_FILES if p.parent.name == "claude-haiku"]
 FILE_IDS = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
@@ -87,9 +86,12 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
             assert f"{node.layer}_{node.feature}_{node.position}" == r["node_id"]
         if kind == "logit":
             clerp = r["clerp"]
-            assert node.text == clerp[clerp.index('"') + 1:clerp.rindex('"')]
+            assert node.text == clerp[clerp.index('"') + 1 : clerp.rindex('"')]
             assert (node.token_id, node.probability, node.is_target) == (
-                r["feature"], r["token_prob"], r["is_target_logit"])
+                r["feature"],
+                r["token_prob"],
+                r["is_target_logit"],
+            )
         else:
             assert node.probability is None and not node.is_target
     assert list(g.edges()) == [(link["source"], link["target"], link["weight"]) for link in raw["links"]]
@@ -110,8 +112,7 @@ def test_a_graph_without_file_numbering_is_written_as_circuit_tracer_would(path)
     writer derives the same values circuit-tracer wrote."""
     raw = original(path)
     g = read_graph(path)
-    bare = [replace(n, feature_ref=None, js_id=None, label=None if n.kind == "logit" else n.label)
-            for n in g.nodes]
+    bare = [replace(n, feature_ref=None, js_id=None, label=None if n.kind == "logit" else n.label) for n in g.nodes]
     computed = AttributionGraph(replace(g.meta, source={}), bare, g.sources, g.targets, g.weights)
     out = dump_graph(computed)
     assert schema_errors(out, SCHEMA) == []
@@ -120,7 +121,8 @@ def test_a_graph_without_file_numbering_is_written_as_circuit_tracer_would(path)
     assert out["metadata"]["info"]["transcoder_set"] == raw["metadata"]["info"]["transcoder_set"]
     back = parse_graph(out, origin="computed")
     assert [replace(n, feature_ref=None, js_id=None) for n in back.nodes] == [
-        replace(n, feature_ref=None, js_id=None) for n in g.nodes]
+        replace(n, feature_ref=None, js_id=None) for n in g.nodes
+    ]
 
 
 def test_haiku_graphs_name_the_model_and_resolve_jsnodeid_supernodes():
@@ -131,8 +133,7 @@ def test_haiku_graphs_name_the_model_and_resolve_jsnodeid_supernodes():
         assert g.meta.transcoder_set == raw["metadata"]["scan"]
         assert all(n.influence is None and n.activation is None for n in g.nodes)
         node_of_js = {r["jsNodeId"]: r["node_id"] for r in raw["nodes"]}
-        expected = [(name, tuple(node_of_js[m] for m in members))
-                    for name, *members in raw["qParams"]["supernodes"]]
+        expected = [(name, tuple(node_of_js[m] for m in members)) for name, *members in raw["qParams"]["supernodes"]]
         assert [(sn.name, sn.members) for sn in g.supernodes] == expected
         assert expected and all(members for _, members in expected)
 
@@ -150,25 +151,42 @@ def test_a_jsnodeid_shared_by_several_nodes_groups_them_all(tmp_path):
     f.write_text(json.dumps(raw))
 
     g = read_graph(f)
-    assert g.supernodes == (Supernode("family", (*by_js[shared], *by_js[single])),
-                            Supernode("one", tuple(by_js[single])))
+    assert g.supernodes == (
+        Supernode("family", (*by_js[shared], *by_js[single])),
+        Supernode("one", tuple(by_js[single])),
+    )
     assert dump_graph(g)["qParams"]["supernodes"] == raw["qParams"]["supernodes"]
 
 
 # A small file made up here, in circuit-tracer's shape.
 def node(node_id, feature_type, layer, ctx, feature, **more):
-    record = {"node_id": node_id, "feature": feature, "layer": layer, "ctx_idx": ctx,
-              "feature_type": feature_type, "token_prob": 0.0, "is_target_logit": False, "run_idx": 0,
-              "reverse_ctx_idx": 0, "jsNodeId": f"js-{node_id}", "clerp": "", "influence": 0.5,
-              "activation": None}
+    record = {
+        "node_id": node_id,
+        "feature": feature,
+        "layer": layer,
+        "ctx_idx": ctx,
+        "feature_type": feature_type,
+        "token_prob": 0.0,
+        "is_target_logit": False,
+        "run_idx": 0,
+        "reverse_ctx_idx": 0,
+        "jsNodeId": f"js-{node_id}",
+        "clerp": "",
+        "influence": 0.5,
+        "activation": None,
+    }
     return {**record, **more}
 
 
 def small_file() -> dict:
     return {
-        "metadata": {"slug": "tiny", "scan": "gemma-2-2b", "prompt_tokens": ["<bos>", "Hé ↑"],
-                     "prompt": "<bos>Hé ↑",
-                     "info": {"transcoder_set": "some/clt", "create_time_ms": 1760913342206}},
+        "metadata": {
+            "slug": "tiny",
+            "scan": "gemma-2-2b",
+            "prompt_tokens": ["<bos>", "Hé ↑"],
+            "prompt": "<bos>Hé ↑",
+            "info": {"transcoder_set": "some/clt", "create_time_ms": 1760913342206},
+        },
         "qParams": {"pinnedIds": [], "supernodes": [["grp", "0_3_1", "1_-1_1"]], "linkType": "both"},
         "nodes": [
             node("E_2_0", "embedding", "E", 0, 0),
@@ -178,21 +196,37 @@ def small_file() -> dict:
             node("0_3_1", "cross layer transcoder", "0", 1, cantor(0, 3), activation=1.25, clerp="greeting"),
             node("0_4_1", "mlp reconstruction error", "4", 1, -1),
             node("1_-1_1", "mlp reconstruction error", "1", 1, -1),
-            node("27_99_1", "logit", "27", 1, 99, token_prob=0.75, is_target_logit=True,
-                 clerp='Output " there" (p=0.750)', influence=None),
+            node(
+                "27_99_1",
+                "logit",
+                "27",
+                1,
+                99,
+                token_prob=0.75,
+                is_target_logit=True,
+                clerp='Output " there" (p=0.750)',
+                influence=None,
+            ),
         ],
-        "links": [{"source": "E_17_1", "target": "0_3_1", "weight": 2.5},
-                  {"source": "0_3_1", "target": "27_99_1", "weight": -0.5},
-                  {"source": "0_4_1", "target": "27_99_1", "weight": 0.125},
-                  {"source": "1_-1_1", "target": "27_99_1", "weight": 1e-3}],
+        "links": [
+            {"source": "E_17_1", "target": "0_3_1", "weight": 2.5},
+            {"source": "0_3_1", "target": "27_99_1", "weight": -0.5},
+            {"source": "0_4_1", "target": "27_99_1", "weight": 0.125},
+            {"source": "1_-1_1", "target": "27_99_1", "weight": 1e-3},
+        ],
     }
 
 
 def test_kinds_come_from_feature_type_whatever_the_error_id_style():
     g = parse_graph(small_file(), origin="tiny.json")
     assert [(n.id, n.kind, n.layer) for n in g.nodes] == [
-        ("E_2_0", "token", None), ("E_17_1", "token", None), ("0_3_1", "latent", 0),
-        ("0_4_1", "error", 4), ("1_-1_1", "error", 1), ("27_99_1", "logit", 27)]
+        ("E_2_0", "token", None),
+        ("E_17_1", "token", None),
+        ("0_3_1", "latent", 0),
+        ("0_4_1", "error", 4),
+        ("1_-1_1", "error", 1),
+        ("27_99_1", "logit", 27),
+    ]
     assert (g.node("0_3_1").feature, g.node("E_17_1").token_id, g.node("E_17_1").text) == (3, 17, "Hé ↑")
     assert (g.node("27_99_1").text, g.node("27_99_1").token_id) == (" there", 99)
     assert g.supernodes == (Supernode("grp", ("0_3_1", "1_-1_1")),)
@@ -207,7 +241,7 @@ def test_anthropic_logit_clerps_give_the_token_too():
 
 def test_created_is_the_info_create_time_in_utc():
     g = parse_graph(small_file(), origin="x")
-    expected = datetime.fromtimestamp(1760913342.206, timezone.utc)
+    expected = datetime.fromtimestamp(1760913342.206, UTC)
     assert abs((datetime.fromisoformat(g.meta.created) - expected).total_seconds()) < 1e-3
 
 
@@ -235,16 +269,26 @@ def test_without_slug_or_info_the_file_name_and_scan_stand_in(tmp_path):
 
 
 def test_a_graph_from_compute_is_written_as_a_valid_file_and_read_back(tmp_path):
-    meta = GraphMeta(id="computed", prompt="<bos>Hi", prompt_tokens=("<bos>", "Hi"), model="gemma-3-270m",
-                     transcoder_set="me/plt", created="2026-01-02T03:04:05.678+00:00",
-                     generation={"max_n_logits": 5}, pruning={"node_threshold": 0.8, "edge_threshold": 0.9},
-                     scores={"replacement_score": 0.7})
-    nodes = [Node("E_17_1", "token", 1, token_id=17, text="Hi"),
-             Node("2_40_1", "latent", 1, layer=2, feature=40, activation=3.0, influence=0.25),
-             Node("3_-1_1", "error", 1, layer=3, influence=0.125),
-             Node("L_5_1", "logit", 1, token_id=5, text=" there", probability=0.5, is_target=True)]
-    g = AttributionGraph.from_edge_ids(meta, nodes, [("E_17_1", "2_40_1", 1.0), ("2_40_1", "L_5_1", 0.5)],
-                                       [Supernode("hi", ("E_17_1", "2_40_1"))])
+    meta = GraphMeta(
+        id="computed",
+        prompt="<bos>Hi",
+        prompt_tokens=("<bos>", "Hi"),
+        model="gemma-3-270m",
+        transcoder_set="me/plt",
+        created="2026-01-02T03:04:05.678+00:00",
+        generation={"max_n_logits": 5},
+        pruning={"node_threshold": 0.8, "edge_threshold": 0.9},
+        scores={"replacement_score": 0.7},
+    )
+    nodes = [
+        Node("E_17_1", "token", 1, token_id=17, text="Hi"),
+        Node("2_40_1", "latent", 1, layer=2, feature=40, activation=3.0, influence=0.25),
+        Node("3_-1_1", "error", 1, layer=3, influence=0.125),
+        Node("L_5_1", "logit", 1, token_id=5, text=" there", probability=0.5, is_target=True),
+    ]
+    g = AttributionGraph.from_edge_ids(
+        meta, nodes, [("E_17_1", "2_40_1", 1.0), ("2_40_1", "L_5_1", 0.5)], [Supernode("hi", ("E_17_1", "2_40_1"))]
+    )
     path = tmp_path / "computed.json"
     write_graph(g, path)
     written = json.loads(path.read_text())
@@ -253,8 +297,7 @@ def test_a_graph_from_compute_is_written_as_a_valid_file_and_read_back(tmp_path)
 
     back = read_graph(path)
     assert back.meta.id == "computed"
-    for name in ("prompt", "prompt_tokens", "model", "transcoder_set", "created", "generation", "pruning",
-                 "scores"):
+    for name in ("prompt", "prompt_tokens", "model", "transcoder_set", "created", "generation", "pruning", "scores"):
         assert getattr(back.meta, name) == getattr(meta, name), name
     # the file adds Neuronpedia's own numbering, a logit clerp and a layer above the others
     assert [replace(n, feature_ref=None, js_id=None) for n in back.nodes[:3]] == nodes[:3]
@@ -274,6 +317,7 @@ def edit(change):
         f = small_file()
         change(f)
         return text_of(f)
+
     return make
 
 
@@ -295,8 +339,7 @@ BAD = {
     "empty graph": (edit(lambda f: f.update(nodes=[], links=[], qParams={})), "no nodes"),
     "duplicate node id": (edit(lambda f: f["nodes"].append(f["nodes"][3])), "duplicate node id '0_4_1'"),
     "duplicate link": (edit(lambda f: f["links"].append(f["links"][0])), "duplicate edge"),
-    "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])),
-                                 "'0_9_9'"),
+    "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])), "'0_9_9'"),
     "no prompt tokens": (edit(lambda f: f["metadata"].pop("prompt_tokens")), "'prompt_tokens'"),
 }
 
@@ -332,5 +375,4 @@ def test_the_schema_check_itself_catches_a_bad_node():
     f = small_file()
     del f["nodes"][0]["jsNodeId"]
     f["links"][0]["weight"] = "heavy"
-    assert schema_errors(f, SCHEMA) == ["$.nodes[0]: missing 'jsNodeId'",
-                                        "$.links[0].weight: expected number, got str"]
+    assert schema_errors(f, SCHEMA) == ["$.nodes[0]: missing 'jsNodeId'", "$.links[0].weight: expected number, got str"]

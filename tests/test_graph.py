@@ -27,7 +27,8 @@ EDGES = [("E_1_0", "0_7_1", 1.5), ("E_2_1", "0_7_1", -0.25), ("0_7_1", "3_9_1", 
 
 def small_graph(**meta) -> AttributionGraph:
     return AttributionGraph.from_edge_ids(
-        replace(META, **meta), small_nodes(), EDGES, [Supernode("cat", ("0_7_1", "E_2_1"))])
+        replace(META, **meta), small_nodes(), EDGES, [Supernode("cat", ("0_7_1", "E_2_1"))]
+    )
 
 
 def test_a_well_formed_graph_keeps_what_it_was_given():
@@ -39,16 +40,19 @@ def test_a_well_formed_graph_keeps_what_it_was_given():
     assert [g.nodes[s].id for s in g.sources] == [s for s, _, _ in EDGES]
 
 
-@pytest.mark.parametrize("make, culprit", [
-    (lambda: Node("x", "latent", 0, feature=3), "'x'"),
-    (lambda: Node("x", "latent", 0, layer=3), "'x'"),
-    (lambda: Node("x", "error", 0), "'x'"),
-    (lambda: Node("x", "neuron", 0), "'neuron'"),
-    (lambda: Node("x", "token", -1), "-1"),
-    (lambda: Node("x", "latent", 0, layer=1, feature=2, activation=math.nan), "activation"),
-    (lambda: Node("x", "logit", 0, layer=1, probability=math.inf), "probability"),
-    (lambda: Node("", "token", 0), "''"),
-])
+@pytest.mark.parametrize(
+    "make, culprit",
+    [
+        (lambda: Node("x", "latent", 0, feature=3), "'x'"),
+        (lambda: Node("x", "latent", 0, layer=3), "'x'"),
+        (lambda: Node("x", "error", 0), "'x'"),
+        (lambda: Node("x", "neuron", 0), "'neuron'"),
+        (lambda: Node("x", "token", -1), "-1"),
+        (lambda: Node("x", "latent", 0, layer=1, feature=2, activation=math.nan), "activation"),
+        (lambda: Node("x", "logit", 0, layer=1, probability=math.inf), "probability"),
+        (lambda: Node("", "token", 0), "''"),
+    ],
+)
 def test_a_bad_node_is_refused_by_name(make, culprit):
     with pytest.raises(GraphError, match=culprit):
         make()
@@ -107,18 +111,26 @@ def test_the_fingerprint_ignores_order_and_id_but_not_content():
     g = small_graph()
     order = [4, 2, 0, 3, 1]
     shuffled = AttributionGraph.from_edge_ids(
-        META, [g.nodes[i] for i in order], list(reversed(EDGES)), [Supernode("cat", ("E_2_1", "0_7_1"))])
+        META, [g.nodes[i] for i in order], list(reversed(EDGES)), [Supernode("cat", ("E_2_1", "0_7_1"))]
+    )
     assert shuffled.fingerprint() == g.fingerprint()
     assert g.renamed("other").fingerprint() == g.fingerprint()
 
-    heavier = AttributionGraph(META, g.nodes, g.sources, g.targets, g.weights + np.eye(1, g.n_edges)[0],
-                               g.supernodes)
-    relabelled = AttributionGraph(META, [*g.nodes[:2], Node("0_7_1", "latent", 1, layer=0, feature=7,
-                                                            activation=2.5, influence=0.4, label="dogs"),
-                                         *g.nodes[3:]], g.sources, g.targets, g.weights, g.supernodes)
+    heavier = AttributionGraph(META, g.nodes, g.sources, g.targets, g.weights + np.eye(1, g.n_edges)[0], g.supernodes)
+    relabelled = AttributionGraph(
+        META,
+        [
+            *g.nodes[:2],
+            Node("0_7_1", "latent", 1, layer=0, feature=7, activation=2.5, influence=0.4, label="dogs"),
+            *g.nodes[3:],
+        ],
+        g.sources,
+        g.targets,
+        g.weights,
+        g.supernodes,
+    )
     other_prompt = small_graph(prompt="The dog")
-    assert len({g.fingerprint(), heavier.fingerprint(), relabelled.fingerprint(),
-                other_prompt.fingerprint()}) == 4
+    assert len({g.fingerprint(), heavier.fingerprint(), relabelled.fingerprint(), other_prompt.fingerprint()}) == 4
 
 
 def test_renamed_changes_only_the_id():

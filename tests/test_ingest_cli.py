@@ -20,8 +20,10 @@ HAIKU = GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json"
 @pytest.fixture
 def cli(store, neo4j_target):
     """Run `circuitstore ARGS...` in-process against the (emptied) test database."""
+
     def run(*args: str):
         return CliRunner().invoke(main, list(args), env=neo4j_target, catch_exceptions=False)
+
     return run
 
 
@@ -51,8 +53,11 @@ def test_import_a_directory_then_list_export_and_delete(store, cli, tmp_path):
     assert sorted(rows) == ids
     for path, raw in raws.items():
         row = rows[raw_json.graph_id(raw, path)]
-        assert (row["prompt"], row["nodes"], row["edges"]) == (raw["metadata"]["prompt"], len(raw["nodes"]),
-                                                              len(raw["links"]))
+        assert (row["prompt"], row["nodes"], row["edges"]) == (
+            raw["metadata"]["prompt"],
+            len(raw["nodes"]),
+            len(raw["links"]),
+        )
     table = cli("graphs").stdout
     assert all(gid in table for gid in ids)
 
@@ -118,8 +123,9 @@ def _bad_files(tmp_path):
     }
 
 
-@pytest.mark.parametrize("case", ["not-json", "wrong-shape", "no-links", "truncated", "missing-node",
-                                  "nan-weight", "empty-graph"])
+@pytest.mark.parametrize(
+    "case", ["not-json", "wrong-shape", "no-links", "truncated", "missing-node", "nan-weight", "empty-graph"]
+)
 def test_bad_file_is_reported_and_nothing_written(store, cli, tmp_path, case):
     path, problem = _bad_files(tmp_path)[case]
     result = cli("import", str(path))

@@ -32,9 +32,13 @@ def value(driver, query: str, **params):
 
 
 def importer(neo4j_target: dict, *args: str) -> subprocess.Popen:
-    return subprocess.Popen([CIRCUITSTORE, "import", *args],
-                            env={**os.environ, **neo4j_target}, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True)
+    return subprocess.Popen(
+        [CIRCUITSTORE, "import", *args],
+        env={**os.environ, **neo4j_target},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def big_graph(graph_id: str, n_latents: int = 3000, n_edges: int = 400_000) -> AttributionGraph:
@@ -42,8 +46,10 @@ def big_graph(graph_id: str, n_latents: int = 3000, n_edges: int = 400_000) -> A
     rng = np.random.default_rng(7)
     tokens = tuple(f"t{i}" for i in range(8))
     nodes = [Node(f"E_{100 + p}_{p}", "token", p, token_id=100 + p, text=tokens[p]) for p in range(8)]
-    nodes += [Node(f"{i % 26}_{i}_{i % 8}", "latent", i % 8, layer=i % 26, feature=i, activation=1.0)
-              for i in range(n_latents)]
+    nodes += [
+        Node(f"{i % 26}_{i}_{i % 8}", "latent", i % 8, layer=i % 26, feature=i, activation=1.0)
+        for i in range(n_latents)
+    ]
     nodes.append(Node("27_9_7", "logit", 7, layer=27, token_id=9, text=" x", probability=0.5, is_target=True))
     pairs = rng.choice(len(nodes) ** 2, size=n_edges, replace=False)
     meta = GraphMeta(graph_id, "".join(tokens), tokens, "gemma-2-2b", "synthetic/killed-transcoders")
@@ -51,8 +57,12 @@ def big_graph(graph_id: str, n_latents: int = 3000, n_edges: int = 400_000) -> A
 
 
 def edge_writers(driver) -> int:
-    return value(driver, "SHOW TRANSACTIONS YIELD currentQuery WHERE currentQuery CONTAINS $text "
-                         "AND NOT currentQuery STARTS WITH 'SHOW' RETURN count(*)", text=EDGE_STATEMENT)
+    return value(
+        driver,
+        "SHOW TRANSACTIONS YIELD currentQuery WHERE currentQuery CONTAINS $text "
+        "AND NOT currentQuery STARTS WITH 'SHOW' RETURN count(*)",
+        text=EDGE_STATEMENT,
+    )
 
 
 @pytest.mark.parametrize("replace", [False, True], ids=["new-id", "replacing"])
@@ -85,7 +95,9 @@ def test_sigkill_mid_import_leaves_no_trace(store, neo4j_target, tmp_path, repla
     assert value(store, "MATCH ()-[r:ATTRIBUTION]->() RETURN count(r)") == len(dallas["links"])
     assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(raw_json.feature_keys(dallas))
     assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(dallas))
-    assert value(store, "MATCH (t:TranscoderSet) RETURN collect(t.id)") == [dallas["metadata"]["info"]["transcoder_set"]]
+    assert value(store, "MATCH (t:TranscoderSet) RETURN collect(t.id)") == [
+        dallas["metadata"]["info"]["transcoder_set"]
+    ]
 
 
 def test_concurrent_importer_processes_share_features(store, neo4j_target):
@@ -95,17 +107,20 @@ def test_concurrent_importer_processes_share_features(store, neo4j_target):
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0, err
 
-    assert sorted(value(store, "MATCH (g:Graph) RETURN collect(g.id)")) == \
-        sorted(raw_json.graph_id(raw, p) for p, raw in raws.items())
+    assert sorted(value(store, "MATCH (g:Graph) RETURN collect(g.id)")) == sorted(
+        raw_json.graph_id(raw, p) for p, raw in raws.items()
+    )
     for path, raw in raws.items():
         gid = raw_json.graph_id(raw, path)
         assert value(store, "MATCH (n:Node {graph_id: $g}) RETURN count(n)", g=gid) == len(raw["nodes"])
-        assert value(store, "MATCH (:Node {graph_id: $g})-[r:ATTRIBUTION]->() RETURN count(r)", g=gid) == \
-            len(raw["links"])
+        assert value(store, "MATCH (:Node {graph_id: $g})-[r:ATTRIBUTION]->() RETURN count(r)", g=gid) == len(
+            raw["links"]
+        )
     union = set().union(*(raw_json.feature_keys(raw) for raw in raws.values()))
     features = value(store, "MATCH (f:Feature) RETURN collect([f.layer, f.index])")
     assert len(features) == len(union) and {tuple(f) for f in features} == union
     instances = sum(raw_json.kind_counts(raw)["Latent"] for raw in raws.values())
     assert value(store, "MATCH (:Latent)-[r:INSTANCE_OF]->(:Feature) RETURN count(r)") == instances
-    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == \
-        len(set().union(*(raw_json.vocab_ids(raw) for raw in raws.values())))
+    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(
+        set().union(*(raw_json.vocab_ids(raw) for raw in raws.values()))
+    )

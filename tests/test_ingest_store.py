@@ -10,8 +10,15 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from circuitstore.formats import dump_graph, read_graph
-from circuitstore.ingest import (GraphExists, GraphNotFound, delete_graph, graph_exists, list_graphs, load_graph,
-                                 store_graph)
+from circuitstore.ingest import (
+    GraphExists,
+    GraphNotFound,
+    delete_graph,
+    graph_exists,
+    list_graphs,
+    load_graph,
+    store_graph,
+)
 from tests import raw_json
 from tests.data import GRAPH_FILES, GRAPHS_DIR
 
@@ -30,27 +37,38 @@ def snapshot(driver) -> list[str]:
     """Every node and relationship with its element id, labels or type, and properties: equal
     snapshots mean nothing was written (a node deleted and made again gets a new element id)."""
     nodes = value(driver, "MATCH (n) RETURN collect([elementId(n), labels(n), properties(n)])")
-    rels = value(driver, "MATCH (a)-[r]->(b) RETURN collect([elementId(r), type(r), elementId(a), elementId(b), "
-                         "properties(r)])")
+    rels = value(
+        driver, "MATCH (a)-[r]->(b) RETURN collect([elementId(r), type(r), elementId(a), elementId(b), properties(r)])"
+    )
     return sorted(json.dumps(x, sort_keys=True, default=str) for x in nodes + rels)
 
 
 def graph_counts(driver, graph_id: str) -> dict:
     return {
-        "kinds": {label: value(driver, f"MATCH (n:{label} {{graph_id: $g}}) RETURN count(n)", g=graph_id)
-                  for label in ("Token", "Latent", "Error", "Logit")},
+        "kinds": {
+            label: value(driver, f"MATCH (n:{label} {{graph_id: $g}}) RETURN count(n)", g=graph_id)
+            for label in ("Token", "Latent", "Error", "Logit")
+        },
         "edges": value(driver, "MATCH (a:Node {graph_id: $g})-[r:ATTRIBUTION]->(b) RETURN count(r)", g=graph_id),
-        "features": value(driver, "MATCH (:Latent {graph_id: $g})-[:INSTANCE_OF]->(f:Feature) "
-                                  "RETURN collect(DISTINCT [f.layer, f.index])", g=graph_id),
-        "vocab": value(driver, "MATCH (:Node {graph_id: $g})-[:IS]->(v:Vocab) RETURN collect(DISTINCT v.token_id)",
-                       g=graph_id),
+        "features": value(
+            driver,
+            "MATCH (:Latent {graph_id: $g})-[:INSTANCE_OF]->(f:Feature) RETURN collect(DISTINCT [f.layer, f.index])",
+            g=graph_id,
+        ),
+        "vocab": value(
+            driver, "MATCH (:Node {graph_id: $g})-[:IS]->(v:Vocab) RETURN collect(DISTINCT v.token_id)", g=graph_id
+        ),
     }
 
 
 def expected_counts(raw: dict) -> dict:
     kinds = raw_json.kind_counts(raw)
-    return {"kinds": {label: kinds[label] for label in ("Token", "Latent", "Error", "Logit")},
-            "edges": len(raw["links"]), "features": raw_json.feature_keys(raw), "vocab": raw_json.vocab_ids(raw)}
+    return {
+        "kinds": {label: kinds[label] for label in ("Token", "Latent", "Error", "Logit")},
+        "edges": len(raw["links"]),
+        "features": raw_json.feature_keys(raw),
+        "vocab": raw_json.vocab_ids(raw),
+    }
 
 
 def as_sets(counts: dict) -> dict:
@@ -65,10 +83,22 @@ def test_counts_by_kind_match_the_file(store, path):
 
     assert as_sets(graph_counts(store, gid)) == expected_counts(raw)
     # every latent is an instance of exactly one Feature, every token and logit is one Vocab entry
-    assert value(store, "MATCH (n:Latent {graph_id: $g}) WHERE COUNT { (n)-[:INSTANCE_OF]->(:Feature) } <> 1 "
-                        "RETURN count(n)", g=gid) == 0
-    assert value(store, "MATCH (n:Node {graph_id: $g}) WHERE (n:Token OR n:Logit) AND COUNT { (n)-[:IS]->() } <> 1 "
-                        "RETURN count(n)", g=gid) == 0
+    assert (
+        value(
+            store,
+            "MATCH (n:Latent {graph_id: $g}) WHERE COUNT { (n)-[:INSTANCE_OF]->(:Feature) } <> 1 RETURN count(n)",
+            g=gid,
+        )
+        == 0
+    )
+    assert (
+        value(
+            store,
+            "MATCH (n:Node {graph_id: $g}) WHERE (n:Token OR n:Logit) AND COUNT { (n)-[:IS]->() } <> 1 RETURN count(n)",
+            g=gid,
+        )
+        == 0
+    )
     assert value(store, "MATCH (n:Node {graph_id: $g}) RETURN count(n)", g=gid) == len(raw["nodes"])
     # each node carries exactly one kind label besides :Node
     assert value(store, "MATCH (n:Node {graph_id: $g}) WHERE size(labels(n)) <> 2 RETURN count(n)", g=gid) == 0
@@ -78,22 +108,32 @@ def test_counts_by_kind_match_the_file(store, path):
     info = raw["metadata"].get("info") or {}
     transcoders = info.get("transcoder_set") or raw["metadata"]["scan"]
     features = value(store, "MATCH (f:Feature) RETURN collect([f.id, f.transcoder_set, f.layer, f.index])")
-    assert {tuple(f) for f in features} == {(f"{transcoders}/{layer}/{index}", transcoders, layer, index)
-                                            for layer, index in raw_json.feature_keys(raw)}
+    assert {tuple(f) for f in features} == {
+        (f"{transcoders}/{layer}/{index}", transcoders, layer, index) for layer, index in raw_json.feature_keys(raw)
+    }
     # a prompt token's Vocab entry has that token's text
-    tokens = value(store, "MATCH (t:Token {graph_id: $g})-[:IS]->(v:Vocab) RETURN collect([t.position, v.text])",
-                   g=gid)
-    assert sorted(tokens) == sorted([n["ctx_idx"], raw["metadata"]["prompt_tokens"][n["ctx_idx"]]]
-                                    for n in raw["nodes"] if raw_json.kind_label(n) == "Token")
+    tokens = value(store, "MATCH (t:Token {graph_id: $g})-[:IS]->(v:Vocab) RETURN collect([t.position, v.text])", g=gid)
+    assert sorted(tokens) == sorted(
+        [n["ctx_idx"], raw["metadata"]["prompt_tokens"][n["ctx_idx"]]]
+        for n in raw["nodes"]
+        if raw_json.kind_label(n) == "Token"
+    )
 
     members = raw_json.supernode_members(raw)
-    stored = value(store, "MATCH (:Graph {id: $g})-[:HAS_SUPERNODE]->(s:Supernode) "
-                          "OPTIONAL MATCH (s)-[:GROUPS]->(m) WITH s, collect(m.node_id) AS ms "
-                          "RETURN collect([s.name, ms])", g=gid)
+    stored = value(
+        store,
+        "MATCH (:Graph {id: $g})-[:HAS_SUPERNODE]->(s:Supernode) "
+        "OPTIONAL MATCH (s)-[:GROUPS]->(m) WITH s, collect(m.node_id) AS ms "
+        "RETURN collect([s.name, ms])",
+        g=gid,
+    )
     assert {name: set(ms) for name, ms in stored} == members
 
-    weights = value(store, "MATCH (a:Node {graph_id: $g})-[r:ATTRIBUTION]->(b) "
-                           "RETURN collect([a.node_id, b.node_id, r.weight, r.share])", g=gid)
+    weights = value(
+        store,
+        "MATCH (a:Node {graph_id: $g})-[r:ATTRIBUTION]->(b) RETURN collect([a.node_id, b.node_id, r.weight, r.share])",
+        g=gid,
+    )
     expected_shares = raw_json.shares(raw)
     expected_weights = {(link["source"], link["target"]): link["weight"] for link in raw["links"]}
     assert {(s, t): w for s, t, w, _ in weights} == expected_weights
@@ -107,13 +147,19 @@ def test_dallas_and_oakland_share_features(store):
     store_graph(store, read_graph(OAKLAND))
     both = raw_json.feature_keys(dallas) & raw_json.feature_keys(oakland)
     assert both  # the two-hop capital circuits do reuse features
-    shared = value(store, "MATCH (:Latent {graph_id: $a})-[:INSTANCE_OF]->(f:Feature)"
-                          "<-[:INSTANCE_OF]-(:Latent {graph_id: $b}) RETURN collect(DISTINCT [f.layer, f.index])",
-                   a=raw_json.graph_id(dallas, DALLAS), b=raw_json.graph_id(oakland, OAKLAND))
+    shared = value(
+        store,
+        "MATCH (:Latent {graph_id: $a})-[:INSTANCE_OF]->(f:Feature)"
+        "<-[:INSTANCE_OF]-(:Latent {graph_id: $b}) RETURN collect(DISTINCT [f.layer, f.index])",
+        a=raw_json.graph_id(dallas, DALLAS),
+        b=raw_json.graph_id(oakland, OAKLAND),
+    )
     assert {tuple(f) for f in shared} == both
     union = raw_json.feature_keys(dallas) | raw_json.feature_keys(oakland)
     assert value(store, "MATCH (f:Feature) RETURN count(f)") == len(union)
-    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(raw_json.vocab_ids(dallas) | raw_json.vocab_ids(oakland))
+    assert value(store, "MATCH (v:Vocab) RETURN count(v)") == len(
+        raw_json.vocab_ids(dallas) | raw_json.vocab_ids(oakland)
+    )
 
 
 @pytest.mark.parametrize("path", GRAPH_FILES, ids=IDS)
@@ -125,13 +171,15 @@ def test_round_trip_equals_the_file(store, path):
     assert back["metadata"] == raw["metadata"]
     assert {n["node_id"]: n for n in back["nodes"]} == {n["node_id"]: n for n in raw["nodes"]}
     assert len(back["nodes"]) == len(raw["nodes"])
-    assert sorted((l["source"], l["target"], l["weight"]) for l in back["links"]) == \
-        sorted((l["source"], l["target"], l["weight"]) for l in raw["links"])
+    assert sorted((e["source"], e["target"], e["weight"]) for e in back["links"]) == sorted(
+        (e["source"], e["target"], e["weight"]) for e in raw["links"]
+    )
     # Neo4j keeps no order: supernodes and their members compare as sets
     rest = {k: v for k, v in raw["qParams"].items() if k != "supernodes"}
     assert {k: v for k, v in back["qParams"].items() if k != "supernodes"} == rest
-    assert {name: sorted(ms) for name, *ms in back["qParams"]["supernodes"]} == \
-        {name: sorted(ms) for name, *ms in raw["qParams"].get("supernodes", [])}
+    assert {name: sorted(ms) for name, *ms in back["qParams"]["supernodes"]} == {
+        name: sorted(ms) for name, *ms in raw["qParams"].get("supernodes", [])
+    }
 
 
 def test_same_graph_again_changes_nothing(store):
@@ -182,8 +230,7 @@ def test_delete_keeps_what_other_graphs_use(store):
     with pytest.raises(GraphNotFound):
         delete_graph(store, "no-such-graph")
     delete_graph(store, oakland_id)
-    assert value(store, "MATCH (n) WHERE n:Graph OR n:Node OR n:Supernode OR n:Feature OR n:Vocab "
-                        "RETURN count(n)") == 0
+    assert value(store, "MATCH (n) WHERE n:Graph OR n:Node OR n:Supernode OR n:Feature OR n:Vocab RETURN count(n)") == 0
 
 
 def test_concurrent_threads_share_features(store):

@@ -10,7 +10,9 @@ _CHECK = """
 import sys
 import circuitstore.cli, circuitstore.server, circuitstore.schema, circuitstore.records
 import circuitstore.ingest, circuitstore.queries, circuitstore.formats
-heavy = sorted(m for m in sys.modules if m.split('.')[0] in ('torch', 'transformer_lens', 'sae_lens', 'pandas', 'pyarrow'))
+heavy = sorted(
+    m for m in sys.modules if m.split('.')[0] in ('torch', 'transformer_lens', 'sae_lens', 'pandas', 'pyarrow')
+)
 print(' '.join(heavy))
 """
 
@@ -18,7 +20,6 @@ print(' '.join(heavy))
 def test_store_queries_and_cli_do_not_load_torch():
     proc = subprocess.run([sys.executable, "-c", _CHECK], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == []
-
 
 
 def test_pandas_still_imports_after_the_driver():

@@ -13,13 +13,13 @@ import networkx as nx
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from data import GRAPHS_DIR as GRAPHS
 
 from circuitstore.cli import main
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
 from circuitstore.ingest import store_graph
 from circuitstore.queries import list_queries, run_query
-from data import GRAPHS_DIR as GRAPHS
 
 CLT = GRAPHS / "gemma-2-2b-clt"
 PREFIXED = sorted((GRAPHS / "gemma-2-2b-clt-prefixed").glob("*.json"))
@@ -37,14 +37,16 @@ def db(neo4j_driver):
     """The test database holding FILES, loaded once for the module (the per-test `store`
     fixture would wipe and reload them for every test)."""
     with neo4j_driver.session() as session:
-        session.run("MATCH (n) WHERE NOT n:SchemaVersion "
-                    "CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS").consume()
+        session.run(
+            "MATCH (n) WHERE NOT n:SchemaVersion CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
+        ).consume()
     for graph in GRAPH.values():
         store_graph(neo4j_driver, graph)
     return neo4j_driver
 
 
 # ---- independent computations over AttributionGraph objects ------------------------------
+
 
 def shares(g):
     """{(source id, target id): (weight, weight / sum |weight| into the target)}."""
@@ -72,8 +74,9 @@ def strongest_paths(g, sources, target, max_length, k):
         p = p[1:]
         if len(p) - 1 <= max_length:
             pairs = list(zip(p, p[1:]))
-            out.append((p, math.prod(G.edges[e]["share"] for e in pairs),
-                        math.prod(G.edges[e]["weight"] for e in pairs)))
+            out.append(
+                (p, math.prod(G.edges[e]["share"] for e in pairs), math.prod(G.edges[e]["weight"] for e in pairs))
+            )
         if len(out) == k:
             break
     return out
@@ -110,10 +113,22 @@ def token_ids(g, text=None):
 
 # ---- the library itself -------------------------------------------------------------------
 
+
 def test_every_query_has_a_complete_header():
     names = {q.name for q in list_queries()}
-    assert names == {"paths", "top-inputs", "top-outputs", "logit-drivers", "shared-features", "diff",
-                     "recurrence", "supernode-graph", "feature", "search", "neighbourhood"}
+    assert names == {
+        "paths",
+        "top-inputs",
+        "top-outputs",
+        "logit-drivers",
+        "shared-features",
+        "diff",
+        "recurrence",
+        "supernode-graph",
+        "feature",
+        "search",
+        "neighbourhood",
+    }
     for q in list_queries():
         assert q.purpose and q.example.startswith(":params {"), q.name
         for p in q.params:
@@ -126,6 +141,7 @@ def test_every_query_has_a_complete_header():
 
 
 # ---- paths --------------------------------------------------------------------------------
+
 
 def test_paths_dallas_to_austin_match_yens_algorithm(db):
     rows = run_query(db, "paths", graph=DALLAS.meta.id, source=" Dallas", target=" Austin", k=5)
@@ -158,13 +174,16 @@ def test_paths_from_any_token_in_a_prefixed_graph(db):
 
 # ---- top-inputs / top-outputs ---------------------------------------------------------------
 
-@pytest.mark.parametrize("query,node", [("top-inputs", "27_22605_7"), ("top-outputs", "E_26865_6"),
-                                        ("top-inputs", "20_44686_6")])
+
+@pytest.mark.parametrize(
+    "query,node", [("top-inputs", "27_22605_7"), ("top-outputs", "E_26865_6"), ("top-inputs", "20_44686_6")]
+)
 def test_top_inputs_and_outputs_are_signed_and_ordered(db, query, node):
     rows = run_query(db, query, graph=DALLAS.meta.id, node=node, k=7)
     incoming = query == "top-inputs"
-    edges = [(s if incoming else t, w, sh) for (s, t), (w, sh) in shares(DALLAS).items()
-             if (t if incoming else s) == node]
+    edges = [
+        (s if incoming else t, w, sh) for (s, t), (w, sh) in shares(DALLAS).items() if (t if incoming else s) == node
+    ]
     edges.sort(key=lambda e: (-abs(e[1]), e[0]))
     assert [(r["node_id"], r["weight"]) for r in rows] == [(n, pytest.approx(w)) for n, w, _ in edges[:7]]
     assert [r["share"] for r in rows] == pytest.approx([sh for _, _, sh in edges[:7]])
@@ -172,9 +191,11 @@ def test_top_inputs_and_outputs_are_signed_and_ordered(db, query, node):
 
 # ---- logit-drivers --------------------------------------------------------------------------
 
-@pytest.mark.parametrize("path,target", [(CLT / "dallas-austin.json", " Austin"),
-                                         (CLT / "oakland-sacramento.json", None),
-                                         (HAIKU_DALLAS, "Austin")])
+
+@pytest.mark.parametrize(
+    "path,target",
+    [(CLT / "dallas-austin.json", " Austin"), (CLT / "oakland-sacramento.json", None), (HAIKU_DALLAS, "Austin")],
+)
 def test_logit_drivers_match_the_matrix_inverse(db, path, target):
     g = GRAPH[path]
     rows = run_query(db, "logit-drivers", graph=g.meta.id, target=target, k=15)
@@ -189,6 +210,7 @@ def test_logit_drivers_match_the_matrix_inverse(db, path, target):
 
 # ---- shared-features / diff -----------------------------------------------------------------
 
+
 def test_shared_features_dallas_and_oakland(db):
     rows = run_query(db, "shared-features", graphs=[DALLAS.meta.id, OAKLAND.meta.id], k=10_000)
     a, b = latents_by_feature(DALLAS), latents_by_feature(OAKLAND)
@@ -197,8 +219,10 @@ def test_shared_features_dallas_and_oakland(db):
         f = r["feature"]
         assert r["activations"] == [max(n.activation for n in a[f]), max(n.activation for n in b[f])]
         assert r["influences"] == pytest.approx([min(n.influence for n in a[f]), min(n.influence for n in b[f])])
-        assert [sorted(ps) for ps in r["positions"]] == [sorted(n.position for n in a[f]),
-                                                          sorted(n.position for n in b[f])]
+        assert [sorted(ps) for ps in r["positions"]] == [
+            sorted(n.position for n in a[f]),
+            sorted(n.position for n in b[f]),
+        ]
     worst = [max(r["influences"]) for r in rows]
     assert worst == sorted(worst)
 
@@ -241,6 +265,7 @@ def test_diff_dallas_oakland(db):
 
 # ---- recurrence -----------------------------------------------------------------------------
 
+
 def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db):
     rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=5, max_length=4, k=10_000)
     counts, graphs_of = Counter(), defaultdict(set)
@@ -259,6 +284,7 @@ def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db):
 
 
 # ---- supernode-graph --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("path,influence", [(HAIKU_DALLAS, 0.5), (CLT / "dallas-austin.json", 0.45)])
 def test_supernode_graph_sums_edges_between_groups(db, path, influence):
@@ -294,12 +320,12 @@ def test_supernode_graph_sums_edges_between_groups(db, path, influence):
 
 def _captions(db, graph_id):
     """{node id: caption} as stored (captions are ingest's, so read rather than rebuilt)."""
-    records, _, _ = db.execute_query("MATCH (n:Node {graph_id: $g}) RETURN n.node_id AS id, n.name AS name",
-                                     g=graph_id)
+    records, _, _ = db.execute_query("MATCH (n:Node {graph_id: $g}) RETURN n.node_id AS id, n.name AS name", g=graph_id)
     return {r["id"]: r["name"] for r in records}
 
 
 # ---- feature ----------------------------------------------------------------------------------
+
 
 def test_feature_lists_every_occurrence_with_partners(db):
     prefixed = [GRAPH[p] for p in PREFIXED]
@@ -310,11 +336,13 @@ def test_feature_lists_every_occurrence_with_partners(db):
     for g in GRAPH.values():
         captions = _captions(db, g.meta.id)
         for n in latents_by_feature(g).get(feature, []):
-            edges = [(abs(w), t if s == n.id else s, "out" if s == n.id else "in", w)
-                     for s, t, w in g.edges() if n.id in (s, t)]
+            edges = [
+                (abs(w), t if s == n.id else s, "out" if s == n.id else "in", w)
+                for s, t, w in g.edges()
+                if n.id in (s, t)
+            ]
             edges.sort(key=lambda e: (-e[0], e[1]))
-            partners = [{"direction": d, "node_id": o, "name": captions[o], "weight": w}
-                        for _, o, d, w in edges[:3]]
+            partners = [{"direction": d, "node_id": o, "name": captions[o], "weight": w} for _, o, d, w in edges[:3]]
             expected.append((g.meta.id, n.position, n.activation, partners))
     expected.sort(key=lambda e: (e[0], e[1]))
     assert len(expected) >= len(prefixed)
@@ -323,11 +351,13 @@ def test_feature_lists_every_occurrence_with_partners(db):
 
 # ---- search -----------------------------------------------------------------------------------
 
+
 def test_search_finds_labels_and_prompts(db):
     rows = run_query(db, "search", text="capital", k=1000)
     word = re.compile(r"\bcapital\b", re.IGNORECASE)
-    features = {fid(g, n) for g in GRAPH.values() for n in g.nodes
-                if n.kind == "latent" and n.label and word.search(n.label)}
+    features = {
+        fid(g, n) for g in GRAPH.values() for n in g.nodes if n.kind == "latent" and n.label and word.search(n.label)
+    }
     nodes = {(g.meta.id, n.id) for g in GRAPH.values() for n in g.nodes if n.label and word.search(n.label)}
     graphs = {g.meta.id for g in GRAPH.values() if word.search(g.meta.prompt)}
     assert features and graphs
@@ -339,6 +369,7 @@ def test_search_finds_labels_and_prompts(db):
 
 
 # ---- neighbourhood ----------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("depth,min_weight", [(1, 0.0), (2, 5.0), (3, 20.0)])
 def test_neighbourhood_matches_a_breadth_first_search(db, depth, min_weight):
@@ -355,6 +386,7 @@ def test_neighbourhood_matches_a_breadth_first_search(db, depth, min_weight):
 
 
 # ---- parameter checks -------------------------------------------------------------------------
+
 
 def test_unknown_graph_names_the_stored_ones(db):
     with pytest.raises(CircuitstoreError, match=r'no graph "nope".*stored graphs are: .*capital-state-dallas'):
@@ -398,6 +430,7 @@ def test_bad_values_are_refused_before_any_query(db):
 
 # ---- the command line -------------------------------------------------------------------------
 
+
 def test_cli_lists_runs_and_refuses(db, neo4j_target):
     runner = CliRunner(env=neo4j_target)
     listed = runner.invoke(main, ["query", "--list"])
@@ -407,22 +440,36 @@ def test_cli_lists_runs_and_refuses(db, neo4j_target):
     described = runner.invoke(main, ["query", "paths", "--list"])
     assert described.exit_code == 0 and "max_length  int" in described.output and "(required)" in described.output
 
-    ok = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
-                              "--param", "source= Dallas", "--param", "target= Austin", "--param", "k=2", "--json"])
+    ok = runner.invoke(
+        main,
+        [
+            "query",
+            "paths",
+            "--param",
+            f"graph={DALLAS.meta.id}",
+            "--param",
+            "source= Dallas",
+            "--param",
+            "target= Austin",
+            "--param",
+            "k=2",
+            "--json",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     rows = json.loads(ok.output)
     expected = strongest_paths(DALLAS, token_ids(DALLAS, " Dallas"), logit(DALLAS, " Austin").id, 6, 2)
     assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
 
-    table = runner.invoke(main, ["query", "top-inputs", "--param", f"graph={DALLAS.meta.id}",
-                                 "--param", "node=27_22605_7", "--param", "k=3"])
+    table = runner.invoke(
+        main,
+        ["query", "top-inputs", "--param", f"graph={DALLAS.meta.id}", "--param", "node=27_22605_7", "--param", "k=3"],
+    )
     assert table.exit_code == 0 and table.output.splitlines()[0].split()[:2] == ["node_id", "name"]
 
-    bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
-                               "--param", "k=0"])
+    bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}", "--param", "k=0"])
     assert bad.exit_code != 0 and "k must be at least 1" in bad.output
-    bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}",
-                               "--param", "k=five"])
+    bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}", "--param", "k=five"])
     assert bad.exit_code != 0 and "k must be an integer, got 'five'" in bad.output
 
     shown = runner.invoke(main, ["query", "paths"])

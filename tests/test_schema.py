@@ -12,9 +12,14 @@ from circuitstore.errors import CircuitstoreError
 
 DATA_MODEL = Path(schema.__file__).with_name("data-model.md")
 
-_SCHEMA = ("SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint "
-           "WHERE type <> 'LOOKUP' RETURN name, type, labelsOrTypes, properties, owningConstraint ORDER BY name")
-_CONSTRAINTS = "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties RETURN name, type, labelsOrTypes, properties ORDER BY name"
+_SCHEMA = (
+    "SHOW INDEXES YIELD name, type, labelsOrTypes, properties, owningConstraint "
+    "WHERE type <> 'LOOKUP' RETURN name, type, labelsOrTypes, properties, owningConstraint ORDER BY name"
+)
+_CONSTRAINTS = (
+    "SHOW CONSTRAINTS YIELD name, type, labelsOrTypes, properties "
+    "RETURN name, type, labelsOrTypes, properties ORDER BY name"
+)
 _VERSIONS = "MATCH (v:SchemaVersion) RETURN v.id AS id, v.version AS version"
 
 
@@ -24,21 +29,35 @@ def _rows(driver, query):
 
 def test_every_documented_index_exists(store):
     indexes = {(r["type"], tuple(r["labelsOrTypes"]), tuple(r["properties"])) for r in _rows(store, _SCHEMA)}
-    unique = {(tuple(r["labelsOrTypes"]), tuple(r["properties"])) for r in _rows(store, _CONSTRAINTS)
-              if r["type"] == "UNIQUENESS"}
+    unique = {
+        (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
+        for r in _rows(store, _CONSTRAINTS)
+        if r["type"] == "UNIQUENESS"
+    }
     assert unique == {
-        (("Graph",), ("id",)), (("Model",), ("id",)), (("TranscoderSet",), ("id",)), (("Feature",), ("id",)),
-        (("Vocab",), ("id",)), (("Node",), ("graph_id", "node_id")), (("Supernode",), ("graph_id", "name")),
+        (("Graph",), ("id",)),
+        (("Model",), ("id",)),
+        (("TranscoderSet",), ("id",)),
+        (("Feature",), ("id",)),
+        (("Vocab",), ("id",)),
+        (("Node",), ("graph_id", "node_id")),
+        (("Supernode",), ("graph_id", "name")),
     }
     for label in ("Token", "Latent", "Error", "Logit"):
         assert ("RANGE", (label,), ("graph_id",)) in indexes
     assert ("RANGE", ("Latent",), ("feature_id",)) in indexes
     assert ("RANGE", ("Token",), ("graph_id", "text")) in indexes
     assert ("RANGE", ("Logit",), ("graph_id", "text")) in indexes
-    fulltext = {r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
-                for r in _rows(store, _SCHEMA) if r["type"] == "FULLTEXT"}
-    assert fulltext == {"feature_label": (("Feature",), ("label",)), "node_label": (("Node",), ("label",)),
-                        "graph_prompt": (("Graph",), ("prompt",))}
+    fulltext = {
+        r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
+        for r in _rows(store, _SCHEMA)
+        if r["type"] == "FULLTEXT"
+    }
+    assert fulltext == {
+        "feature_label": (("Feature",), ("label",)),
+        "node_label": (("Node",), ("label",)),
+        "graph_prompt": (("Graph",), ("prompt",)),
+    }
 
 
 def test_the_data_model_names_every_index_it_gets():
@@ -87,9 +106,12 @@ def test_a_newer_database_schema_is_refused(store):
 
 def test_every_example_in_the_data_model_is_valid_cypher(neo4j_driver):
     """The doc's examples are meant to be pasted into Browser; EXPLAIN compiles each one."""
-    examples = [chunk.strip()
-                for block in re.findall(r"```cypher\n(.*?)```", DATA_MODEL.read_text(), re.S)
-                for chunk in re.split(r"^//.*\n", block, flags=re.M) if chunk.strip()]
+    examples = [
+        chunk.strip()
+        for block in re.findall(r"```cypher\n(.*?)```", DATA_MODEL.read_text(), re.S)
+        for chunk in re.split(r"^//.*\n", block, flags=re.M)
+        if chunk.strip()
+    ]
     assert len(examples) >= 20
     for example in examples:
         neo4j_driver.execute_query("EXPLAIN " + example, graph="g", a="a", b="b", feature="f")

@@ -104,7 +104,9 @@ def test_a_taken_port_is_named(tmp_path):
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
         port = squatter.getsockname()[1]
-        proc = cli("server", "--home", str(tmp_path), "start", "--bolt-port", str(port), "--http-port", str(free_port()))
+        proc = cli(
+            "server", "--home", str(tmp_path), "start", "--bolt-port", str(port), "--http-port", str(free_port())
+        )
     assert_one_line_error(proc, f"port {port}", "taken")
     assert not (tmp_path / "data").exists()  # refused before anything was set up
 
@@ -117,8 +119,9 @@ def test_a_bad_memory_size_is_one_line(tmp_path):
 def test_a_server_that_fails_to_start_shows_its_log(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "databases").touch()  # where the store directory must go
-    proc = cli("server", "--home", str(tmp_path), "start", "--bolt-port", str(free_port()),
-               "--http-port", str(free_port()))
+    proc = cli(
+        "server", "--home", str(tmp_path), "start", "--bolt-port", str(free_port()), "--http-port", str(free_port())
+    )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     first, *tail = proc.stderr.strip().splitlines()
     assert first == f"error: Neo4j failed to start; the end of {tmp_path / 'logs' / 'console.log'}:"
@@ -135,7 +138,15 @@ def test_missing_maven_is_named(tmp_path):
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     (bin_dir / "java").symlink_to(shutil.which("java"))
-    proc = cli("server", "--home", str(tmp_path / "home"), "start", "--bolt-port", str(free_port()),
-               "--http-port", str(free_port()),
-               env={"PATH": str(bin_dir), "CIRCUITSTORE_CACHE": str(tmp_path / "empty-cache")})
+    proc = cli(
+        "server",
+        "--home",
+        str(tmp_path / "home"),
+        "start",
+        "--bolt-port",
+        str(free_port()),
+        "--http-port",
+        str(free_port()),
+        env={"PATH": str(bin_dir), "CIRCUITSTORE_CACHE": str(tmp_path / "empty-cache")},
+    )
     assert_one_line_error(proc, "Maven (mvn)", "not found")

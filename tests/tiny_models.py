@@ -42,18 +42,41 @@ KINDS = {
 
 def gpt2_style(n_layers: int = 2, d_model: int = 32) -> HookedTransformerConfig:
     return HookedTransformerConfig(
-        model_name="tiny-gpt2", n_layers=n_layers, d_model=d_model, d_head=8, n_heads=d_model // 8,
-        d_mlp=4 * d_model, d_vocab=53, n_ctx=12, act_fn="gelu", normalization_type="LN",
-        positional_embedding_type="standard", seed=0,
+        model_name="tiny-gpt2",
+        n_layers=n_layers,
+        d_model=d_model,
+        d_head=8,
+        n_heads=d_model // 8,
+        d_mlp=4 * d_model,
+        d_vocab=53,
+        n_ctx=12,
+        act_fn="gelu",
+        normalization_type="LN",
+        positional_embedding_type="standard",
+        seed=0,
     )
 
 
 def gemma_style(n_layers: int = 3, d_model: int = 32) -> HookedTransformerConfig:
     return HookedTransformerConfig(
-        model_name="tiny-gemma3", n_layers=n_layers, d_model=d_model, d_head=8, n_heads=4, n_key_value_heads=2,
-        d_mlp=3 * d_model, d_vocab=47, n_ctx=12, act_fn="gelu_pytorch_tanh", normalization_type="RMS",
-        use_normalization_before_and_after=True, gated_mlp=True, use_qk_norm=True,
-        positional_embedding_type="rotary", rotary_dim=8, original_architecture="Gemma3ForCausalLM", seed=0,
+        model_name="tiny-gemma3",
+        n_layers=n_layers,
+        d_model=d_model,
+        d_head=8,
+        n_heads=4,
+        n_key_value_heads=2,
+        d_mlp=3 * d_model,
+        d_vocab=47,
+        n_ctx=12,
+        act_fn="gelu_pytorch_tanh",
+        normalization_type="RMS",
+        use_normalization_before_and_after=True,
+        gated_mlp=True,
+        use_qk_norm=True,
+        positional_embedding_type="rotary",
+        rotary_dim=8,
+        original_architecture="Gemma3ForCausalLM",
+        seed=0,
     )
 
 
@@ -67,8 +90,9 @@ def word_tokenizer(directory: Path) -> PreTrainedTokenizerFast:
     (TransformerLens re-reads a tokenizer from where it was saved)."""
     tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>",
-                            pad_token="<pad>").save_pretrained(directory)
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>", pad_token="<pad>"
+    ).save_pretrained(directory)
     return AutoTokenizer.from_pretrained(directory)
 
 
@@ -85,7 +109,9 @@ def build_model(cfg: HookedTransformerConfig, seed: int = 0, tokenizer=None) -> 
     return model.eval()
 
 
-def random_transcoders(model: HookedTransformer, kind: str, d_sae: int = 48, hook_in: str = "ln2.hook_normalized", seed: int = 0) -> list[Transcoder]:
+def random_transcoders(
+    model: HookedTransformer, kind: str, d_sae: int = 48, hook_in: str = "ln2.hook_normalized", seed: int = 0
+) -> list[Transcoder]:
     """One random transcoder per layer; biases and thresholds leave a fair share of latents active."""
     cls, cfg_cls = KINDS[kind]
     d = model.cfg.d_model
@@ -109,8 +135,14 @@ def random_transcoders(model: HookedTransformer, kind: str, d_sae: int = 48, hoo
     return out
 
 
-def save_tiny(tmp: Path, cfg: HookedTransformerConfig, kind: str, hook_in: str = "ln2.hook_normalized", seed: int = 0,
-              tokenizer: bool = False) -> tuple[Path, Path]:
+def save_tiny(
+    tmp: Path,
+    cfg: HookedTransformerConfig,
+    kind: str,
+    hook_in: str = "ln2.hook_normalized",
+    seed: int = 0,
+    tokenizer: bool = False,
+) -> tuple[Path, Path]:
     """Save a tiny model (with a word tokenizer if asked) and its transcoders under `tmp`;
     returns (model dir, transcoders dir)."""
     model = build_model(cfg, seed, word_tokenizer(tmp / "tokenizer") if tokenizer else None)

@@ -75,9 +75,14 @@ def _cell(value: Any) -> str:
 
 
 @click.group(cls=Cli)
-@click.option("--uri", envvar="NEO4J_URI", default=None, metavar="URI",
-              help="Bolt URI of another Neo4j (Docker, Aura, a cluster); default: the local server. "
-                   "NEO4J_USER and NEO4J_PASSWORD give its credentials.")
+@click.option(
+    "--uri",
+    envvar="NEO4J_URI",
+    default=None,
+    metavar="URI",
+    help="Bolt URI of another Neo4j (Docker, Aura, a cluster); default: the local server. "
+    "NEO4J_USER and NEO4J_PASSWORD give its credentials.",
+)
 @click.version_option(package_name="circuitstore")
 @click.pass_context
 def main(ctx: click.Context, uri: str | None) -> None:
@@ -109,30 +114,75 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> Non
 
 @main.command("ingest")
 @click.argument("prompts", nargs=-1)
-@click.option("--prompts", "prompts_file", type=click.Path(exists=True, dir_okay=False),
-              help="A text file of prompts, one per line (blank lines skipped).")
-@click.option("--model", help="A TransformerLens model name, a local model directory, a .gguf file, or "
-                                "gemma-3-270m-gguf (offline, from its PyPI package). [default: gemma-3-270m]")
-@click.option("--transcoders", help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
-                                    "transcoders. [default: gemma-scope-2-270m-pt-transcoders-all]")
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A text file of prompts, one per line (blank lines skipped).",
+)
+@click.option(
+    "--model",
+    help="A TransformerLens model name, a local model directory, a .gguf file, or "
+    "gemma-3-270m-gguf (offline, from its PyPI package). [default: gemma-3-270m]",
+)
+@click.option(
+    "--transcoders",
+    help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
+    "transcoders. [default: gemma-scope-2-270m-pt-transcoders-all]",
+)
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
-@click.option("--max-feature-nodes", type=click.IntRange(min=0), default=8192, show_default=True,
-              help="Latents to attribute, most influential on the logits first.")
-@click.option("--max-n-logits", type=click.IntRange(min=1), default=10, show_default=True,
-              help="At most this many logit nodes ...")
-@click.option("--desired-logit-prob", type=float, default=0.95, show_default=True,
-              help="... or fewer, once their probabilities add up to this.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True,
-              help="Targets per backward pass.")
-@click.option("--node-threshold", type=float, default=0.8, show_default=True,
-              help="Keep latents and errors holding this share of influence.")
-@click.option("--edge-threshold", type=float, default=0.98, show_default=True,
-              help="Keep edges holding this share of edge influence.")
+@click.option(
+    "--max-feature-nodes",
+    type=click.IntRange(min=0),
+    default=8192,
+    show_default=True,
+    help="Latents to attribute, most influential on the logits first.",
+)
+@click.option(
+    "--max-n-logits",
+    type=click.IntRange(min=1),
+    default=10,
+    show_default=True,
+    help="At most this many logit nodes ...",
+)
+@click.option(
+    "--desired-logit-prob",
+    type=float,
+    default=0.95,
+    show_default=True,
+    help="... or fewer, once their probabilities add up to this.",
+)
+@click.option(
+    "--batch-size", type=click.IntRange(min=1), default=64, show_default=True, help="Targets per backward pass."
+)
+@click.option(
+    "--node-threshold",
+    type=float,
+    default=0.8,
+    show_default=True,
+    help="Keep latents and errors holding this share of influence.",
+)
+@click.option(
+    "--edge-threshold",
+    type=float,
+    default=0.98,
+    show_default=True,
+    help="Keep edges holding this share of edge influence.",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
 @click.pass_context
-def ingest_cmd(ctx: click.Context, prompts: tuple[str, ...], prompts_file: str | None, model: str | None,
-               transcoders: str | None, device: str, dtype: str, out: str | None, **settings: Any) -> None:
+def ingest_cmd(
+    ctx: click.Context,
+    prompts: tuple[str, ...],
+    prompts_file: str | None,
+    model: str | None,
+    transcoders: str | None,
+    device: str,
+    dtype: str,
+    out: str | None,
+    **settings: Any,
+) -> None:
     """Compute, prune and store the attribution graph of each PROMPT.
 
     A prompt already stored with the same model, transcoders and settings is skipped, so an
@@ -161,8 +211,9 @@ def ingest_cmd(ctx: click.Context, prompts: tuple[str, ...], prompts_file: str |
     # One bar: overall progress across prompts; the text after it tracks the current prompt.
     per_prompt = 1000
     status = {"text": ""}
-    with click.progressbar(length=len(texts) * per_prompt, label="ingest", file=sys.stderr,
-                           item_show_func=lambda _: status["text"]) as bar:
+    with click.progressbar(
+        length=len(texts) * per_prompt, label="ingest", file=sys.stderr, item_show_func=lambda _: status["text"]
+    ) as bar:
         for i, text in enumerate(texts):
             where = f"prompt {i + 1}/{len(texts)}"
             start = bar.pos
@@ -233,9 +284,14 @@ def delete_cmd(ctx: click.Context, graph_id: str) -> None:
 
 
 @main.group("server")
-@click.option("--home", envvar="CIRCUITSTORE_HOME", type=click.Path(file_okay=False), default=None,
-              help="The server's directory (config, data, logs, password); default: "
-                   "neo4j/ in the user data directory. Env: CIRCUITSTORE_HOME.")
+@click.option(
+    "--home",
+    envvar="CIRCUITSTORE_HOME",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The server's directory (config, data, logs, password); default: "
+    "neo4j/ in the user data directory. Env: CIRCUITSTORE_HOME.",
+)
 @click.pass_context
 def server_group(ctx: click.Context, home: str | None) -> None:
     """Run a local Neo4j 5.26 Community server (with APOC and Browser) on 127.0.0.1."""
@@ -245,15 +301,32 @@ def server_group(ctx: click.Context, home: str | None) -> None:
 
 
 @server_group.command("start")
-@click.option("--bolt-port", type=click.IntRange(1, 65535), envvar="CIRCUITSTORE_BOLT_PORT", help="Default 7687, then as last started.")
-@click.option("--http-port", type=click.IntRange(1, 65535), envvar="CIRCUITSTORE_HTTP_PORT", help="Default 7474, then as last started.")
+@click.option(
+    "--bolt-port",
+    type=click.IntRange(1, 65535),
+    envvar="CIRCUITSTORE_BOLT_PORT",
+    help="Default 7687, then as last started.",
+)
+@click.option(
+    "--http-port",
+    type=click.IntRange(1, 65535),
+    envvar="CIRCUITSTORE_HTTP_PORT",
+    help="Default 7474, then as last started.",
+)
 @click.option("--heap", envvar="CIRCUITSTORE_HEAP", help="JVM heap, e.g. 1g (the default).")
 @click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
-def server_start(ctx: click.Context, bolt_port: int | None, http_port: int | None, heap: str | None,
-                 pagecache: str | None, timeout: float, as_json: bool) -> None:
+def server_start(
+    ctx: click.Context,
+    bolt_port: int | None,
+    http_port: int | None,
+    heap: str | None,
+    pagecache: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
     """Start the server (if it is not running) and wait until Bolt answers."""
     srv = ctx.obj["server"]
     started = srv.start(timeout=timeout, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache)
@@ -261,8 +334,10 @@ def server_start(ctx: click.Context, bolt_port: int | None, http_port: int | Non
     if as_json:
         click.echo(json.dumps(status, indent=2))
         return
-    click.echo(f"Neo4j {status['version']} {'started' if started else 'was already running'} "
-               f"(pid {status['pid']}), Bolt {status['bolt']}")
+    click.echo(
+        f"Neo4j {status['version']} {'started' if started else 'was already running'} "
+        f"(pid {status['pid']}), Bolt {status['bolt']}"
+    )
     click.echo(f"Browser: {status['browser']}  (user neo4j, password in {srv.password_file})")
 
 
@@ -288,10 +363,14 @@ def server_status(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(s, indent=2))
         return
     state = f"{s['state']} (pid {s['pid']})" if s["pid"] else s["state"]
-    for key, value in (("state", state), ("bolt", s["bolt"]), ("browser", s["browser"]),
-                       ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
-                       ("memory", f"heap {s['heap']}, page cache {s['pagecache']}"),
-                       ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data")):
+    for key, value in (
+        ("state", state),
+        ("bolt", s["bolt"]),
+        ("browser", s["browser"]),
+        ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
+        ("memory", f"heap {s['heap']}, page cache {s['pagecache']}"),
+        ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data"),
+    ):
         click.echo(f"{key:8} {value}")
 
 
@@ -302,8 +381,13 @@ def server_resolve(as_json: bool) -> None:
     from circuitstore.server import jars
 
     found = jars.resolve()
-    emit([{"part": part, "version": jars.version(part), "jars": str(path)}
-          for part, path in zip(jars.PARTS, (found.lib, found.browser, found.plugins))], as_json)
+    emit(
+        [
+            {"part": part, "version": jars.version(part), "jars": str(path)}
+            for part, path in zip(jars.PARTS, (found.lib, found.browser, found.plugins))
+        ],
+        as_json,
+    )
 
 
 # -- the database ----------------------------------------------------------------------------
@@ -330,9 +414,15 @@ def db_migrate(ctx: click.Context, as_json: bool) -> None:
 
 @main.command("cypher")
 @click.argument("query")
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A parameter ($KEY in the query); VALUE is read as JSON when it parses "
-                   "(5, 0.5, true, [1,2], \"5\"), else taken as a string.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter ($KEY in the query); VALUE is read as JSON when it parses "
+    '(5, 0.5, true, [1,2], "5"), else taken as a string.',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.pass_context
 def cypher_cmd(ctx: click.Context, query: str, params: tuple[str, ...], as_json: bool) -> None:
@@ -360,15 +450,32 @@ def cypher_cmd(ctx: click.Context, query: str, params: tuple[str, ...], as_json:
         click.echo(", ".join(changes))
 
 
-_COUNTERS = ("nodes_created", "nodes_deleted", "relationships_created", "relationships_deleted",
-             "properties_set", "labels_added", "labels_removed", "indexes_added", "indexes_removed",
-             "constraints_added", "constraints_removed", "system_updates")
+_COUNTERS = (
+    "nodes_created",
+    "nodes_deleted",
+    "relationships_created",
+    "relationships_deleted",
+    "properties_set",
+    "labels_added",
+    "labels_removed",
+    "indexes_added",
+    "indexes_removed",
+    "constraints_added",
+    "constraints_removed",
+    "system_updates",
+)
 
 
 @main.command("query")
 @click.argument("name", required=False)
-@click.option("--param", "-p", "params", multiple=True, metavar="KEY=VALUE",
-              help="A query parameter; typed by the query's header (int, float, list: a,b,c).")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A query parameter; typed by the query's header (int, float, list: a,b,c).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print rows as JSON.")
 @click.option("--list", "list_all", is_flag=True, help="List the queries and their parameters.")
 @click.pass_context
@@ -377,13 +484,33 @@ def query_cmd(ctx: click.Context, name: str | None, params: tuple[str, ...], as_
     from circuitstore.queries import get_query, list_queries, parse_cli_params, run_query
 
     if list_all and name is not None:
-        emit(({"parameter": p.name, "type": p.type, "default": "(required)" if p.required else json.dumps(p.default),
-               "description": p.doc} for p in get_query(name).params), as_json)
+        emit(
+            (
+                {
+                    "parameter": p.name,
+                    "type": p.type,
+                    "default": "(required)" if p.required else json.dumps(p.default),
+                    "description": p.doc,
+                }
+                for p in get_query(name).params
+            ),
+            as_json,
+        )
         return
     if list_all or name is None:
-        emit(({"query": q.name, "purpose": q.purpose,
-               "parameters": ", ".join(p.name if p.required else f"{p.name}={json.dumps(p.default)}"
-                                       for p in q.params)} for q in list_queries()), as_json)
+        emit(
+            (
+                {
+                    "query": q.name,
+                    "purpose": q.purpose,
+                    "parameters": ", ".join(
+                        p.name if p.required else f"{p.name}={json.dumps(p.default)}" for p in q.params
+                    ),
+                }
+                for q in list_queries()
+            ),
+            as_json,
+        )
         return
     values = parse_cli_params(name, params)
     emit(run_query(store(ctx), name, **values), as_json)

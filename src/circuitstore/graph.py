@@ -149,7 +149,9 @@ class AttributionGraph:
         for name, arr in (("source", self.sources), ("target", self.targets)):
             bad = np.flatnonzero((arr < 0) | (arr >= n))
             if bad.size:
-                raise GraphError(f"graph {meta.id!r}: edge {bad[0]} has {name} index {arr[bad[0]]} outside the node table")
+                raise GraphError(
+                    f"graph {meta.id!r}: edge {bad[0]} has {name} index {arr[bad[0]]} outside the node table"
+                )
         bad = np.flatnonzero(~np.isfinite(self.weights))
         if bad.size:
             e = bad[0]
@@ -244,8 +246,9 @@ class AttributionGraph:
 
     def renamed(self, graph_id: str) -> AttributionGraph:
         """The same graph under another id (copies share the node table and edge arrays)."""
-        return AttributionGraph(replace(self.meta, id=graph_id), self.nodes, self.sources, self.targets,
-                                self.weights, self.supernodes)
+        return AttributionGraph(
+            replace(self.meta, id=graph_id), self.nodes, self.sources, self.targets, self.weights, self.supernodes
+        )
 
     def __repr__(self) -> str:
         return f"AttributionGraph({self.meta.id!r}, nodes={self.n_nodes}, edges={self.n_edges})"

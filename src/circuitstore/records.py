@@ -16,8 +16,12 @@ def plain(value: Any) -> Any:
     if isinstance(value, Node):
         return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
     if isinstance(value, Relationship):
-        return {"_type": value.type, "source": value.start_node.get("node_id"),
-                "target": value.end_node.get("node_id"), **{k: plain(v) for k, v in value.items()}}
+        return {
+            "_type": value.type,
+            "source": value.start_node.get("node_id"),
+            "target": value.end_node.get("node_id"),
+            **{k: plain(v) for k, v in value.items()},
+        }
     if isinstance(value, Path):
         return {"nodes": [plain(n) for n in value.nodes], "relationships": [plain(r) for r in value.relationships]}
     if isinstance(value, Mapping):

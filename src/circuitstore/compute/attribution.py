@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import numpy as np
 import torch
@@ -84,7 +84,9 @@ def token_text(model: HookedTransformer, token: int) -> str:
     return model.tokenizer.decode([token]) if model.tokenizer is not None else str(token)
 
 
-def graph_id(model: HookedTransformer, transcoders: TranscoderSet, prompt: Prompt, settings: AttributionSettings) -> str:
+def graph_id(
+    model: HookedTransformer, transcoders: TranscoderSet, prompt: Prompt, settings: AttributionSettings
+) -> str:
     """The id `compute_graph` will give this prompt's graph (tokenises, computes nothing)."""
     text, ids = tokenize(model, prompt)
     return _graph_id(model, transcoders, text, ids, settings)
@@ -104,7 +106,9 @@ def compute_graph(
     progress: Progress | None = None,
 ) -> AttributionGraph:
     """Attribute and prune with the settings' thresholds: the graph that gets stored."""
-    return prune(attribute(model, transcoders, prompt, settings, progress), settings.node_threshold, settings.edge_threshold)
+    return prune(
+        attribute(model, transcoders, prompt, settings, progress), settings.node_threshold, settings.edge_threshold
+    )
 
 
 def attribute(
@@ -213,7 +217,9 @@ class _Attribution:
                 layer = self.lat_layer[t]
                 if layer not in read_grads:
                     read_grads[layer] = torch.zeros(shape, dtype=torch.float32, device=rep.tokens.device)
-                read_grads[layer][b, self.lat_pos[t]] = rep.transcoders.transcoders[layer].W_enc[:, self.lat_feat[t]].float()
+                read_grads[layer][b, self.lat_pos[t]] = (
+                    rep.transcoders.transcoders[layer].W_enc[:, self.lat_feat[t]].float()
+                )
         if final_grad is not None:
             final_grad = final_grad.to(frozen.final.dtype)
         with torch.no_grad():
@@ -238,15 +244,31 @@ class _Attribution:
         model, n_pos, L = self.rep.model, self.rep.n_pos, self.n_layers
         texts = [token_text(model, t) for t in ids]
         nodes = [
-            Node(identity.latent_id(self.lat_layer[k], self.lat_feat[k], self.lat_pos[k]), "latent", self.lat_pos[k],
-                 layer=self.lat_layer[k], feature=self.lat_feat[k], activation=self.lat_act[k])
+            Node(
+                identity.latent_id(self.lat_layer[k], self.lat_feat[k], self.lat_pos[k]),
+                "latent",
+                self.lat_pos[k],
+                layer=self.lat_layer[k],
+                feature=self.lat_feat[k],
+                activation=self.lat_act[k],
+            )
             for k in np.flatnonzero(visited)
         ]
-        nodes += [Node(identity.error_id(layer, p), "error", p, layer=layer) for layer in range(L) for p in range(n_pos)]
+        nodes += [
+            Node(identity.error_id(layer, p), "error", p, layer=layer) for layer in range(L) for p in range(n_pos)
+        ]
         nodes += [Node(identity.token_id(t, p), "token", p, token_id=t, text=texts[p]) for p, t in enumerate(ids)]
         nodes += [
-            Node(identity.logit_id(L, t, n_pos - 1), "logit", n_pos - 1, layer=L + 1, token_id=t,
-                 text=token_text(model, t), probability=prob, is_target=j == 0)
+            Node(
+                identity.logit_id(L, t, n_pos - 1),
+                "logit",
+                n_pos - 1,
+                layer=L + 1,
+                token_id=t,
+                text=token_text(model, t),
+                probability=prob,
+                is_target=j == 0,
+            )
             for j, (t, prob) in enumerate(zip(self.logit_tokens, self.logit_probs))
         ]
         # Unvisited latents leave the graph, and with them their edges.
@@ -262,7 +284,7 @@ class _Attribution:
             prompt_tokens=tuple(texts),
             model=model.cfg.model_name,
             transcoder_set=self.rep.transcoders.name,
-            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            created=datetime.now(UTC).isoformat(timespec="seconds"),
             generation={
                 **self.settings.generation(),
                 "dtype": str(model.cfg.dtype).removeprefix("torch."),

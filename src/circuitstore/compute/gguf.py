@@ -82,9 +82,7 @@ def smollm2_135m_path(directory: str | Path | None = None) -> Path:
     return target
 
 
-def load_gemma3_270m(
-    device: str = "cpu", n_ctx: int = 1024, directory: str | Path | None = None
-) -> HookedTransformer:
+def load_gemma3_270m(device: str = "cpu", n_ctx: int = 1024, directory: str | Path | None = None) -> HookedTransformer:
     """The real Gemma 3 270M base model (Q4_K_M weights) as a HookedTransformer, tokenizer included."""
     return load_gguf(gemma3_270m_path(directory), GEMMA3_270M, device=device, n_ctx=n_ctx)
 

@@ -36,6 +36,12 @@ def logit_id(n_layers: int, token: int, position: int) -> str:
 
 
 def graph_id(prompt: str, tokens: Sequence[int], model: str, transcoders: str, settings: Mapping[str, Any]) -> str:
-    key = {"prompt": prompt, "tokens": list(tokens), "model": model, "transcoders": transcoders, "settings": dict(settings)}
+    key = {
+        "prompt": prompt,
+        "tokens": list(tokens),
+        "model": model,
+        "transcoders": transcoders,
+        "settings": dict(settings),
+    }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     return f"cs-{digest[:20]}"

@@ -55,7 +55,9 @@ def save_model(model: HookedTransformer, path: str | Path) -> Path:
     return path
 
 
-def load_model(name_or_path: str | Path, device: str = "cpu", dtype: str | torch.dtype = "float32") -> HookedTransformer:
+def load_model(
+    name_or_path: str | Path, device: str = "cpu", dtype: str | torch.dtype = "float32"
+) -> HookedTransformer:
     """A local directory in the format above, or any TransformerLens model name.
 
     Named models load without weight processing (no folded norms, no centring) because
@@ -108,7 +110,10 @@ def _load_local(path: Path, device: str, dtype: torch.dtype) -> HookedTransforme
     params = dict(model.named_parameters())
     lacking = [k for k in missing if k in params]
     if lacking or unexpected:
-        raise ComputeError(f"{weights_path}: state dict does not fit the config (missing {lacking[:3]}, unexpected {list(unexpected)[:3]})")
+        raise ComputeError(
+            f"{weights_path}: state dict does not fit the config "
+            f"(missing {lacking[:3]}, unexpected {list(unexpected)[:3]})"
+        )
     model.eval()
     return model
 

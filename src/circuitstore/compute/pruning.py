@@ -127,4 +127,6 @@ def prune(graph: AttributionGraph, node_threshold: float = 0.8, edge_threshold: 
         pruning={"node_threshold": node_threshold, "edge_threshold": edge_threshold},
         scores=graph_scores(graph),
     )
-    return AttributionGraph(meta, nodes, new_index[src[edge_keep]], new_index[tgt[edge_keep]], wts[edge_keep], supernodes)
+    return AttributionGraph(
+        meta, nodes, new_index[src[edge_keep]], new_index[tgt[edge_keep]], wts[edge_keep], supernodes
+    )

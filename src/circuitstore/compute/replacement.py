@@ -63,7 +63,9 @@ class Replacement:
             self.next_logits = logits[0, -1].float()  # at the last position
             self.embeddings = captured[EMBED_HOOK]  # what each token node writes
             self.layers = tuple(
-                self._layer_sources(layer, captured[transcoders.hooks_in[layer]], captured[transcoders.hooks_out[layer]])
+                self._layer_sources(
+                    layer, captured[transcoders.hooks_in[layer]], captured[transcoders.hooks_out[layer]]
+                )
                 for layer in range(transcoders.n_layers)
             )
 

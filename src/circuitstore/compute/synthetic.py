@@ -42,17 +42,25 @@ class Release:
 # names the input blocks.L.hook_mlp_in, which on a HookedTransformer is the residual *before*
 # that norm; the normalised input is ln2.hook_normalized (the norm weight folds into W_enc).
 GEMMA_SCOPE_2_270M = Release(
-    "gemma-scope-2-270m-pt-transcoders-all", True, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 16384, 20
+    "gemma-scope-2-270m-pt-transcoders-all",
+    True,
+    "blocks.{layer}.ln2.hook_normalized",
+    "blocks.{layer}.hook_mlp_out",
+    16384,
+    20,
 )
 # gemma-scope-2b-pt-transcoders, width_16k: JumpReLU, ln2.hook_normalized -> hook_mlp_out, L0 ~76.
 GEMMA_SCOPE_2B = Release(
-    "gemma-scope-2b-pt-transcoders", False, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 16384, 76
+    "gemma-scope-2b-pt-transcoders",
+    False,
+    "blocks.{layer}.ln2.hook_normalized",
+    "blocks.{layer}.hook_mlp_out",
+    16384,
+    76,
 )
 
 
-def random_model(
-    config: str | dict, device: str = "cpu", n_ctx: int = 1024, seed: int = 0
-) -> HookedTransformer:
+def random_model(config: str | dict, device: str = "cpu", n_ctx: int = 1024, seed: int = 0) -> HookedTransformer:
     """A randomly initialised model: `config` is a TransformerLens model name or config keywords.
 
     Named configs are capped at `n_ctx` positions (TransformerLens keeps an n_ctx^2 mask per
@@ -84,14 +92,16 @@ def random_transcoders(
     # Firing a latent with probability l0/d_sae: a standard-normal pre-activation over this threshold.
     threshold = float(torch.special.ndtri(torch.tensor(1.0 - release.l0 / d_sae, dtype=torch.float64)))
     config_cls, sae_cls = (
-        (JumpReLUSkipTranscoderConfig, JumpReLUSkipTranscoder) if release.skip else (JumpReLUTranscoderConfig, JumpReLUTranscoder)
+        (JumpReLUSkipTranscoderConfig, JumpReLUSkipTranscoder)
+        if release.skip
+        else (JumpReLUTranscoderConfig, JumpReLUTranscoder)
     )
     saes = []
     for layer, (hook_in, hook_out) in enumerate(hooks):
         scale_in, scale_out = _typical_norm(cache[hook_in]), _typical_norm(cache[hook_out])
         g = torch.Generator(device="cpu").manual_seed(seed * 100_003 + layer)
 
-        def randn(*shape: int, std: float) -> torch.Tensor:
+        def randn(*shape: int, std: float, g: torch.Generator = g) -> torch.Tensor:
             return (torch.randn(*shape, generator=g) * std).to(device)
 
         cfg = config_cls(

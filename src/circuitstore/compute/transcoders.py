@@ -131,7 +131,9 @@ def _read_normalized_mlp_input(tc: Transcoder, model: HookedTransformer, layer: 
     ):
         return
     if tc.cfg.apply_b_dec_to_input:
-        raise ComputeError(f"layer {layer}: a transcoder that subtracts b_dec from its input cannot read the norm's output")
+        raise ComputeError(
+            f"layer {layer}: a transcoder that subtracts b_dec from its input cannot read the norm's output"
+        )
     weight = model.blocks[layer].ln2.w.detach().to(device=tc.W_enc.device, dtype=tc.W_enc.dtype)
     with torch.no_grad():
         tc.W_enc.mul_(weight[:, None])
@@ -152,11 +154,15 @@ def _check(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer)
     for layer, tc in sorted(by_layer.items()):
         where = f"{name!r} layer {layer}"
         if (tc.cfg.d_in, tc.cfg.d_out) != (d_model, d_model):
-            raise ComputeError(f"{where}: transcoder maps {tc.cfg.d_in} -> {tc.cfg.d_out}, the model's d_model is {d_model}")
+            raise ComputeError(
+                f"{where}: transcoder maps {tc.cfg.d_in} -> {tc.cfg.d_out}, the model's d_model is {d_model}"
+            )
         if tc.cfg.normalize_activations != "none":
             raise ComputeError(f"{where}: input normalisation {tc.cfg.normalize_activations!r} is not supported")
         if type(tc) not in SUPPORTED:
-            raise ComputeError(f"{where}: {type(tc).__name__} is not supported ({', '.join(c.__name__ for c in SUPPORTED)})")
+            raise ComputeError(
+                f"{where}: {type(tc).__name__} is not supported ({', '.join(c.__name__ for c in SUPPORTED)})"
+            )
         hook_in, hook_out = tc.cfg.metadata.hook_name, tc.cfg.metadata.hook_name_out
         for hook in (hook_in, hook_out):
             if hook not in model.hook_dict:
@@ -166,7 +172,9 @@ def _check(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer)
         if hook_in not in {f"blocks.{layer}.{h}" for h in INPUT_HOOKS}:
             allowed = ", ".join(f"blocks.{layer}.{h}" for h in INPUT_HOOKS)
             raise ComputeError(f"{where}: reads {hook_in!r}; expected one of {allowed}")
-    if not model.cfg.use_hook_mlp_in and any(tc.cfg.metadata.hook_name.endswith(".hook_mlp_in") for tc in by_layer.values()):
+    if not model.cfg.use_hook_mlp_in and any(
+        tc.cfg.metadata.hook_name.endswith(".hook_mlp_in") for tc in by_layer.values()
+    ):
         # TransformerLens only fires hook_mlp_in when asked to.
         model.set_use_hook_mlp_in(True)
     dtype = next(iter(by_layer.values())).dtype

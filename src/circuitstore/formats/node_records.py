@@ -12,8 +12,21 @@ from typing import Any
 from circuitstore.graph import Node
 
 # circuit-tracer's field order; files written by it (the gemma graphs) carry exactly these.
-FIELDS = ("node_id", "feature", "layer", "ctx_idx", "feature_type", "token_prob", "is_target_logit",
-          "run_idx", "reverse_ctx_idx", "jsNodeId", "clerp", "influence", "activation")
+FIELDS = (
+    "node_id",
+    "feature",
+    "layer",
+    "ctx_idx",
+    "feature_type",
+    "token_prob",
+    "is_target_logit",
+    "run_idx",
+    "reverse_ctx_idx",
+    "jsNodeId",
+    "clerp",
+    "influence",
+    "activation",
+)
 
 # Written for latents unless the file said otherwise (the only kind circuit-tracer emits for CLTs).
 LATENT_FEATURE_TYPE = "cross layer transcoder"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from itertools import chain
 from pathlib import Path
 from typing import Any
@@ -104,8 +104,9 @@ def _source(md: dict, q_params: dict, raw_nodes: list[dict], nodes: list[Node], 
     fields = list(dict.fromkeys(chain.from_iterable(raw_nodes)))
     if fields != list(FIELDS):
         source["node_fields"] = fields
-    latent_type = next((raw["feature_type"] for raw, node in zip(raw_nodes, nodes) if node.kind == "latent"),
-                       LATENT_FEATURE_TYPE)
+    latent_type = next(
+        (raw["feature_type"] for raw, node in zip(raw_nodes, nodes) if node.kind == "latent"), LATENT_FEATURE_TYPE
+    )
     if latent_type != LATENT_FEATURE_TYPE:
         source["latent_feature_type"] = latent_type
     if by_js_id:
@@ -152,7 +153,7 @@ def _created(ms: Any) -> str | None:
     if not isinstance(ms, (int, float)) or isinstance(ms, bool):
         return None
     try:
-        return datetime.fromtimestamp(ms / 1000, timezone.utc).isoformat(timespec="milliseconds")
+        return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
     except (OverflowError, OSError, ValueError):
         return None
 
@@ -204,10 +205,22 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
             token_id, text = feature_ref, logit_text(label)
             probability = _number(raw, "token_prob", who)
             is_target = bool(raw.get("is_target_logit", False))
-    return Node(id=node_id, kind=kind, position=position, layer=layer, feature=feature, token_id=token_id,
-                text=text, activation=_number(raw, "activation", who),
-                influence=_number(raw, "influence", who), probability=probability, label=label,
-                is_target=is_target, feature_ref=feature_ref, js_id=js_id)
+    return Node(
+        id=node_id,
+        kind=kind,
+        position=position,
+        layer=layer,
+        feature=feature,
+        token_id=token_id,
+        text=text,
+        activation=_number(raw, "activation", who),
+        influence=_number(raw, "influence", who),
+        probability=probability,
+        label=label,
+        is_target=is_target,
+        feature_ref=feature_ref,
+        js_id=js_id,
+    )
 
 
 def _links(links: list, index: dict[str, int]) -> tuple[list[int], list[int], np.ndarray]:
@@ -238,8 +251,7 @@ def _bad_link(links: list, index: dict[str, int]) -> str | None:
                 return f"links[{i}]: {role} {link[role]!r} is not a node of this graph"
         weight = link.get("weight")
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
-            return (f"links[{i}] ({link['source']} -> {link['target']}): "
-                    f"weight must be a number, got {weight!r}")
+            return f"links[{i}] ({link['source']} -> {link['target']}): weight must be a number, got {weight!r}"
     return None
 
 
@@ -310,8 +322,15 @@ def _number(raw: dict, key: str, who: str) -> float | None:
     return float(value)
 
 
-_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", float: "a number",
-               bool: "a boolean", type(None): "null"}
+_TYPE_NAMES = {
+    dict: "an object",
+    list: "a list",
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "a boolean",
+    type(None): "null",
+}
 
 
 def _type(value: Any) -> str:

@@ -62,8 +62,11 @@ def _metadata(meta: GraphMeta) -> dict[str, Any]:
             md["node_threshold"] = meta.pruning["node_threshold"]
     md["prompt_tokens"] = list(meta.prompt_tokens)
     md["prompt"] = meta.prompt
-    for key, value in (("generation_settings", meta.generation), ("pruning_settings", meta.pruning),
-                       ("scores", meta.scores)):
+    for key, value in (
+        ("generation_settings", meta.generation),
+        ("pruning_settings", meta.pruning),
+        ("scores", meta.scores),
+    ):
         if value:
             md[key] = dict(value)
     return md

@@ -15,5 +15,13 @@ from circuitstore.ingest.delete import GraphNotFound, delete_graph
 from circuitstore.ingest.load import graph_exists, list_graphs, load_graph
 from circuitstore.ingest.store import GraphExists, GraphTooBig, store_graph
 
-__all__ = ["GraphExists", "GraphNotFound", "GraphTooBig", "delete_graph", "graph_exists", "list_graphs", "load_graph",
-           "store_graph"]
+__all__ = [
+    "GraphExists",
+    "GraphNotFound",
+    "GraphTooBig",
+    "delete_graph",
+    "graph_exists",
+    "list_graphs",
+    "load_graph",
+    "store_graph",
+]

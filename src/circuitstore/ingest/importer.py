@@ -19,10 +19,10 @@ from circuitstore.ingest.store import store_graph
 @dataclass(frozen=True)
 class Outcome:
     path: Path
-    status: str                # created | unchanged | replaced | failed
+    status: str  # created | unchanged | replaced | failed
     nodes: int = 0
     edges: int = 0
-    error: str | None = None   # one line, starting with the path
+    error: str | None = None  # one line, starting with the path
 
 
 @dataclass
@@ -39,10 +39,12 @@ class Summary:
 
     def line(self) -> str:
         written = [o for o in self.outcomes if o.status in ("created", "replaced")]
-        return (f"{len(written)} graph{'' if len(written) == 1 else 's'} stored ({self.count('created')} created, "
-                f"{self.count('replaced')} replaced), {self.count('unchanged')} unchanged, "
-                f"{len(self.failed)} failed; {sum(o.nodes for o in written)} nodes, "
-                f"{sum(o.edges for o in written)} edges in {self.seconds:.1f} s")
+        return (
+            f"{len(written)} graph{'' if len(written) == 1 else 's'} stored ({self.count('created')} created, "
+            f"{self.count('replaced')} replaced), {self.count('unchanged')} unchanged, "
+            f"{len(self.failed)} failed; {sum(o.nodes for o in written)} nodes, "
+            f"{sum(o.edges for o in written)} edges in {self.seconds:.1f} s"
+        )
 
 
 def expand_paths(patterns: Iterable[str]) -> tuple[list[Path], list[Outcome]]:
@@ -81,8 +83,13 @@ def import_file(driver: neo4j.Driver, path: Path, *, replace: bool = False) -> O
     return Outcome(path, status, graph.n_nodes, graph.n_edges)
 
 
-def import_files(driver: neo4j.Driver, paths: list[Path], *, replace: bool = False,
-                 on_done: Callable[[Outcome], None] = lambda outcome: None) -> Summary:
+def import_files(
+    driver: neo4j.Driver,
+    paths: list[Path],
+    *,
+    replace: bool = False,
+    on_done: Callable[[Outcome], None] = lambda outcome: None,
+) -> Summary:
     """Import each file in turn (one transaction each); `on_done` sees every outcome as it comes."""
     summary = Summary()
     start = time.perf_counter()

@@ -14,8 +14,7 @@ from circuitstore.ingest.rows import NODE_FIELDS, PRUNING_KEYS, SCORE_KEYS
 
 
 def graph_exists(driver: neo4j.Driver, graph_id: str) -> bool:
-    records, _, _ = driver.execute_query(cypher("graph_exists"), graph_id=graph_id,
-                                         routing_=neo4j.RoutingControl.READ)
+    records, _, _ = driver.execute_query(cypher("graph_exists"), graph_id=graph_id, routing_=neo4j.RoutingControl.READ)
     return records[0]["exists"]
 
 
@@ -45,11 +44,17 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
     supernodes = [(r["name"], r["members"]) for r in tx.run(cypher("load_supernodes"), graph_id=graph_id)]
 
     rank = {kind: i for i, kind in enumerate(KINDS)}
-    props.sort(key=lambda p: (rank[p["kind"]], p.get("layer", -1), p["position"], p.get("feature", -1),
-                              p["node_id"]))
-    nodes = [Node(id=p["node_id"], kind=p["kind"], position=p["position"],
-                  is_target=p.get("is_target", False), **{f: p.get(f) for f in NODE_FIELDS})
-             for p in props]
+    props.sort(key=lambda p: (rank[p["kind"]], p.get("layer", -1), p["position"], p.get("feature", -1), p["node_id"]))
+    nodes = [
+        Node(
+            id=p["node_id"],
+            kind=p["kind"],
+            position=p["position"],
+            is_target=p.get("is_target", False),
+            **{f: p.get(f) for f in NODE_FIELDS},
+        )
+        for p in props
+    ]
     index = {node.id: i for i, node in enumerate(nodes)}
 
     src = [index[s] for s in edges["sources"]]
@@ -68,7 +73,10 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
         source=json.loads(g["source"]),
     )
     return AttributionGraph(
-        meta, nodes,
-        [src[k] for k in order], [tgt[k] for k in order], [edges["weights"][k] for k in order],
+        meta,
+        nodes,
+        [src[k] for k in order],
+        [tgt[k] for k in order],
+        [edges["weights"][k] for k in order],
         [Supernode(name, tuple(sorted(members, key=index.__getitem__))) for name, members in sorted(supernodes)],
     )

@@ -16,8 +16,18 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import KINDS, AttributionGraph, Node, edge_shares
 
 # Optional Node fields, stored as node properties of the same name (None is simply not stored).
-NODE_FIELDS = ("layer", "feature", "token_id", "text", "activation", "influence", "probability", "label",
-               "feature_ref", "js_id")
+NODE_FIELDS = (
+    "layer",
+    "feature",
+    "token_id",
+    "text",
+    "activation",
+    "influence",
+    "probability",
+    "label",
+    "feature_ref",
+    "js_id",
+)
 # Pruning and score entries that have a column of their own on :Graph.
 PRUNING_KEYS = ("node_threshold", "edge_threshold")
 SCORE_KEYS = ("replacement_score", "completeness_score")
@@ -61,15 +71,15 @@ class GraphRows:
 
     graph_id: str
     fingerprint: str
-    graph: dict[str, Any]            # :Graph properties
-    nodes: dict[str, list[dict]]     # kind -> [{node properties..., ref}], ref = index into features / vocab
-    features: list[dict]             # distinct :Feature rows, sorted by id (a fixed lock order)
-    vocab: list[dict]                # distinct :Vocab rows, sorted by id
-    sources: list[int]               # edge endpoints, as slots
+    graph: dict[str, Any]  # :Graph properties
+    nodes: dict[str, list[dict]]  # kind -> [{node properties..., ref}], ref = index into features / vocab
+    features: list[dict]  # distinct :Feature rows, sorted by id (a fixed lock order)
+    vocab: list[dict]  # distinct :Vocab rows, sorted by id
+    sources: list[int]  # edge endpoints, as slots
     targets: list[int]
     weights: list[float]
     shares: list[float]
-    supernodes: list[dict]           # [{name, members: [slot]}]
+    supernodes: list[dict]  # [{name, members: [slot]}]
 
     @classmethod
     def of(cls, graph: AttributionGraph) -> GraphRows:
@@ -94,16 +104,26 @@ class GraphRows:
             ref = None
             if kind == "latent":
                 ref = row["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature)
-                feature = features.setdefault(ref, {
-                    "id": ref, "transcoder_set": meta.transcoder_set, "layer": node.layer,
-                    "index": node.feature, "label": None, "name": f"L{node.layer}/{node.feature}"})
+                feature = features.setdefault(
+                    ref,
+                    {
+                        "id": ref,
+                        "transcoder_set": meta.transcoder_set,
+                        "layer": node.layer,
+                        "index": node.feature,
+                        "label": None,
+                        "name": f"L{node.layer}/{node.feature}",
+                    },
+                )
                 if feature["label"] is None and node.label:
                     feature["label"] = node.label
                     feature["name"] = f"L{node.layer}/{node.feature} {node.label}"
             elif kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
-                vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id,
-                                       "text": node.text, "name": node.text})
+                vocab.setdefault(
+                    ref,
+                    {"id": ref, "model": meta.model, "token_id": node.token_id, "text": node.text, "name": node.text},
+                )
             row["ref"] = ref
             nodes[kind].append(row)
         feature_ids = sorted(features)
@@ -123,9 +143,15 @@ class GraphRows:
         pruning = dict(meta.pruning)
         scores = dict(meta.scores)
         props = {
-            "id": gid, "name": gid, "prompt": meta.prompt, "prompt_tokens": list(meta.prompt_tokens),
-            "model": meta.model, "transcoder_set": meta.transcoder_set, "created": meta.created,
-            "n_nodes": graph.n_nodes, "n_edges": graph.n_edges,
+            "id": gid,
+            "name": gid,
+            "prompt": meta.prompt,
+            "prompt_tokens": list(meta.prompt_tokens),
+            "model": meta.model,
+            "transcoder_set": meta.transcoder_set,
+            "created": meta.created,
+            "n_nodes": graph.n_nodes,
+            "n_edges": graph.n_edges,
             "generation": _json(gid, "generation settings", dict(meta.generation)),
             "source": _json(gid, "source metadata", dict(meta.source)),
             "fingerprint": graph.fingerprint(),
@@ -149,7 +175,8 @@ class GraphRows:
             targets=slot[graph.targets].tolist(),
             weights=graph.weights.tolist(),
             shares=shares.tolist(),
-            supernodes=[{"name": sn.name, "members": [int(slot[graph.index_of(m)]) for m in sn.members]}
-                        for sn in graph.supernodes],
+            supernodes=[
+                {"name": sn.name, "members": [int(slot[graph.index_of(m)]) for m in sn.members]}
+                for sn in graph.supernodes
+            ],
         )
-

@@ -39,7 +39,9 @@ def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool 
         try:
             return session.execute_write(_store, rows, replace)
         except TransientError as exc:  # at commit, after the driver's retries
-            raise _too_big(rows, exc) if exc.code == _OUT_OF_TX_MEMORY else exc
+            if exc.code == _OUT_OF_TX_MEMORY:
+                raise _too_big(rows, exc) from exc
+            raise
 
 
 def _store(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
@@ -47,13 +49,17 @@ def _store(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
         return _write(tx, rows, replace)
     except TransientError as exc:
         # Retrying cannot help a graph whose edges alone exceed the server's transaction memory.
-        raise _too_big(rows, exc) if exc.code == _OUT_OF_TX_MEMORY else exc
+        if exc.code == _OUT_OF_TX_MEMORY:
+            raise _too_big(rows, exc) from exc
+        raise
 
 
 def _too_big(rows: GraphRows, exc: TransientError) -> GraphTooBig:
-    return GraphTooBig(f"graph {rows.graph_id!r} ({len(rows.weights)} edges): Neo4j ran out of transaction memory "
-                       f"({exc.message}); store it alone, or give the server more heap "
-                       "(circuitstore server start --heap)")
+    return GraphTooBig(
+        f"graph {rows.graph_id!r} ({len(rows.weights)} edges): Neo4j ran out of transaction memory "
+        f"({exc.message}); store it alone, or give the server more heap "
+        "(circuitstore server start --heap)"
+    )
 
 
 def _write(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
@@ -72,14 +78,29 @@ def _write(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
 
     b = EDGE_BATCH
     eids = tx.run(
-        cypher("write_graph"), graph_id=gid, props=rows.graph, features=rows.features, vocab=rows.vocab,
-        tokens=rows.nodes["token"], latents=rows.nodes["latent"], errors=rows.nodes["error"],
-        logits=rows.nodes["logit"], s=rows.sources[:b], t=rows.targets[:b], w=rows.weights[:b],
-        share=rows.shares[:b], supernodes=rows.supernodes,
+        cypher("write_graph"),
+        graph_id=gid,
+        props=rows.graph,
+        features=rows.features,
+        vocab=rows.vocab,
+        tokens=rows.nodes["token"],
+        latents=rows.nodes["latent"],
+        errors=rows.nodes["error"],
+        logits=rows.nodes["logit"],
+        s=rows.sources[:b],
+        t=rows.targets[:b],
+        w=rows.weights[:b],
+        share=rows.shares[:b],
+        supernodes=rows.supernodes,
     ).single(strict=True)["eids"]
     for lo in range(b, len(rows.weights), b):
         hi = lo + b
-        tx.run(cypher("create_edges"), s=[eids[i] for i in rows.sources[lo:hi]],
-               t=[eids[i] for i in rows.targets[lo:hi]], w=rows.weights[lo:hi], share=rows.shares[lo:hi]).consume()
+        tx.run(
+            cypher("create_edges"),
+            s=[eids[i] for i in rows.sources[lo:hi]],
+            t=[eids[i] for i in rows.targets[lo:hi]],
+            w=rows.weights[lo:hi],
+            share=rows.shares[lo:hi],
+        ).consume()
     prune_shared(tx, stale)
     return outcome

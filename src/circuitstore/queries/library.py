@@ -73,20 +73,26 @@ def _parse(name: str, text: str) -> QueryInfo:
             if not m or m["type"] not in TYPES:
                 raise CircuitstoreError(f"query {name}: malformed header line {line!r}")
             default = json.loads(m["default"]) if m["default"] is not None else None
-            params.append(Param(
-                name=m["name"], type=m["type"], required=m["default"] is None, default=default,
-                doc=m["doc"].strip(),
-                min=float(m["min"]) if m["min"] else None, max=float(m["max"]) if m["max"] else None,
-            ))
+            params.append(
+                Param(
+                    name=m["name"],
+                    type=m["type"],
+                    required=m["default"] is None,
+                    default=default,
+                    doc=m["doc"].strip(),
+                    min=float(m["min"]) if m["min"] else None,
+                    max=float(m["max"]) if m["max"] else None,
+                )
+            )
         elif line.startswith("@check"):
             checks.extend(line.split()[1:])
         elif line.startswith("@example"):
-            example = line[len("@example"):].strip()
+            example = line[len("@example") :].strip()
         else:
             prose.append(line)
     purpose = prose[0] if prose else ""
     if purpose.startswith(f"{name}:"):
-        purpose = purpose[len(name) + 1:].strip()
+        purpose = purpose[len(name) + 1 :].strip()
     description = "\n".join(prose[1:]).strip()
     return QueryInfo(name, purpose, description, tuple(params), tuple(checks), example, text)
 

@@ -112,8 +112,13 @@ def _checked(query: QueryInfo, p: Param, value: Any) -> Any:
 
 
 def _a(type_: str) -> str:
-    return {"int": "an integer", "float": "a number", "bool": "true or false",
-            "list": "a comma-separated list", "string": "a string"}[type_]
+    return {
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "list": "a comma-separated list",
+        "string": "a string",
+    }[type_]
 
 
 def _run(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:

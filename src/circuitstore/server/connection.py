@@ -42,8 +42,9 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
         raise CircuitstoreError(f"no password for {uri}: set NEO4J_PASSWORD")
     try:
         # Notifications off: the driver would log every "unknown label" hint to stderr.
-        driver = neo4j.GraphDatabase.driver(uri, auth=(user, password), connection_timeout=10,
-                                            notifications_min_severity="OFF")
+        driver = neo4j.GraphDatabase.driver(
+            uri, auth=(user, password), connection_timeout=10, notifications_min_severity="OFF"
+        )
     except (ConfigurationError, ValueError) as exc:
         raise CircuitstoreError(f"bad Neo4j URI {uri!r}: {exc}") from None
     try:
@@ -62,4 +63,3 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
         driver.close()
         raise CircuitstoreError(f"cannot connect to Neo4j at {uri}: {one_line(exc)}") from None
     return driver
-

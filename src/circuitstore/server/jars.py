@@ -76,9 +76,18 @@ def _resolve_part(part: str) -> Path:
         out = Path(tmp) / "jars"
         with resources.as_file(_pom(part)) as pom:
             proc = subprocess.run(
-                [mvn, "-B", "-q", "-f", str(pom), "dependency:copy-dependencies",
-                 f"-DoutputDirectory={out}", "-DincludeScope=runtime"],
-                capture_output=True, text=True,
+                [
+                    mvn,
+                    "-B",
+                    "-q",
+                    "-f",
+                    str(pom),
+                    "dependency:copy-dependencies",
+                    f"-DoutputDirectory={out}",
+                    "-DincludeScope=runtime",
+                ],
+                capture_output=True,
+                text=True,
             )
         if proc.returncode != 0 or not out.is_dir():
             lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]

@@ -167,16 +167,29 @@ class LocalServer:
             (self.home / sub).mkdir(parents=True, exist_ok=True)
         self._settings_file.write_text(json.dumps(asdict(wanted), indent=2) + "\n")
         template = string.Template((resources.files("circuitstore.server") / "neo4j.conf").read_text())
-        (self.home / "conf" / "neo4j.conf").write_text(template.substitute(
-            home=self.home, plugins=found.plugins, **asdict(wanted)))
+        (self.home / "conf" / "neo4j.conf").write_text(
+            template.substitute(home=self.home, plugins=found.plugins, **asdict(wanted))
+        )
         self._ensure_password(java, found)
 
         with open(self.console_log, "wb") as log:
             proc = subprocess.Popen(
-                [java, f"-Xms{wanted.heap}", f"-Xmx{wanted.heap}", *_JVM_FLAGS,
-                 "-cp", found.classpath, "org.neo4j.server.CommunityEntryPoint",
-                 f"--home-dir={self.home}", f"--config-dir={self.home / 'conf'}", "--console-mode"],
-                cwd=self.home, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
+                [
+                    java,
+                    f"-Xms{wanted.heap}",
+                    f"-Xmx{wanted.heap}",
+                    *_JVM_FLAGS,
+                    "-cp",
+                    found.classpath,
+                    "org.neo4j.server.CommunityEntryPoint",
+                    f"--home-dir={self.home}",
+                    f"--config-dir={self.home / 'conf'}",
+                    "--console-mode",
+                ],
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives the CLI, and ^C in the shell does not reach it
             )
         self._pid_file.write_text(f"{proc.pid}\n")
@@ -216,10 +229,18 @@ class LocalServer:
                 f.write("".join(secrets.choice(alphabet) for _ in range(32)) + "\n")
         # `@file` makes the admin tool read the password from the file, so it never shows in `ps`.
         proc = subprocess.run(
-            [java, "-cp", found.classpath, "org.neo4j.cli.AdminTool", "dbms", "set-initial-password",
-             f"@{self.password_file}"],
+            [
+                java,
+                "-cp",
+                found.classpath,
+                "org.neo4j.cli.AdminTool",
+                "dbms",
+                "set-initial-password",
+                f"@{self.password_file}",
+            ],
             env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")},
-            capture_output=True, text=True,
+            capture_output=True,
+            text=True,
         )
         if proc.returncode != 0:
             raise CircuitstoreError(f"could not set the initial password: {_last_line(proc.stdout + proc.stderr)}")
