@@ -1,6 +1,9 @@
 """Attribution cost: seconds per prompt and peak memory, per model, with transcoders of real width.
 
-    .venv/bin/python bench/attribution.py [--device cpu|cuda] [--prompts 3] [--only NAME ...] [--threads N]
+    .venv/bin/python -m bench.attribution [--device cpu|cuda] [--prompts 3] [--only NAME ...] [--threads N]
+
+Run from the repository root, as a module: the random models and transcoders come from the
+tests' own builders (tests/synthetic.py).
 
 Rows for --device cpu (default):
   tiny-gpt2, tiny-gemma3   the tests' two tiny architectures, random weights and transcoders;
@@ -33,14 +36,17 @@ from pathlib import Path
 import torch
 
 from circuitstore.compute import AttributionSettings, TranscoderSet, compute_graph
-from circuitstore.compute.gguf import load_gemma3_270m
-from circuitstore.compute.synthetic import (
+from circuitstore.compute.gguf import load_gemma3_270m, row_major_unembed
+from tests.synthetic import (
     GEMMA_SCOPE_2_270M,
     GEMMA_SCOPE_2B,
-    Release,
+    gemma_style,
+    gpt2_style,
     random_model,
     random_transcoders,
 )
+
+REPO = Path(__file__).resolve().parents[1]
 
 TEXT_PROMPTS = [
     "The capital of France is",
@@ -49,38 +55,8 @@ TEXT_PROMPTS = [
     "When Mary and John went to the store, John gave a drink to",
     "1, 1, 2, 3, 5, 8,",
 ]
-# The tests' tiny architectures (tests/tiny_models.py), as TransformerLens config keywords.
-TINY_GPT2 = dict(
-    model_name="tiny-gpt2",
-    n_layers=2,
-    d_model=32,
-    d_head=8,
-    n_heads=4,
-    d_mlp=128,
-    d_vocab=53,
-    act_fn="gelu",
-    normalization_type="LN",
-    positional_embedding_type="standard",
-)
-TINY_GEMMA3 = dict(
-    model_name="tiny-gemma3",
-    n_layers=3,
-    d_model=32,
-    d_head=8,
-    n_heads=4,
-    n_key_value_heads=2,
-    d_mlp=96,
-    d_vocab=47,
-    act_fn="gelu_pytorch_tanh",
-    normalization_type="RMS",
-    use_normalization_before_and_after=True,
-    gated_mlp=True,
-    use_qk_norm=True,
-    positional_embedding_type="rotary",
-    rotary_dim=8,
-    original_architecture="Gemma3ForCausalLM",
-)
-TINY_RELEASE = Release("tiny", True, "blocks.{layer}.ln2.hook_normalized", "blocks.{layer}.hook_mlp_out", 48, 8)
+# Shaped like the tests' transcoders, sparser.
+TINY_TRANSCODERS = {"release": "tiny", "kind": "jumprelu_skip", "hook_in": "ln2.hook_normalized", "d_sae": 48, "l0": 8}
 ROWS = {
     "cpu": ["tiny-gpt2", "tiny-gemma3", "gemma-3-270m"],
     "cuda": ["gemma-3-270m", "gemma-2-2b-random"],
@@ -88,15 +64,15 @@ ROWS = {
 
 
 def setup(name: str, device: str):
-    """(model, transcoder release, prompts) for one row."""
+    """(model, transcoder shape, prompts) for one row."""
     if name == "gemma-3-270m":
         return load_gemma3_270m(device=device), GEMMA_SCOPE_2_270M, TEXT_PROMPTS
     if name == "gemma-2-2b-random":
         model = random_model("google/gemma-2-2b", device=device, n_ctx=64)
+        row_major_unembed(model)  # as load_gguf does: a 256k vocabulary's W_U, not copied per forward pass
         return model, GEMMA_SCOPE_2B, _id_prompts(model, 16)
-    config = {"tiny-gpt2": TINY_GPT2, "tiny-gemma3": TINY_GEMMA3}[name]
-    model = random_model(config, device=device, n_ctx=12)
-    return model, TINY_RELEASE, _id_prompts(model, 10)
+    model = random_model({"tiny-gpt2": gpt2_style(), "tiny-gemma3": gemma_style()}[name], device=device)
+    return model, TINY_TRANSCODERS, _id_prompts(model, 10)
 
 
 def _id_prompts(model, length: int) -> list[list[int]]:
@@ -108,10 +84,10 @@ def _id_prompts(model, length: int) -> list[list[int]]:
 def run_row(name: str, device: str, n_prompts: int) -> dict:
     """One row, in this process: setup, then compute_graph on each prompt."""
     start = time.perf_counter()
-    model, release, prompts = setup(name, device)
+    model, shape, prompts = setup(name, device)
     calibration = prompts[0] if not isinstance(prompts[0], str) else model.to_tokens(prompts[0])[0]
-    saes = random_transcoders(model, release, torch.as_tensor(calibration, device=model.cfg.device))
-    transcoders = TranscoderSet.from_saes(release.name, saes, model)
+    saes = random_transcoders(model, **shape, tokens=torch.as_tensor(calibration, device=model.cfg.device))
+    transcoders = TranscoderSet.from_saes(shape["release"], saes, model)
     _sync(device)
     setup_s = time.perf_counter() - start
     compute_graph(model, transcoders, prompts[0], AttributionSettings())  # warm-up (first call: +15 s on Gemma, CPU)
@@ -207,9 +183,9 @@ def main() -> None:
         sys.exit("--device cuda: no CUDA device here")
     rows = []
     for name in args.only or ROWS[args.device]:
-        cmd = [sys.executable, __file__, "--row", name, "--device", args.device, "--prompts", str(args.prompts)]
-        cmd += ["--threads", str(args.threads)] if args.threads else []
-        done = subprocess.run(cmd, capture_output=True, text=True)
+        cmd = [sys.executable, "-m", "bench.attribution", "--row", name, "--device", args.device]
+        cmd += ["--prompts", str(args.prompts), *(["--threads", str(args.threads)] if args.threads else [])]
+        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
         if done.returncode != 0:
             print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
             continue

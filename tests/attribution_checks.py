@@ -32,6 +32,7 @@ from collections.abc import Sequence
 
 import torch
 from transformer_lens import HookedTransformer
+from transformer_lens.utilities.activation_functions import apply_softcap
 
 from circuitstore.compute import AttributionSettings, TranscoderSet, attribute
 from circuitstore.graph import AttributionGraph
@@ -177,7 +178,10 @@ def check_replacement_logits(model: HookedTransformer, transcoders, tokens: Sequ
     assert torch.allclose(own, ref.clean_logits.float(), rtol=0, atol=atol * scale), float(
         (own - ref.clean_logits).abs().max()
     )
-    production = Replacement(model, _set(model, transcoders), torch.tensor(list(tokens))).logits().float()
+    # All logits of the production replacement model, as the model's own unembedding reads them.
+    run = Replacement(model, _set(model, transcoders), torch.tensor(list(tokens))).frozen(1)
+    with torch.no_grad():
+        production = apply_softcap(model.unembed(run.final), model.cfg.output_logits_soft_cap)[0].float()
     diff = float((production - ref.clean_logits.float()).abs().max())
     assert diff <= atol * scale, f"replacement logits differ by {diff}"
 

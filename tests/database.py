@@ -1,0 +1,27 @@
+"""Helpers over the test database: emptying it (schema kept) and reading one value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import neo4j
+
+# Everything but the schema version goes: relationships first, then nodes, in batches, so a
+# big leftover graph cannot exhaust the transaction memory of a small heap.
+_WIPE = (
+    "MATCH ()-[r]->() CALL (r) { DELETE r } IN TRANSACTIONS OF 20000 ROWS",
+    "MATCH (n) WHERE NOT n:SchemaVersion CALL (n) { DELETE n } IN TRANSACTIONS OF 20000 ROWS",
+)
+
+
+def wipe(driver: neo4j.Driver) -> None:
+    """Delete every node and relationship but the schema version."""
+    with driver.session() as session:
+        for statement in _WIPE:
+            session.run(statement).consume()
+
+
+def value(driver: neo4j.Driver, query: str, **params: Any) -> Any:
+    """The first column of the first row of `query`."""
+    records, _, _ = driver.execute_query(query, **params)
+    return records[0][0]

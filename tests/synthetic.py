@@ -1,0 +1,256 @@
+"""Random models and transcoders, for the tests and the benchmarks.
+
+Tests build tiny ones, save them to disk and load them through the loaders users use
+(`load_model`, `load_transcoders`); benchmarks build ones shaped like real releases, whose
+attribution graphs have the size and cost of real ones.
+
+- `random_model(config)`: a HookedTransformer for a TransformerLens config (`gpt2_style()`,
+  `gemma_style()`: the two tiny architectures, GPT-2 style with LayerNorm, GELU and learned
+  positions; Gemma 3 style with RMSNorm pre- and post-norms, a gated MLP, rotary, grouped queries,
+  q/k norms and scaled embeddings) or a TransformerLens model name (its own hard-coded config, no
+  hub access, no tokenizer: prompts are token ids). Weights are random but moved off their initial
+  values (norm weights and biases too), so every path of the frozen model carries signal.
+- `random_transcoders(model, kind)`: one SAELens transcoder per layer, of any of the four kinds
+  (KINDS), scaled on one run of the model so that about `l0` latents fire per position, as with
+  trained transcoders. GEMMA_SCOPE_2_270M and GEMMA_SCOPE_2B give the shape of published sets.
+- `save_transcoders` writes transcoders in SAELens' disk format; `save_tiny` saves a tiny model
+  (with a word tokenizer if asked) and its transcoders.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import torch
+from sae_lens import (
+    JumpReLUSkipTranscoder,
+    JumpReLUSkipTranscoderConfig,
+    JumpReLUTranscoder,
+    JumpReLUTranscoderConfig,
+    SkipTranscoder,
+    SkipTranscoderConfig,
+    Transcoder,
+    TranscoderConfig,
+)
+from sae_lens.saes.sae import SAEMetadata
+from tokenizers import Tokenizer, models, pre_tokenizers
+from transformer_lens import HookedTransformer, HookedTransformerConfig
+from transformer_lens.loading_from_pretrained import get_pretrained_model_config
+from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+
+from circuitstore.compute import save_model
+
+KINDS = {
+    "relu": (Transcoder, TranscoderConfig),
+    "relu_skip": (SkipTranscoder, SkipTranscoderConfig),
+    "jumprelu": (JumpReLUTranscoder, JumpReLUTranscoderConfig),
+    "jumprelu_skip": (JumpReLUSkipTranscoder, JumpReLUSkipTranscoderConfig),
+}
+
+# gemma-scope-2-270m-pt-transcoders-all, layer_{L}_width_16k_l0_small_affine: JumpReLU skip
+# transcoders, 16k wide, L0 10-20, trained on Gemma's pre_feedforward_layernorm output and
+# writing the post_feedforward_layernorm output (blocks.L.hook_mlp_out). SAELens' gemma_3 loader
+# names the input blocks.L.hook_mlp_in, which on a HookedTransformer is the residual *before*
+# that norm; the normalised input is ln2.hook_normalized (the norm weight folds into W_enc).
+GEMMA_SCOPE_2_270M = {
+    "release": "gemma-scope-2-270m-pt-transcoders-all",
+    "kind": "jumprelu_skip",
+    "hook_in": "ln2.hook_normalized",
+    "d_sae": 16384,
+    "l0": 20,
+}
+# gemma-scope-2b-pt-transcoders, width_16k: JumpReLU, ln2.hook_normalized -> hook_mlp_out, L0 ~76.
+GEMMA_SCOPE_2B = {
+    "release": "gemma-scope-2b-pt-transcoders",
+    "kind": "jumprelu",
+    "hook_in": "ln2.hook_normalized",
+    "d_sae": 16384,
+    "l0": 76,
+}
+
+
+def gpt2_style(n_layers: int = 2, d_model: int = 32) -> HookedTransformerConfig:
+    return HookedTransformerConfig(
+        model_name="tiny-gpt2",
+        n_layers=n_layers,
+        d_model=d_model,
+        d_head=8,
+        n_heads=d_model // 8,
+        d_mlp=4 * d_model,
+        d_vocab=53,
+        n_ctx=12,
+        act_fn="gelu",
+        normalization_type="LN",
+        positional_embedding_type="standard",
+        seed=0,
+    )
+
+
+def gemma_style(n_layers: int = 3, d_model: int = 32) -> HookedTransformerConfig:
+    return HookedTransformerConfig(
+        model_name="tiny-gemma3",
+        n_layers=n_layers,
+        d_model=d_model,
+        d_head=8,
+        n_heads=4,
+        n_key_value_heads=2,
+        d_mlp=3 * d_model,
+        d_vocab=47,
+        n_ctx=12,
+        act_fn="gelu_pytorch_tanh",
+        normalization_type="RMS",
+        use_normalization_before_and_after=True,
+        gated_mlp=True,
+        use_qk_norm=True,
+        positional_embedding_type="rotary",
+        rotary_dim=8,
+        original_architecture="Gemma3ForCausalLM",
+        seed=0,
+    )
+
+
+WORDS = ["<bos>", "<eos>", "<unk>", "<pad>"] + (
+    "the capital of texas is austin dallas city state a in and big small opposite fact one two three"
+).split()
+
+
+def word_tokenizer(directory: Path) -> PreTrainedTokenizerFast:
+    """A whitespace word-level tokenizer over WORDS, saved to and read back from `directory`
+    (TransformerLens re-reads a tokenizer from where it was saved)."""
+    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
+    tok.pre_tokenizer = pre_tokenizers.Whitespace()
+    PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>", pad_token="<pad>"
+    ).save_pretrained(directory)
+    return AutoTokenizer.from_pretrained(directory)
+
+
+def random_model(
+    config: str | HookedTransformerConfig,
+    *,
+    seed: int = 0,
+    device: str = "cpu",
+    n_ctx: int = 1024,
+    tokenizer: PreTrainedTokenizerBase | None = None,
+) -> HookedTransformer:
+    """A random model of a TransformerLens config or model name (see the module docstring).
+
+    A named config is capped at `n_ctx` positions (TransformerLens keeps an n_ctx^2 mask per
+    layer); an explicit config keeps its own.
+    """
+    if isinstance(config, str):
+        cfg = get_pretrained_model_config(config, device=device, n_ctx=n_ctx)
+        cfg.tokenizer_name = None
+    else:
+        cfg = dataclasses.replace(config, device=device)
+    model = HookedTransformer(cfg, tokenizer=tokenizer)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            noise = torch.randn(p.shape, generator=gen, device=device)
+            if name.endswith(".w") or name.endswith(".b") or name.startswith("b") or ".b_" in name:
+                p.add_(0.2 * noise)  # norm weights and biases: away from 1 and 0
+            else:
+                p.copy_(noise / max(p.shape[-2] if p.ndim > 1 else 1, 1) ** 0.5)
+    return model.eval()
+
+
+@torch.no_grad()
+def random_transcoders(
+    model: HookedTransformer,
+    kind: str = "jumprelu_skip",
+    *,
+    hook_in: str = "ln2.hook_normalized",
+    d_sae: int = 48,
+    l0: int | None = None,
+    release: str = "random",
+    tokens: torch.Tensor | None = None,
+    seed: int = 0,
+) -> list[Transcoder]:
+    """One random transcoder of `kind` per layer of `model`, reading blocks.L.<hook_in> and writing
+    blocks.L.hook_mlp_out, scaled on the activations that `tokens` produce (default: a fixed run of
+    random token ids) so that about `l0` (below half; default: a third) of the `d_sae` latents fire
+    per position. Pre-activations of a typical input are then about standard normal; decoded outputs
+    have about the MLP output's norm, a skip path a tenth of it."""
+    sae_cls, config_cls = KINDS[kind]
+    jump, skip = kind.startswith("jumprelu"), kind.endswith("_skip")
+    l0 = l0 or d_sae // 3
+    if not 0 < l0 < d_sae / 2:
+        raise ValueError(f"l0 must lie between 0 and half of d_sae ({d_sae}), got {l0}")
+    d_model, device = model.cfg.d_model, model.cfg.device
+    if tokens is None:
+        ids = torch.Generator().manual_seed(seed)
+        tokens = torch.randint(model.cfg.d_vocab, (min(model.cfg.n_ctx, 16),), generator=ids).to(device)
+    hooks = [(f"blocks.{n}.{hook_in}", f"blocks.{n}.hook_mlp_out") for n in range(model.cfg.n_layers)]
+    wanted = {h for pair in hooks for h in pair}
+    mlp_in = model.cfg.use_hook_mlp_in
+    model.set_use_hook_mlp_in(mlp_in or hook_in == "hook_mlp_in")  # fired only when asked for
+    _, cache = model.run_with_cache(tokens.reshape(1, -1), names_filter=lambda name: name in wanted)
+    model.set_use_hook_mlp_in(mlp_in)
+    # A latent fires with probability l0/d_sae: a standard-normal pre-activation over this threshold.
+    threshold = float(torch.special.ndtri(torch.tensor(1.0 - l0 / d_sae, dtype=torch.float64)))
+    # A typical activation: JumpReLU passes the pre-activation from the threshold up; ReLU, with
+    # the threshold moved into the bias, passes the excess over it (a normal tail's mean excess).
+    tail = torch.tensor(threshold, dtype=torch.float64)
+    excess = float(torch.exp(-(tail**2) / 2) / (2 * torch.pi) ** 0.5 / torch.special.ndtr(-tail)) - threshold
+    typical = threshold if jump else excess
+    saes = []
+    for layer, (name_in, name_out) in enumerate(hooks):
+        scale_in, scale_out = _typical_norm(cache[name_in]), _typical_norm(cache[name_out])
+        g = torch.Generator(device="cpu").manual_seed(seed * 100_003 + layer)
+
+        def randn(*shape: int, std: float, g: torch.Generator = g) -> torch.Tensor:
+            return (torch.randn(*shape, generator=g) * std).to(device)
+
+        cfg = config_cls(
+            d_in=d_model,
+            d_sae=d_sae,
+            d_out=d_model,
+            device=str(device),
+            apply_b_dec_to_input=False,
+            metadata=SAEMetadata(
+                model_name=model.cfg.model_name, hook_name=name_in, hook_name_out=name_out, release=release
+            ),
+        )
+        sae = sae_cls(cfg)
+        sae.W_enc.copy_(randn(d_model, d_sae, std=1.0 / scale_in))
+        sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else threshold))
+        if jump:
+            sae.threshold.fill_(threshold)
+        sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (typical * (l0 * d_model) ** 0.5)))
+        sae.b_dec.copy_(randn(d_model, std=0.01 * scale_out / d_model**0.5))
+        if skip:
+            sae.W_skip.copy_(randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
+        saes.append(sae.eval())
+    return saes
+
+
+def save_transcoders(saes: list[Transcoder], directory: str | Path) -> Path:
+    """Each transcoder in SAELens' disk format, one subdirectory per layer."""
+    directory = Path(directory)
+    for layer, sae in enumerate(saes):
+        sae.save_model(directory / f"layer_{layer:03d}")
+    return directory
+
+
+def save_tiny(
+    tmp: Path,
+    cfg: HookedTransformerConfig,
+    kind: str,
+    hook_in: str = "ln2.hook_normalized",
+    seed: int = 0,
+    tokenizer: bool = False,
+) -> tuple[Path, Path]:
+    """Save a tiny model (with a word tokenizer if asked) and its transcoders under `tmp`;
+    returns (model dir, transcoders dir)."""
+    model = random_model(cfg, seed=seed, tokenizer=word_tokenizer(tmp / "tokenizer") if tokenizer else None)
+    model_dir = save_model(model, tmp / "model")
+    saes = random_transcoders(model, kind, hook_in=hook_in, seed=seed + 1)
+    return model_dir, save_transcoders(saes, tmp / "transcoders")
+
+
+def _typical_norm(acts: torch.Tensor) -> float:
+    """Median norm over positions, leaving out the first (BOS activations are outliers)."""
+    norms = acts.reshape(-1, acts.shape[-1]).norm(dim=-1)
+    return float((norms[1:] if len(norms) > 1 else norms).median().clamp(min=1e-6))
