@@ -6,8 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from circuitstore.compute import graph_scores, load_model, load_transcoders, node_influence, prune
+from circuitstore.compute import load_model, load_transcoders
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
+from circuitstore.pruning import graph_scores, node_influence, prune
 from tests.attribution_checks import unpruned_graph
 from tests.synthetic import gemma_style, save_tiny
 

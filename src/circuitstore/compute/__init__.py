@@ -1,5 +1,7 @@
 """Computing attribution graphs: model and transcoder loading (TransformerLens, SAELens), the
-local replacement model, attribution and pruning. The only package that imports torch.
+local replacement model and attribution. The only package that imports torch; pruning
+(circuitstore.pruning), ids (circuitstore.identity) and settings (circuitstore.settings) are
+torch-free and re-exported here.
 
     model = load_model("gemma-3-270m", device="cpu")
     transcoders = load_transcoders("gemma-scope-2-270m-pt-transcoders-all", model)
@@ -8,23 +10,13 @@ local replacement model, attribution and pruning. The only package that imports 
 `attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both.
 """
 
-from circuitstore.compute.attribution import (
-    AttributionSettings,
-    attribute,
-    compute_graph,
-    graph_id,
-    tokenize,
-)
+from circuitstore.compute.attribution import attribute, compute_graph, graph_id, tokenize
 from circuitstore.compute.errors import ComputeError, PromptError
 from circuitstore.compute.models import load_model, save_model
-from circuitstore.compute.pruning import graph_scores, node_influence, prune
 from circuitstore.compute.replacement import Replacement
-from circuitstore.compute.transcoders import (
-    DEFAULT_MODEL,
-    DEFAULT_TRANSCODERS,
-    TranscoderSet,
-    load_transcoders,
-)
+from circuitstore.compute.transcoders import TranscoderSet, load_transcoders
+from circuitstore.pruning import graph_scores, node_influence, prune
+from circuitstore.settings import DEFAULT_MODEL, DEFAULT_TRANSCODERS, AttributionSettings
 
 __all__ = [
     "DEFAULT_MODEL",

@@ -12,46 +12,23 @@ rows computed so far), up to `max_feature_nodes`. Rows are kept sparse after eac
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 
 import numpy as np
 import torch
 from transformer_lens import HookedTransformer
 
-from circuitstore.compute import identity
-from circuitstore.compute.errors import ComputeError, PromptError
-from circuitstore.compute.pruning import influence, normalized_matrix, prune
+from circuitstore import identity
+from circuitstore.compute.errors import PromptError
 from circuitstore.compute.replacement import Replacement
 from circuitstore.compute.transcoders import TranscoderSet
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
+from circuitstore.pruning import influence, normalized_matrix, prune
+from circuitstore.settings import AttributionSettings
 
 Prompt = str | Sequence[int] | torch.Tensor
 Progress = Callable[[int, int], None]
-
-
-@dataclass(frozen=True)
-class AttributionSettings:
-    """How a graph is computed and pruned. `max_feature_nodes=None` visits every active latent."""
-
-    max_n_logits: int = 10
-    desired_logit_prob: float = 0.95
-    batch_size: int = 64
-    max_feature_nodes: int | None = 8192
-    node_threshold: float = 0.8
-    edge_threshold: float = 0.98
-
-    def __post_init__(self) -> None:
-        if self.max_n_logits < 1 or self.batch_size < 1:
-            raise ComputeError("max_n_logits and batch_size must be at least 1")
-        if self.max_feature_nodes is not None and self.max_feature_nodes < 0:
-            raise ComputeError("max_feature_nodes must be non-negative")
-        for name in ("desired_logit_prob", "node_threshold", "edge_threshold"):
-            if not 0 < getattr(self, name) <= 1:
-                raise ComputeError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
-
-    def generation(self) -> dict:
-        return {k: v for k, v in asdict(self).items() if k not in ("node_threshold", "edge_threshold")}
 
 
 def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:

@@ -31,8 +31,6 @@ NAMED_SETS = {
     # GemmaScope 2, Gemma 3 270M: 16k latents, small L0, affine skip connection.
     "gemma-scope-2-270m-pt-transcoders-all": "layer_{layer}_width_16k_l0_small_affine",
 }
-DEFAULT_MODEL = "gemma-3-270m"
-DEFAULT_TRANSCODERS = "gemma-scope-2-270m-pt-transcoders-all"
 
 # Hooks a transcoder may read: the MLP's input, before or after the pre-MLP norm. Each is
 # computed before the MLP, so the transcoder can stand in for it.

@@ -1,0 +1,41 @@
+"""How a graph is computed and pruned, and what `circuitstore ingest` computes with by default.
+
+Torch-free, so the command line reads its defaults here without loading the compute layer."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from circuitstore.errors import CircuitstoreError
+
+DEFAULT_MODEL = "gemma-3-270m"
+DEFAULT_TRANSCODERS = "gemma-scope-2-270m-pt-transcoders-all"
+
+
+class SettingsError(CircuitstoreError, ValueError):
+    """Attribution settings out of their range."""
+
+
+@dataclass(frozen=True)
+class AttributionSettings:
+    """How a graph is computed and pruned. `max_feature_nodes=None` visits every active latent."""
+
+    max_n_logits: int = 10
+    desired_logit_prob: float = 0.95
+    batch_size: int = 64
+    max_feature_nodes: int | None = 8192
+    node_threshold: float = 0.8
+    edge_threshold: float = 0.98
+
+    def __post_init__(self) -> None:
+        if self.max_n_logits < 1 or self.batch_size < 1:
+            raise SettingsError("max_n_logits and batch_size must be at least 1")
+        if self.max_feature_nodes is not None and self.max_feature_nodes < 0:
+            raise SettingsError("max_feature_nodes must be non-negative")
+        for name in ("desired_logit_prob", "node_threshold", "edge_threshold"):
+            if not 0 < getattr(self, name) <= 1:
+                raise SettingsError(f"{name} must lie in (0, 1], got {getattr(self, name)}")
+
+    def generation(self) -> dict:
+        """The settings that shape the unpruned graph (all but the pruning thresholds)."""
+        return {k: v for k, v in asdict(self).items() if k not in ("node_threshold", "edge_threshold")}
