@@ -1,6 +1,8 @@
 """Ingest throughput: store_graph on the real graphs and on a scaled set, against a naive baseline.
 
-    .venv/bin/python bench/ingest.py [--uri URI] [--scaled 1000] [--naive-edges 3000] [--workers 2]
+    .venv/bin/python -m bench.ingest [--uri URI] [--scaled 1000] [--naive-edges 3000] [--workers 2]
+
+(Run from the repository root, as a module, like every benchmark.)
 
 Every graph in ../shared/graphs is read once (not timed with the writes), then stored
   * real:   each graph once, under "bench/0/<id>";
@@ -21,14 +23,13 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import neo4j
-
 from circuitstore.formats import read_graph
 from circuitstore.graph import AttributionGraph
-from circuitstore.ingest import delete_graph, list_graphs, store_graph
-from circuitstore.ingest.rows import GraphRows
+from circuitstore.neo4j_driver import neo4j
 from circuitstore.schema import migrate
 from circuitstore.server import connect
+from circuitstore.store import delete_graph, list_graphs, store_graph
+from circuitstore.store.params import GraphParams
 
 GRAPHS = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs"
 
@@ -47,16 +48,16 @@ NAIVE_GRAPH = "MERGE (g:Graph {id: $graph_id}) SET g += $props"
 
 
 def naive_store(driver: neo4j.Driver, graph: AttributionGraph) -> None:
-    rows = GraphRows.of(graph)
+    params = GraphParams.of(graph)
     gid = graph.meta.id
 
     def work(tx: neo4j.ManagedTransaction) -> None:
-        tx.run(NAIVE_GRAPH, graph_id=gid, props=rows.graph).consume()
-        for kind, kind_rows in rows.nodes.items():
-            for r in kind_rows:
-                props = {**{k: v for k, v in r.items() if k != "ref"}, "graph_id": gid, "kind": kind}
-                tx.run(NAIVE_NODE, graph_id=gid, node_id=r["node_id"], props=props).consume()
-        for (s, t, w), share in zip(graph.edges(), rows.shares):
+        tx.run(NAIVE_GRAPH, graph_id=gid, props=params.graph).consume()
+        for kind, nodes in params.nodes.items():
+            for node in nodes:
+                props = {**{k: v for k, v in node.items() if k != "ref"}, "graph_id": gid, "kind": kind}
+                tx.run(NAIVE_NODE, graph_id=gid, node_id=node["node_id"], props=props).consume()
+        for (s, t, w), share in zip(graph.edges(), params.shares):
             tx.run(NAIVE_EDGE, graph_id=gid, source=s, target=t, weight=w, share=share).consume()
 
     with driver.session() as session:

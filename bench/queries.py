@@ -1,7 +1,9 @@
 """Query latency with 10, 100 and 1,000 graphs stored: median and p95 of each named query.
 
-    .venv/bin/python bench/queries.py [--uri URI] [--sizes 10,100,1000] [--reps 30] [--budget 20]
+    .venv/bin/python -m bench.queries [--uri URI] [--sizes 10,100,1000] [--reps 30] [--budget 20]
                                       [--only paths,top-inputs] [--keep]
+
+(Run from the repository root, as a module, like every benchmark.)
 
 The real graphs in ../shared/graphs are stored again and again under ids "benchq/<k>/<id>" until
 each size is reached; every query then asks about the first copies (the Dallas, Oakland and
@@ -19,13 +21,12 @@ import statistics
 import time
 from pathlib import Path
 
-import neo4j
-
 from circuitstore.formats import read_graph
-from circuitstore.ingest import delete_graph, list_graphs, store_graph
+from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries import run_query
 from circuitstore.schema import migrate
 from circuitstore.server import connect
+from circuitstore.store import delete_graph, list_graphs, store_graph
 
 GRAPHS = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs"
 PREFIX = "benchq/"

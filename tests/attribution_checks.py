@@ -151,7 +151,7 @@ class Reference:
         if node.kind == "logit":
             w_u = self.model.W_U.float()
             return final[node.position] @ (w_u[:, node.token_id] - w_u.mean(dim=1))
-        return pre[node.layer][node.position, node.feature]
+        return pre[node.layer][node.position, node.feature_index]
 
 
 def _incoming(graph: AttributionGraph) -> dict[int, dict[int, float]]:
@@ -208,7 +208,7 @@ def check_edges(
         elif n.kind == "error":
             flat.append(n_pos + n.layer * n_pos + n.position)
         else:
-            flat.append(n_pos + n_layers * n_pos + (n.layer * n_pos + n.position) * d_sae + n.feature)
+            flat.append(n_pos + n_layers * n_pos + (n.layer * n_pos + n.position) * d_sae + n.feature_index)
     flat = torch.tensor(flat)
     outside = torch.ones(n_pos + n_layers * n_pos * (1 + d_sae), dtype=torch.bool)
     outside[flat] = False
@@ -264,7 +264,7 @@ def check_completeness(
 def _check_latents(graph: AttributionGraph, ref: Reference) -> bool:
     """The graph's latents are active latents with their activations; True if it holds them all."""
     active = {(layer, p, f) for layer, a in enumerate(ref.acts) for p, f in (a != 0).nonzero().tolist()}
-    latents = {(n.layer, n.position, n.feature): n.activation for n in graph.nodes if n.kind == "latent"}
+    latents = {(n.layer, n.position, n.feature_index): n.activation for n in graph.nodes if n.kind == "latent"}
     assert set(latents) <= active, f"{len(set(latents) - active)} graph latents are not active"
     for (layer, p, f), a in latents.items():
         expected = float(ref.acts[layer][p, f])

@@ -16,10 +16,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import neo4j
 import pytest
 
 from circuitstore.errors import CircuitstoreError
+from circuitstore.neo4j_driver import neo4j
 from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, connect
 from tests.database import wipe

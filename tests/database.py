@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import neo4j
+from circuitstore.neo4j_driver import neo4j
 
 # Everything but the schema version goes: relationships first, then nodes, in batches, so a
 # big leftover graph cannot exhaust the transaction memory of a small heap.

@@ -1,4 +1,4 @@
-"""What a graph file holds, computed straight from its raw JSON (no circuitstore code), so ingest
+"""What a graph file holds, computed straight from its raw JSON (no circuitstore code), so store
 tests compare Neo4j against an independent reading of the file."""
 
 from __future__ import annotations

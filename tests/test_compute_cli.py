@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from circuitstore.cli import main
 from circuitstore.compute import AttributionSettings, compute_graph, graph_id, load_model, load_transcoders
 from circuitstore.formats import read_graph
-from circuitstore.ingest import load_graph
+from circuitstore.store import load_graph
 from tests.synthetic import gemma_style, save_tiny
 
 SETTINGS = ["--max-feature-nodes", "25", "--node-threshold", "0.9", "--edge-threshold", "0.95", "--batch-size", "8"]

@@ -18,7 +18,7 @@ def random_dag(seed: int) -> AttributionGraph:
     rng = np.random.default_rng(seed)
     nodes = [Node(f"E_{i}_{i}", "token", i, token_id=i) for i in range(3)]
     nodes += [
-        Node(f"{layer}_{f}_{f % 3}", "latent", f % 3, layer=layer, feature=f, activation=1.0)
+        Node(f"{layer}_{f}_{f % 3}", "latent", f % 3, layer=layer, feature_index=f, activation=1.0)
         for layer in (0, 1)
         for f in range(5)
     ]

@@ -71,7 +71,7 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
     for r, node in zip(raw["nodes"], g.nodes):
         kind = KIND[r["feature_type"]]
         assert (node.kind, node.position) == (kind, r["ctx_idx"])
-        assert (node.feature_ref, node.js_id) == (r["feature"], r["jsNodeId"])
+        assert (node.file_feature, node.js_id) == (r["feature"], r["jsNodeId"])
         assert (node.activation, node.influence) == (r.get("activation"), r.get("influence"))
         assert node.label == (r["clerp"] if r["clerp"] else None)
         if kind == "token":
@@ -82,8 +82,8 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
             assert node.layer == int(r["layer"])
         if kind == "latent":
             # gemma numbers a feature by Cantor pairing of layer and index, Anthropic by itself
-            assert node.feature == r["feature"] or uncantor(r["feature"]) == (node.layer, node.feature)
-            assert f"{node.layer}_{node.feature}_{node.position}" == r["node_id"]
+            assert node.feature_index == r["feature"] or uncantor(r["feature"]) == (node.layer, node.feature_index)
+            assert f"{node.layer}_{node.feature_index}_{node.position}" == r["node_id"]
         if kind == "logit":
             clerp = r["clerp"]
             assert node.text == clerp[clerp.index('"') + 1 : clerp.rindex('"')]
@@ -112,7 +112,7 @@ def test_a_graph_without_file_numbering_is_written_as_circuit_tracer_would(path)
     writer derives the same values circuit-tracer wrote."""
     raw = original(path)
     g = read_graph(path)
-    bare = [replace(n, feature_ref=None, js_id=None, label=None if n.kind == "logit" else n.label) for n in g.nodes]
+    bare = [replace(n, file_feature=None, js_id=None, label=None if n.kind == "logit" else n.label) for n in g.nodes]
     computed = AttributionGraph(replace(g.meta, source={}), bare, g.sources, g.targets, g.weights)
     out = dump_graph(computed)
     assert schema_errors(out, SCHEMA) == []
@@ -120,8 +120,8 @@ def test_a_graph_without_file_numbering_is_written_as_circuit_tracer_would(path)
     assert out["links"] == raw["links"]
     assert out["metadata"]["info"]["transcoder_set"] == raw["metadata"]["info"]["transcoder_set"]
     back = parse_graph(out, origin="computed")
-    assert [replace(n, feature_ref=None, js_id=None) for n in back.nodes] == [
-        replace(n, feature_ref=None, js_id=None) for n in g.nodes
+    assert [replace(n, file_feature=None, js_id=None) for n in back.nodes] == [
+        replace(n, file_feature=None, js_id=None) for n in g.nodes
     ]
 
 
@@ -227,7 +227,7 @@ def test_kinds_come_from_feature_type_whatever_the_error_id_style():
         ("1_-1_1", "error", 1),
         ("27_99_1", "logit", 27),
     ]
-    assert (g.node("0_3_1").feature, g.node("E_17_1").token_id, g.node("E_17_1").text) == (3, 17, "Hé ↑")
+    assert (g.node("0_3_1").feature_index, g.node("E_17_1").token_id, g.node("E_17_1").text) == (3, 17, "Hé ↑")
     assert (g.node("27_99_1").text, g.node("27_99_1").token_id) == (" there", 99)
     assert g.supernodes == (Supernode("grp", ("0_3_1", "1_-1_1")),)
     assert dump_graph(g) == small_file()
@@ -282,7 +282,7 @@ def test_a_graph_from_compute_is_written_as_a_valid_file_and_read_back(tmp_path)
     )
     nodes = [
         Node("E_17_1", "token", 1, token_id=17, text="Hi"),
-        Node("2_40_1", "latent", 1, layer=2, feature=40, activation=3.0, influence=0.25),
+        Node("2_40_1", "latent", 1, layer=2, feature_index=40, activation=3.0, influence=0.25),
         Node("3_-1_1", "error", 1, layer=3, influence=0.125),
         Node("L_5_1", "logit", 1, token_id=5, text=" there", probability=0.5, is_target=True),
     ]
@@ -300,10 +300,10 @@ def test_a_graph_from_compute_is_written_as_a_valid_file_and_read_back(tmp_path)
     for name in ("prompt", "prompt_tokens", "model", "transcoder_set", "created", "generation", "pruning", "scores"):
         assert getattr(back.meta, name) == getattr(meta, name), name
     # the file adds Neuronpedia's own numbering, a logit clerp and a layer above the others
-    assert [replace(n, feature_ref=None, js_id=None) for n in back.nodes[:3]] == nodes[:3]
+    assert [replace(n, file_feature=None, js_id=None) for n in back.nodes[:3]] == nodes[:3]
     logit = back.node("L_5_1")
     assert (logit.label, logit.layer) == ('Output " there" (p=0.500)', 4)
-    assert replace(logit, label=None, layer=None, feature_ref=None, js_id=None) == nodes[3]
+    assert replace(logit, label=None, layer=None, file_feature=None, js_id=None) == nodes[3]
     assert list(back.edges()) == list(g.edges()) and back.supernodes == g.supernodes
 
 

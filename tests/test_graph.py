@@ -16,7 +16,7 @@ def small_nodes() -> list[Node]:
     return [
         Node("E_1_0", "token", 0, token_id=1, text="The"),
         Node("E_2_1", "token", 1, token_id=2, text=" cat"),
-        Node("0_7_1", "latent", 1, layer=0, feature=7, activation=2.5, influence=0.4, label="cats"),
+        Node("0_7_1", "latent", 1, layer=0, feature_index=7, activation=2.5, influence=0.4, label="cats"),
         Node("0_1_1", "error", 1, layer=1),
         Node("3_9_1", "logit", 1, layer=3, token_id=9, text=" sat", probability=0.6, is_target=True),
     ]
@@ -43,12 +43,12 @@ def test_a_well_formed_graph_keeps_what_it_was_given():
 @pytest.mark.parametrize(
     "make, culprit",
     [
-        (lambda: Node("x", "latent", 0, feature=3), "'x'"),
+        (lambda: Node("x", "latent", 0, feature_index=3), "'x'"),
         (lambda: Node("x", "latent", 0, layer=3), "'x'"),
         (lambda: Node("x", "error", 0), "'x'"),
         (lambda: Node("x", "neuron", 0), "'neuron'"),
         (lambda: Node("x", "token", -1), "-1"),
-        (lambda: Node("x", "latent", 0, layer=1, feature=2, activation=math.nan), "activation"),
+        (lambda: Node("x", "latent", 0, layer=1, feature_index=2, activation=math.nan), "activation"),
         (lambda: Node("x", "logit", 0, layer=1, probability=math.inf), "probability"),
         (lambda: Node("", "token", 0), "''"),
     ],
@@ -121,7 +121,7 @@ def test_the_fingerprint_ignores_order_and_id_but_not_content():
         META,
         [
             *g.nodes[:2],
-            Node("0_7_1", "latent", 1, layer=0, feature=7, activation=2.5, influence=0.4, label="dogs"),
+            Node("0_7_1", "latent", 1, layer=0, feature_index=7, activation=2.5, influence=0.4, label="dogs"),
             *g.nodes[3:],
         ],
         g.sources,

@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from circuitstore.cli import main
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
-from circuitstore.ingest import store_graph
 from circuitstore.queries import list_queries, run_query
+from circuitstore.store import store_graph
 from tests.data import GRAPHS_DIR as GRAPHS
 from tests.database import wipe
 
@@ -94,7 +94,7 @@ def influence_on(g, target_id):
 
 
 def fid(g, n):
-    return f"{g.meta.transcoder_set}/{n.layer}/{n.feature}"
+    return f"{g.meta.transcoder_set}/{n.layer}/{n.feature_index}"
 
 
 def latents_by_feature(g):
@@ -317,7 +317,7 @@ def test_supernode_graph_sums_edges_between_groups(db, path, influence):
 
 
 def _captions(db, graph_id):
-    """{node id: caption} as stored (captions are ingest's, so read rather than rebuilt)."""
+    """{node id: caption} as stored (captions are the store's, so read rather than rebuilt)."""
     records, _, _ = db.execute_query("MATCH (n:Node {graph_id: $g}) RETURN n.node_id AS id, n.name AS name", g=graph_id)
     return {r["id"]: r["name"] for r in records}
 

@@ -1,7 +1,7 @@
-"""The one in-memory type that crosses between compute, formats and ingest.
+"""The one in-memory type that crosses between compute, formats and the store.
 
 An AttributionGraph is one prompt's circuit: metadata, a node table, sparse weighted edges
-(columnar numpy arrays, so a graph of 10^5 edges costs a few MB and ingests in bulk) and named
+(columnar numpy arrays, so a graph of 10^5 edges costs a few MB and is stored in bulk) and named
 supernodes. It imports neither torch nor neo4j. Construction validates everything, so any
 graph that exists is well formed.
 """
@@ -39,9 +39,15 @@ def edge_shares(n_nodes: int, targets: np.ndarray, weights: np.ndarray) -> np.nd
 class Node:
     """One node of an attribution graph.
 
-    `feature` is the latent's index within its layer's transcoder (with `layer`, and the graph's
-    transcoder set, it identifies the shared Feature). `feature_ref` keeps a source file's own
-    feature number (Neuronpedia encodes layer and index in one integer) so files round-trip;
+    "Feature" names four things here, each under its own name:
+    - a *Feature* (`:Feature` in Neo4j) is one latent of one transcoder, the same in every graph
+      computed with that transcoder set; a latent node is an instance of one;
+    - `feature_index` is a latent's index among its layer transcoder's latents (with `layer` and
+      the graph's transcoder set it names the Feature; stored as the node property `feature`);
+    - a Feature's id, "<transcoder set>/<layer>/<index>" (identity.feature_id; stored on latent
+      nodes as `feature_id`);
+    - `file_feature` keeps the `feature` number a graph file gave the node (Neuronpedia encodes
+      layer and index in one integer), so files round-trip (stored as `feature_ref`).
     `js_id` likewise keeps Neuronpedia's `jsNodeId`. `layer` is None for tokens; for logits it
     is whatever layer number the producer gave them (circuit-tracer: n_layers + 1).
     """
@@ -50,7 +56,7 @@ class Node:
     kind: str
     position: int
     layer: int | None = None
-    feature: int | None = None
+    feature_index: int | None = None
     token_id: int | None = None
     text: str | None = None
     activation: float | None = None
@@ -58,7 +64,7 @@ class Node:
     probability: float | None = None
     label: str | None = None
     is_target: bool = False
-    feature_ref: int | None = None
+    file_feature: int | None = None
     js_id: str | None = None
 
     def __post_init__(self) -> None:
@@ -69,7 +75,7 @@ class Node:
             raise GraphError(f"{where}: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
         if not isinstance(self.position, int) or self.position < 0:
             raise GraphError(f"{where}: position must be a non-negative integer, got {self.position!r}")
-        if self.kind == "latent" and (self.layer is None or self.feature is None):
+        if self.kind == "latent" and (self.layer is None or self.feature_index is None):
             raise GraphError(f"{where}: a latent needs both a layer and a feature index")
         if self.kind == "error" and self.layer is None:
             raise GraphError(f"{where}: an error node needs a layer")

@@ -1,4 +1,4 @@
-"""Ids of computed graphs and of their nodes.
+"""Ids: of computed graphs and of their nodes, and of the shared nodes every stored graph links to.
 
 Node ids (unique within a graph; circuit-tracer / Neuronpedia style where one exists):
 - token       `E_<token_id>_<position>`
@@ -9,6 +9,9 @@ Node ids (unique within a graph; circuit-tracer / Neuronpedia style where one ex
 A graph id is a hash of everything that determines the stored graph: prompt text, token ids,
 model, transcoder set and the settings that change the result (not the batch size), so
 computing the same prompt again yields the same id and a rerun can skip what is stored.
+
+Shared nodes (any graph, computed or read from a file): a `:Feature` is `<transcoder set>/<layer>/<index>`,
+a `:Vocab` entry `<model>/<token id>`.
 """
 
 from __future__ import annotations
@@ -45,3 +48,13 @@ def graph_id(prompt: str, tokens: Sequence[int], model: str, transcoders: str, s
     }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
     return f"cs-{digest[:20]}"
+
+
+def feature_id(transcoder_set: str, layer: int, index: int) -> str:
+    """The id of the `:Feature` a latent is an instance of."""
+    return f"{transcoder_set}/{layer}/{index}"
+
+
+def vocab_id(model: str, token_id: int) -> str:
+    """The id of the `:Vocab` entry a token or logit is."""
+    return f"{model}/{token_id}"

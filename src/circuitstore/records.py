@@ -5,24 +5,23 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from neo4j import Record
-from neo4j.graph import Node, Path, Relationship
+from circuitstore.neo4j_driver import neo4j
 
 
 def plain(value: Any) -> Any:
     """A JSON-ready copy of one value: nodes become dicts of their properties plus `_labels`,
     relationships of theirs plus `_type` and the `source` / `target` node ids, paths dicts of
     `nodes` and `relationships`, temporal values ISO strings."""
-    if isinstance(value, Node):
+    if isinstance(value, neo4j.graph.Node):
         return {"_labels": sorted(value.labels), **{k: plain(v) for k, v in value.items()}}
-    if isinstance(value, Relationship):
+    if isinstance(value, neo4j.graph.Relationship):
         return {
             "_type": value.type,
             "source": value.start_node.get("node_id"),
             "target": value.end_node.get("node_id"),
             **{k: plain(v) for k, v in value.items()},
         }
-    if isinstance(value, Path):
+    if isinstance(value, neo4j.graph.Path):
         return {"nodes": [plain(n) for n in value.nodes], "relationships": [plain(r) for r in value.relationships]}
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
@@ -33,5 +32,5 @@ def plain(value: Any) -> Any:
     return value
 
 
-def rows(records: Iterable[Record]) -> list[dict[str, Any]]:
+def rows(records: Iterable[neo4j.Record]) -> list[dict[str, Any]]:
     return [{key: plain(val) for key, val in record.items()} for record in records]

@@ -6,7 +6,7 @@ last position, a latent along its encoder column at its position (its pre-activa
 batch of targets is pushed back through the frozen model at once, one target per copy of the
 prompt; the gradient where a source writes, dotted with what it writes, is the edge weight.
 Logits come first, then latents in order of their estimated influence on the logits (from the
-rows computed so far), up to `max_feature_nodes`. Rows are kept sparse after each batch.
+edges computed so far), up to `max_feature_nodes`. Each batch's edges are kept sparse.
 """
 
 from __future__ import annotations
@@ -135,9 +135,10 @@ class _Attribution:
             pos, counts = torch.unique_consecutive(s.positions, return_counts=True)
             ends = counts.cumsum(0).tolist()
             self.groups.append([(p, e - c, e) for p, c, e in zip(pos.tolist(), counts.tolist(), ends)])
-        self.rows: list[np.ndarray] = []
-        self.cols: list[np.ndarray] = []
-        self.vals: list[np.ndarray] = []
+        # Edges found so far, batch by batch: target and source node indices, weights.
+        self.edge_targets: list[np.ndarray] = []
+        self.edge_sources: list[np.ndarray] = []
+        self.edge_weights: list[np.ndarray] = []
 
     def graph(self, graph_id: str, text: str, ids: list[int]) -> AttributionGraph:
         s = self.settings
@@ -148,13 +149,13 @@ class _Attribution:
         frozen = self.rep.frozen(batch)
         done = 0
         for start in range(0, len(logit_nodes), batch):
-            done += self._rows(frozen, logit_nodes[start : start + batch])
+            done += self._edges_into(frozen, logit_nodes[start : start + batch])
             self._report(done, total)
         visited = np.zeros(self.n_latents, dtype=bool)
         while visited.sum() < budget:
             pick = self._next_latents(visited, min(batch, budget - int(visited.sum())), budget)
             visited[pick] = True
-            done += self._rows(frozen, pick.tolist())
+            done += self._edges_into(frozen, pick.tolist())
             self._report(done, total)
         return self._assemble(graph_id, text, ids, visited)
 
@@ -163,23 +164,23 @@ class _Attribution:
             self.progress(done, total)
 
     def _next_latents(self, visited: np.ndarray, count: int, budget: int) -> np.ndarray:
-        """The `count` unvisited latents most influential on the logits, by the rows so far."""
+        """The `count` unvisited latents most influential on the logits, by the edges so far."""
         unvisited = np.flatnonzero(~visited)
         if budget == self.n_latents:  # every latent is visited: order does not matter
             return unvisited[:count]
-        rows, cols, vals = self._edges()
+        targets, sources, values = self._edges()
         weights = np.zeros(self.n_nodes)
         weights[self.n_sources :] = self.logit_probs
-        score = influence(normalized_matrix(self.n_nodes, cols, rows, vals), weights)[unvisited]
+        score = influence(normalized_matrix(self.n_nodes, sources, targets, values), weights)[unvisited]
         return unvisited[np.argsort(-score, kind="stable")[:count]]
 
     def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All rows so far as (target, source, weight) arrays, merged so later calls start there."""
-        for store in (self.rows, self.cols, self.vals):
-            store[:] = [np.concatenate(store)] if store else [np.zeros(0)]
-        return self.rows[0], self.cols[0], self.vals[0]
+        """All edges so far as (target, source, weight) arrays, merged so later calls start there."""
+        for parts in (self.edge_targets, self.edge_sources, self.edge_weights):
+            parts[:] = [np.concatenate(parts)] if parts else [np.zeros(0)]
+        return self.edge_targets[0], self.edge_sources[0], self.edge_weights[0]
 
-    def _rows(self, frozen, targets: list[int]) -> int:
+    def _edges_into(self, frozen, targets: list[int]) -> int:
         """Edges into `targets` (node indices) from every source, stored sparse."""
         rep = self.rep
         shape = frozen.embed_probe.shape
@@ -212,9 +213,9 @@ class _Attribution:
                 for p, lo, hi in self.groups[layer]:
                     block[:, base + lo : base + hi] = g[:, p] @ src.writes[lo:hi].float().T
             nz = block.nonzero(as_tuple=True)
-            self.rows.append(np.asarray(targets, dtype=np.int64)[nz[0].cpu().numpy()])
-            self.cols.append(nz[1].cpu().numpy().astype(np.int64))
-            self.vals.append(block[nz].cpu().numpy())
+            self.edge_targets.append(np.asarray(targets, dtype=np.int64)[nz[0].cpu().numpy()])
+            self.edge_sources.append(nz[1].cpu().numpy().astype(np.int64))
+            self.edge_weights.append(block[nz].cpu().numpy())
         return n
 
     def _assemble(self, graph_id: str, text: str, ids: list[int], visited: np.ndarray) -> AttributionGraph:
@@ -226,7 +227,7 @@ class _Attribution:
                 "latent",
                 self.lat_pos[k],
                 layer=self.lat_layer[k],
-                feature=self.lat_feat[k],
+                feature_index=self.lat_feat[k],
                 activation=self.lat_act[k],
             )
             for k in np.flatnonzero(visited)
@@ -252,9 +253,9 @@ class _Attribution:
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
         remap[np.flatnonzero(visited)] = np.arange(int(visited.sum()))
         remap[self.n_latents :] = np.arange(self.n_nodes - self.n_latents) + int(visited.sum())
-        rows, cols, vals = self._edges()
-        rows, cols = remap[rows.astype(np.int64)], remap[cols.astype(np.int64)]
-        keep = cols >= 0
+        targets, sources, values = self._edges()
+        targets, sources = remap[targets.astype(np.int64)], remap[sources.astype(np.int64)]
+        keep = sources >= 0
         meta = GraphMeta(
             id=graph_id,
             prompt=text,
@@ -268,4 +269,4 @@ class _Attribution:
                 "n_active_latents": self.n_latents,
             },
         )
-        return AttributionGraph(meta, nodes, cols[keep], rows[keep], vals[keep])
+        return AttributionGraph(meta, nodes, sources[keep], targets[keep], values[keep])

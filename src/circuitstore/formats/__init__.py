@@ -13,7 +13,7 @@ How a file maps onto an AttributionGraph:
   come in two styles (`0_<layer>_<pos>`, which looks like a layer-0 latent, and `<layer>_-1_<pos>`);
   an error's layer is its `layer` field, its id is kept as is.
 - position = `ctx_idx`. `layer` is an int for latents, errors and logits; None for tokens ("E").
-- latent: feature = the middle of the node id (the index within the layer); Node.feature_ref
+- latent: feature_index = the middle of the node id (the index within the layer); Node.file_feature
   keeps the file's `feature` number (Neuronpedia's Cantor pairing of layer and index for gemma;
   Anthropic's own number for Haiku), Node.js_id keeps `jsNodeId`. Every kind keeps both.
 - token: token_id = the node id's middle (`E_651_1` → 651), text = prompt_tokens[ctx_idx].

@@ -72,13 +72,14 @@ def pair(layer: int, index: int) -> int:
 
 
 def node_record(node: Node, *, latent_type: str, logit_layer: int) -> dict[str, Any]:
-    """The record circuit-tracer would write for this node; `feature_ref`, `js_id` and `label`
+    """The record circuit-tracer would write for this node; `file_feature`, `js_id` and `label`
     (as the clerp) win over derived values, so a file's own numbering is written back."""
     kind, pos = node.kind, node.position
     if kind == "token":
         layer, feature, js = "E", pos, f"E_{node.token_id}-{pos}"
     elif kind == "latent":
-        layer, feature, js = str(node.layer), pair(node.layer, node.feature), f"{node.layer}_{node.feature}-0"
+        layer, index = node.layer, node.feature_index
+        layer, feature, js = str(layer), pair(layer, index), f"{layer}_{index}-0"
     elif kind == "error":
         layer, feature, js = str(node.layer), -1, f"{node.layer}_{pos}-0"
     else:
@@ -91,7 +92,7 @@ def node_record(node: Node, *, latent_type: str, logit_layer: int) -> dict[str, 
             clerp = f'Output "{node.text}" (p={node.probability:.3f})'
     return {
         "node_id": node.id,
-        "feature": node.feature_ref if node.feature_ref is not None else feature,
+        "feature": node.file_feature if node.file_feature is not None else feature,
         "layer": layer,
         "ctx_idx": pos,
         "feature_type": latent_type if kind == "latent" else _FEATURE_TYPES[kind],

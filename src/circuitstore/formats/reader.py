@@ -186,11 +186,11 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
     js_id = raw.get("jsNodeId")
     if js_id is not None and not isinstance(js_id, str):
         raise _Bad(f"{who}: jsNodeId must be a string, got {_type(js_id)}")
-    feature_ref = raw.get("feature")
-    if feature_ref is not None and (not isinstance(feature_ref, int) or isinstance(feature_ref, bool)):
-        raise _Bad(f"{who}: feature must be an integer or null, got {_type(feature_ref)}")
+    file_feature = raw.get("feature")
+    if file_feature is not None and (not isinstance(file_feature, int) or isinstance(file_feature, bool)):
+        raise _Bad(f"{who}: feature must be an integer or null, got {_type(file_feature)}")
 
-    layer = feature = token_id = text = probability = None
+    layer = feature_index = token_id = text = probability = None
     is_target = False
     if kind == "token":
         token_id = id_part(node_id)
@@ -198,11 +198,11 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
     else:
         layer = _layer(raw.get("layer"), who)
         if kind == "latent":
-            feature = id_part(node_id)
-            if feature is None:
+            feature_index = id_part(node_id)
+            if feature_index is None:
                 raise _Bad(f"{who}: a latent's id must be <layer>_<index>_<position>")
         elif kind == "logit":
-            token_id, text = feature_ref, logit_text(label)
+            token_id, text = file_feature, logit_text(label)
             probability = _number(raw, "token_prob", who)
             is_target = bool(raw.get("is_target_logit", False))
     return Node(
@@ -210,7 +210,7 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
         kind=kind,
         position=position,
         layer=layer,
-        feature=feature,
+        feature_index=feature_index,
         token_id=token_id,
         text=text,
         activation=_number(raw, "activation", who),
@@ -218,7 +218,7 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
         probability=probability,
         label=label,
         is_target=is_target,
-        feature_ref=feature_ref,
+        file_feature=file_feature,
         js_id=js_id,
     )
 

@@ -5,7 +5,7 @@ The header (leading `//` lines) is the single source of truth for a query's purp
 into Neo4j Browser and what `circuitstore query` runs are the same text. Header grammar:
 
     // <purpose, first line>
-    // <more description ...>
+    // <more description ...>  (for whoever reads the file)
     // @param NAME TYPE [= DEFAULT] [(min X[, max Y])]: description
     // @check NAME ...           (files `_check_NAME.cypher`, run first; each returns `problem`)
     // @example :params {...}
@@ -50,7 +50,6 @@ class Param:
 class QueryInfo:
     name: str
     purpose: str
-    description: str
     params: tuple[Param, ...]
     checks: tuple[str, ...]
     example: str
@@ -93,8 +92,7 @@ def _parse(name: str, text: str) -> QueryInfo:
     purpose = prose[0] if prose else ""
     if purpose.startswith(f"{name}:"):
         purpose = purpose[len(name) + 1 :].strip()
-    description = "\n".join(prose[1:]).strip()
-    return QueryInfo(name, purpose, description, tuple(params), tuple(checks), example, text)
+    return QueryInfo(name, purpose, tuple(params), tuple(checks), example, text)
 
 
 @cache

@@ -7,10 +7,8 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-import neo4j
-from neo4j.exceptions import ClientError
-
 from circuitstore.errors import CircuitstoreError
+from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries.library import Param, QueryInfo, get_check, get_query
 from circuitstore.records import rows
 
@@ -124,5 +122,5 @@ def _a(type_: str) -> str:
 def _run(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
     try:
         return rows(tx.run(query.text, values))
-    except ClientError as exc:
+    except neo4j.exceptions.ClientError as exc:
         raise CircuitstoreError(f"query {query.name} failed: {exc.message}") from None

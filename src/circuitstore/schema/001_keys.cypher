@@ -1,4 +1,4 @@
-// Uniqueness constraints: the keys ingest MERGEs on. Each also gives a range index on its key.
+// Uniqueness constraints: the keys the store MERGEs on. Each also gives a range index on its key.
 CREATE CONSTRAINT graph_id IF NOT EXISTS FOR (g:Graph) REQUIRE g.id IS UNIQUE;
 CREATE CONSTRAINT model_id IF NOT EXISTS FOR (m:Model) REQUIRE m.id IS UNIQUE;
 CREATE CONSTRAINT transcoder_set_id IF NOT EXISTS FOR (t:TranscoderSet) REQUIRE t.id IS UNIQUE;

@@ -10,11 +10,9 @@ from __future__ import annotations
 import re
 from importlib import resources
 
-import neo4j
-from neo4j.exceptions import ClientError
-
 from circuitstore.cypher_files import cypher_reader
 from circuitstore.errors import CircuitstoreError
+from circuitstore.neo4j_driver import neo4j
 
 _MIGRATION = re.compile(r"^(\d{3})_\w+\.cypher$")
 # Codes a concurrent migrate() can raise for a rule the other one just created.
@@ -71,7 +69,7 @@ def migrate(driver: neo4j.Driver) -> int:
             for statement in statements(cypher(name)):
                 try:
                     session.run(statement).consume()
-                except ClientError as exc:
+                except neo4j.exceptions.ClientError as exc:
                     if exc.code not in _ALREADY_THERE:
                         raise CircuitstoreError(f"migration {name} failed: {exc.message}") from None
             session.run(cypher("version_record"), version=version).consume()

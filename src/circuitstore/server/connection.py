@@ -5,10 +5,8 @@ from __future__ import annotations
 import os
 from urllib.parse import urlsplit
 
-import neo4j
-from neo4j.exceptions import AuthError, ConfigurationError, DriverError, Neo4jError, ServiceUnavailable
-
 from circuitstore.errors import CircuitstoreError, one_line
+from circuitstore.neo4j_driver import neo4j
 from circuitstore.server.local import LocalServer
 
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
@@ -45,21 +43,21 @@ def connect(uri: str | None = None, *, user: str | None = None, password: str | 
         driver = neo4j.GraphDatabase.driver(
             uri, auth=(user, password), connection_timeout=10, notifications_min_severity="OFF"
         )
-    except (ConfigurationError, ValueError) as exc:
+    except (neo4j.exceptions.ConfigurationError, ValueError) as exc:
         raise CircuitstoreError(f"bad Neo4j URI {uri!r}: {exc}") from None
     try:
         driver.verify_connectivity()
-    except AuthError:
+    except neo4j.exceptions.AuthError:
         driver.close()
         raise CircuitstoreError(
             f"Neo4j at {uri} refused user {user!r}: wrong password "
             "(NEO4J_PASSWORD, or the local server's password file)"
         ) from None
-    except ServiceUnavailable:
+    except neo4j.exceptions.ServiceUnavailable:
         driver.close()
         hint = "start it with `circuitstore server start`" if is_local else "is it running?"
         raise CircuitstoreError(f"cannot reach Neo4j at {uri}; {hint}") from None
-    except (Neo4jError, DriverError, OSError) as exc:
+    except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError, OSError) as exc:
         driver.close()
         raise CircuitstoreError(f"cannot connect to Neo4j at {uri}: {one_line(exc)}") from None
     return driver

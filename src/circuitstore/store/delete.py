@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import neo4j
-
-from circuitstore.errors import CircuitstoreError
-from circuitstore.ingest.cypher import cypher
-
-
-class GraphNotFound(CircuitstoreError, LookupError):
-    """No graph is stored under the given id."""
+from circuitstore.neo4j_driver import neo4j
+from circuitstore.store.cypher import cypher
+from circuitstore.store.errors import GraphNotFound
 
 
 def clear_graph(tx: neo4j.ManagedTransaction, graph_id: str) -> list[str]:

@@ -1,4 +1,4 @@
-"""An AttributionGraph turned into the parameter lists the ingest Cypher expects.
+"""An AttributionGraph turned into the parameters write_graph.cypher takes.
 
 Built once per graph, before any transaction starts, so a retried transaction re-sends the
 same lists and Python work never happens while Neo4j holds locks.
@@ -14,31 +14,25 @@ import numpy as np
 
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import KINDS, AttributionGraph, Node, edge_shares
+from circuitstore.identity import feature_id, vocab_id
 
-# Optional Node fields, stored as node properties of the same name (None is simply not stored).
-NODE_FIELDS = (
-    "layer",
-    "feature",
-    "token_id",
-    "text",
-    "activation",
-    "influence",
-    "probability",
-    "label",
-    "feature_ref",
-    "js_id",
-)
+# Optional Node fields and the node properties they are stored as (None is simply not stored).
+# Two properties keep the names users script against: `feature` and `feature_ref`.
+NODE_PROPERTIES = {
+    "layer": "layer",
+    "feature_index": "feature",
+    "token_id": "token_id",
+    "text": "text",
+    "activation": "activation",
+    "influence": "influence",
+    "probability": "probability",
+    "label": "label",
+    "file_feature": "feature_ref",
+    "js_id": "js_id",
+}
 # Pruning and score entries that have a column of their own on :Graph.
 PRUNING_KEYS = ("node_threshold", "edge_threshold")
 SCORE_KEYS = ("replacement_score", "completeness_score")
-
-
-def feature_id(transcoder_set: str, layer: int, index: int) -> str:
-    return f"{transcoder_set}/{layer}/{index}"
-
-
-def vocab_id(model: str, token_id: int) -> str:
-    return f"{model}/{token_id}"
 
 
 def caption(node: Node) -> str:
@@ -46,7 +40,7 @@ def caption(node: Node) -> str:
     if node.kind == "token":
         return f"{json.dumps(node.text, ensure_ascii=False)}@{node.position}"
     if node.kind == "latent":
-        text = f"L{node.layer}/{node.feature}@{node.position}"
+        text = f"L{node.layer}/{node.feature_index}@{node.position}"
         return f"{text} {node.label}" if node.label else text
     if node.kind == "error":
         return f"err L{node.layer}@{node.position}"
@@ -62,7 +56,7 @@ def _json(graph_id: str, what: str, value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class GraphRows:
+class GraphParams:
     """Everything store_graph sends, in the shapes write_graph.cypher reads.
 
     Nodes go in kind order (tokens, latents, errors, logits), table order within a kind; edges
@@ -73,8 +67,8 @@ class GraphRows:
     fingerprint: str
     graph: dict[str, Any]  # :Graph properties
     nodes: dict[str, list[dict]]  # kind -> [{node properties..., ref}], ref = index into features / vocab
-    features: list[dict]  # distinct :Feature rows, sorted by id (a fixed lock order)
-    vocab: list[dict]  # distinct :Vocab rows, sorted by id
+    features: list[dict]  # distinct :Feature properties, sorted by id (a fixed lock order)
+    vocab: list[dict]  # distinct :Vocab properties, sorted by id
     sources: list[int]  # edge endpoints, as slots
     targets: list[int]
     weights: list[float]
@@ -82,7 +76,7 @@ class GraphRows:
     supernodes: list[dict]  # [{name, members: [slot]}]
 
     @classmethod
-    def of(cls, graph: AttributionGraph) -> GraphRows:
+    def of(cls, graph: AttributionGraph) -> GraphParams:
         meta = graph.meta
         gid = meta.id
         nodes: dict[str, list[dict]] = {kind: [] for kind in KINDS}
@@ -94,46 +88,46 @@ class GraphRows:
         for i in order.tolist():
             node = graph.nodes[i]
             kind = node.kind
-            row: dict[str, Any] = {"node_id": node.id, "position": node.position, "name": caption(node)}
-            for name in NODE_FIELDS:
-                value = getattr(node, name)
+            props: dict[str, Any] = {"node_id": node.id, "position": node.position, "name": caption(node)}
+            for field, prop in NODE_PROPERTIES.items():
+                value = getattr(node, field)
                 if value is not None:
-                    row[name] = value
+                    props[prop] = value
             if kind == "logit" or node.is_target:
-                row["is_target"] = node.is_target
+                props["is_target"] = node.is_target
             ref = None
             if kind == "latent":
-                ref = row["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature)
+                ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature_index)
                 feature = features.setdefault(
                     ref,
                     {
                         "id": ref,
                         "transcoder_set": meta.transcoder_set,
                         "layer": node.layer,
-                        "index": node.feature,
+                        "index": node.feature_index,
                         "label": None,
-                        "name": f"L{node.layer}/{node.feature}",
+                        "name": f"L{node.layer}/{node.feature_index}",
                     },
                 )
                 if feature["label"] is None and node.label:
                     feature["label"] = node.label
-                    feature["name"] = f"L{node.layer}/{node.feature} {node.label}"
+                    feature["name"] = f"L{node.layer}/{node.feature_index} {node.label}"
             elif kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
                 vocab.setdefault(
                     ref,
                     {"id": ref, "model": meta.model, "token_id": node.token_id, "text": node.text, "name": node.text},
                 )
-            row["ref"] = ref
-            nodes[kind].append(row)
+            props["ref"] = ref
+            nodes[kind].append(props)
         feature_ids = sorted(features)
         vocab_ids = sorted(vocab)
         at = {"latent": {k: n for n, k in enumerate(feature_ids)}}
         at["token"] = at["logit"] = {k: n for n, k in enumerate(vocab_ids)}
-        for kind, rows in nodes.items():
-            for row in rows:
-                if row["ref"] is not None:
-                    row["ref"] = at[kind][row["ref"]]
+        for kind, of_kind in nodes.items():
+            for props in of_kind:
+                if props["ref"] is not None:
+                    props["ref"] = at[kind][props["ref"]]
 
         slot = np.empty(graph.n_nodes, dtype=np.int64)
         slot[order] = np.arange(graph.n_nodes)
@@ -142,7 +136,7 @@ class GraphRows:
 
         pruning = dict(meta.pruning)
         scores = dict(meta.scores)
-        props = {
+        graph_props = {
             "id": gid,
             "name": gid,
             "prompt": meta.prompt,
@@ -157,17 +151,17 @@ class GraphRows:
             "fingerprint": graph.fingerprint(),
         }
         for key in PRUNING_KEYS:
-            props[key] = pruning.pop(key, None)
+            graph_props[key] = pruning.pop(key, None)
         for key in SCORE_KEYS:
-            props[key] = scores.pop(key, None)
+            graph_props[key] = scores.pop(key, None)
         if pruning or scores:
             extra = ", ".join(sorted({*pruning, *scores}))
             raise CircuitstoreError(f"graph {gid!r}: pruning/score entries without a :Graph column: {extra}")
 
         return cls(
             graph_id=gid,
-            fingerprint=props["fingerprint"],
-            graph=props,
+            fingerprint=graph_props["fingerprint"],
+            graph=graph_props,
             nodes=nodes,
             features=[features[k] for k in feature_ids],
             vocab=[vocab[k] for k in vocab_ids],

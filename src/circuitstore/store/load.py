@@ -5,12 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import neo4j
-
 from circuitstore.graph import KINDS, AttributionGraph, GraphMeta, Node, Supernode
-from circuitstore.ingest.cypher import cypher
-from circuitstore.ingest.delete import GraphNotFound
-from circuitstore.ingest.rows import NODE_FIELDS, PRUNING_KEYS, SCORE_KEYS
+from circuitstore.neo4j_driver import neo4j
+from circuitstore.store.cypher import cypher
+from circuitstore.store.errors import GraphNotFound
+from circuitstore.store.params import NODE_PROPERTIES, PRUNING_KEYS, SCORE_KEYS
 
 
 def graph_exists(driver: neo4j.Driver, graph_id: str) -> bool:
@@ -51,7 +50,7 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
             kind=p["kind"],
             position=p["position"],
             is_target=p.get("is_target", False),
-            **{f: p.get(f) for f in NODE_FIELDS},
+            **{field: p.get(prop) for field, prop in NODE_PROPERTIES.items()},
         )
         for p in props
     ]

@@ -1,5 +1,5 @@
 """store_graph / load_graph / delete_graph against a real Neo4j, on every real graph file; each
-expectation is computed from the file's raw JSON (tests/raw_json.py), never from ingest's output."""
+expectation is computed from the file's raw JSON (tests/raw_json.py), never from the store's output."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from circuitstore.formats import dump_graph, read_graph
-from circuitstore.ingest import (
+from circuitstore.store import (
     GraphExists,
     GraphNotFound,
     delete_graph,

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-import neo4j
-from neo4j.exceptions import TransientError
-
-from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import AttributionGraph
-from circuitstore.ingest.cypher import cypher
-from circuitstore.ingest.delete import clear_graph, prune_shared
-from circuitstore.ingest.rows import GraphRows
+from circuitstore.neo4j_driver import neo4j
+from circuitstore.store.cypher import cypher
+from circuitstore.store.delete import clear_graph, prune_shared
+from circuitstore.store.errors import GraphExists, GraphTooBig
+from circuitstore.store.params import GraphParams
 
 # Edges per statement: large enough that per-statement costs vanish, small enough that one
 # parameter message stays a few MB.
 EDGE_BATCH = 20_000
 _OUT_OF_TX_MEMORY = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
-
-
-class GraphExists(CircuitstoreError):
-    """A different graph is already stored under this id (pass replace=True to swap it)."""
-
-
-class GraphTooBig(CircuitstoreError):
-    """Storing the graph needs more transaction memory than the server has (on a 1 GiB heap, about
-    700 bytes an edge: some 700,000 edges)."""
 
 
 def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool = False) -> str:
@@ -34,41 +23,41 @@ def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool 
     Transient failures (deadlocks between concurrent imports merging the same Features) are
     retried by the driver's managed transaction, which re-runs the whole unit.
     """
-    rows = GraphRows.of(graph)
+    params = GraphParams.of(graph)
     with driver.session() as session:
         try:
-            return session.execute_write(_store, rows, replace)
-        except TransientError as exc:  # at commit, after the driver's retries
+            return session.execute_write(_store, params, replace)
+        except neo4j.exceptions.TransientError as exc:  # at commit, after the driver's retries
             if exc.code == _OUT_OF_TX_MEMORY:
-                raise _too_big(rows, exc) from exc
+                raise _too_big(params, exc) from exc
             raise
 
 
-def _store(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
+def _store(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> str:
     try:
-        return _write(tx, rows, replace)
-    except TransientError as exc:
+        return _write(tx, params, replace)
+    except neo4j.exceptions.TransientError as exc:
         # Retrying cannot help a graph whose edges alone exceed the server's transaction memory.
         if exc.code == _OUT_OF_TX_MEMORY:
-            raise _too_big(rows, exc) from exc
+            raise _too_big(params, exc) from exc
         raise
 
 
-def _too_big(rows: GraphRows, exc: TransientError) -> GraphTooBig:
+def _too_big(params: GraphParams, exc: neo4j.exceptions.TransientError) -> GraphTooBig:
     return GraphTooBig(
-        f"graph {rows.graph_id!r} ({len(rows.weights)} edges): Neo4j ran out of transaction memory "
+        f"graph {params.graph_id!r} ({len(params.weights)} edges): Neo4j ran out of transaction memory "
         f"({exc.message}); store it alone, or give the server more heap "
         "(circuitstore server start --heap)"
     )
 
 
-def _write(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
-    gid = rows.graph_id
+def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> str:
+    gid = params.graph_id
     claim = tx.run(cypher("claim_graph"), graph_id=gid).single(strict=True)
     stale: list[str] = []
     outcome = "created"
     if not claim["fresh"]:
-        if claim["fingerprint"] == rows.fingerprint:
+        if claim["fingerprint"] == params.fingerprint:
             return "unchanged"
         if not replace:
             raise GraphExists(f"a different graph is already stored as {gid!r} (use --replace to swap it)")
@@ -80,27 +69,27 @@ def _write(tx: neo4j.ManagedTransaction, rows: GraphRows, replace: bool) -> str:
     eids = tx.run(
         cypher("write_graph"),
         graph_id=gid,
-        props=rows.graph,
-        features=rows.features,
-        vocab=rows.vocab,
-        tokens=rows.nodes["token"],
-        latents=rows.nodes["latent"],
-        errors=rows.nodes["error"],
-        logits=rows.nodes["logit"],
-        s=rows.sources[:b],
-        t=rows.targets[:b],
-        w=rows.weights[:b],
-        share=rows.shares[:b],
-        supernodes=rows.supernodes,
+        props=params.graph,
+        features=params.features,
+        vocab=params.vocab,
+        tokens=params.nodes["token"],
+        latents=params.nodes["latent"],
+        errors=params.nodes["error"],
+        logits=params.nodes["logit"],
+        s=params.sources[:b],
+        t=params.targets[:b],
+        w=params.weights[:b],
+        share=params.shares[:b],
+        supernodes=params.supernodes,
     ).single(strict=True)["eids"]
-    for lo in range(b, len(rows.weights), b):
+    for lo in range(b, len(params.weights), b):
         hi = lo + b
         tx.run(
             cypher("create_edges"),
-            s=[eids[i] for i in rows.sources[lo:hi]],
-            t=[eids[i] for i in rows.targets[lo:hi]],
-            w=rows.weights[lo:hi],
-            share=rows.shares[lo:hi],
+            s=[eids[i] for i in params.sources[lo:hi]],
+            t=[eids[i] for i in params.targets[lo:hi]],
+            w=params.weights[lo:hi],
+            share=params.shares[lo:hi],
         ).consume()
     prune_shared(tx, stale)
     return outcome

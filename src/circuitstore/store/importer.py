@@ -9,11 +9,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import neo4j
-from neo4j.exceptions import DriverError, Neo4jError
-
 from circuitstore.errors import CircuitstoreError
-from circuitstore.ingest.store import store_graph
+from circuitstore.neo4j_driver import neo4j
+from circuitstore.store.write import store_graph
 
 
 @dataclass(frozen=True)
@@ -73,12 +71,12 @@ def import_file(driver: neo4j.Driver, path: Path, *, replace: bool = False) -> O
     try:
         graph = read_graph(path)
         status = store_graph(driver, graph, replace=replace)
-    except (CircuitstoreError, Neo4jError) as exc:
+    except (CircuitstoreError, neo4j.exceptions.Neo4jError) as exc:
         message = str(exc) if isinstance(exc, CircuitstoreError) else f"Neo4j refused it: {exc.message}"
         if not message.startswith(str(path)):
             message = f"{path}: {message}"
         return Outcome(path, "failed", error=message.splitlines()[0])
-    except DriverError as exc:
+    except neo4j.exceptions.DriverError as exc:
         raise CircuitstoreError(f"lost the connection to Neo4j while importing {path}: {exc}") from exc
     return Outcome(path, status, graph.n_nodes, graph.n_edges)
 

@@ -1,8 +1,11 @@
-"""AttributionGraph → Neo4j and back (the data model: schema/data-model.md).
+"""The Neo4j store: AttributionGraph → Neo4j and back (the data model: schema/data-model.md).
 
     store_graph(driver, graph, *, replace=False) -> 'created' | 'unchanged' | 'replaced'
     load_graph(driver, graph_id) -> AttributionGraph      delete_graph(driver, graph_id)
     list_graphs(driver) -> [dict]                          graph_exists(driver, graph_id) -> bool
+
+importer.py stores many graph files at once (what `circuitstore import` runs); errors.py holds
+the errors the store raises.
 
 One transaction per graph: a graph is stored whole or not at all, and replacing one swaps old for
 new in that same transaction. The same content again (by fingerprint) changes nothing; different
@@ -11,9 +14,10 @@ are MERGEd on their uniqueness constraints, so concurrent imports never duplicat
 between them are retried by the driver). Every statement is a parameterised .cypher file here.
 """
 
-from circuitstore.ingest.delete import GraphNotFound, delete_graph
-from circuitstore.ingest.load import graph_exists, list_graphs, load_graph
-from circuitstore.ingest.store import GraphExists, GraphTooBig, store_graph
+from circuitstore.store.delete import delete_graph
+from circuitstore.store.errors import GraphExists, GraphNotFound, GraphTooBig
+from circuitstore.store.load import graph_exists, list_graphs, load_graph
+from circuitstore.store.write import store_graph
 
 __all__ = [
     "GraphExists",

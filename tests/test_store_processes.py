@@ -15,7 +15,7 @@ import pytest
 
 from circuitstore.formats import read_graph, write_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
-from circuitstore.ingest import store_graph
+from circuitstore.store import store_graph
 from tests import raw_json
 from tests.data import GRAPHS_DIR
 from tests.database import value
@@ -43,7 +43,7 @@ def big_graph(graph_id: str, n_latents: int = 3000, n_edges: int = 400_000) -> A
     tokens = tuple(f"t{i}" for i in range(8))
     nodes = [Node(f"E_{100 + p}_{p}", "token", p, token_id=100 + p, text=tokens[p]) for p in range(8)]
     nodes += [
-        Node(f"{i % 26}_{i}_{i % 8}", "latent", i % 8, layer=i % 26, feature=i, activation=1.0)
+        Node(f"{i % 26}_{i}_{i % 8}", "latent", i % 8, layer=i % 26, feature_index=i, activation=1.0)
         for i in range(n_latents)
     ]
     nodes.append(Node("27_9_7", "logit", 7, layer=27, token_id=9, text=" x", probability=0.5, is_target=True))

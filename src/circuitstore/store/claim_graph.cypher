@@ -1,4 +1,4 @@
-// Claim a graph id at the start of an ingest transaction.
+// Claim a graph id at the start of the transaction that stores it.
 // MERGE takes the lock on the Graph.id uniqueness entry, so a second import of the same id
 // waits here until the first commits, then sees its fingerprint.
 // Parameters: $graph_id. Returns fresh (true when this transaction created the node), fingerprint.

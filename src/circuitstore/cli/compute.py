@@ -1,0 +1,111 @@
+"""The `ingest` command: compute, prune and store the graphs of prompts (torch is loaded only
+when it runs). Its attribution options take their defaults from AttributionSettings."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from circuitstore.cli.driver import store
+from circuitstore.settings import DEFAULT_MODEL, DEFAULT_TRANSCODERS, AttributionSettings
+
+_DEFAULTS = {f.name: f.default for f in dataclasses.fields(AttributionSettings)}
+# One bar across prompts: each prompt is this many steps, shared out over its targets.
+_STEPS_PER_PROMPT = 1000
+
+
+def _setting(name: str, type: Any, help: str) -> Any:
+    """An option for the AttributionSettings field `name`, with its default."""
+    return click.option(f"--{name.replace('_', '-')}", type=type, default=_DEFAULTS[name], show_default=True, help=help)
+
+
+@click.command("ingest")
+@click.argument("prompts", nargs=-1)
+@click.option(
+    "--prompts",
+    "prompts_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="A text file of prompts, one per line (blank lines skipped).",
+)
+@click.option(
+    "--model",
+    help="A TransformerLens model name, a local model directory, a .gguf file, or "
+    f"gemma-3-270m-gguf (offline, from its PyPI package). [default: {DEFAULT_MODEL}]",
+)
+@click.option(
+    "--transcoders",
+    help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
+    f"transcoders. [default: {DEFAULT_TRANSCODERS}]",
+)
+@click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
+@_setting("max_feature_nodes", click.IntRange(min=0), "Latents to attribute, most influential on the logits first.")
+@_setting("max_n_logits", click.IntRange(min=1), "At most this many logit nodes ...")
+@_setting("desired_logit_prob", float, "... or fewer, once their probabilities add up to this.")
+@_setting("batch_size", click.IntRange(min=1), "Targets per backward pass.")
+@_setting("node_threshold", float, "Keep latents and errors holding this share of influence.")
+@_setting("edge_threshold", float, "Keep edges holding this share of edge influence.")
+@click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
+@click.pass_context
+def ingest_cmd(
+    ctx: click.Context,
+    prompts: tuple[str, ...],
+    prompts_file: str | None,
+    model: str | None,
+    transcoders: str | None,
+    device: str,
+    dtype: str,
+    out: str | None,
+    **settings: Any,
+) -> None:
+    """Compute, prune and store the attribution graph of each PROMPT.
+
+    A prompt already stored with the same model, transcoders and settings is skipped, so an
+    interrupted batch resumes. A prompt that cannot be attributed is reported and the rest go
+    on; the exit status is then 1."""
+    from circuitstore.compute import load_model, load_transcoders
+    from circuitstore.compute.ingest import Outcome, ingest_prompts
+
+    texts = list(prompts)
+    if prompts_file:
+        texts += [line for line in Path(prompts_file).read_text(encoding="utf-8").splitlines() if line.strip()]
+    if not texts:
+        raise click.UsageError("give PROMPT arguments or --prompts FILE")
+    config = AttributionSettings(**settings)
+    lm = load_model(model or DEFAULT_MODEL, device=device, dtype=dtype)
+    tcs = load_transcoders(transcoders or DEFAULT_TRANSCODERS, lm, device=device, dtype=dtype)
+    driver = store(ctx)
+    status = {"text": ""}  # the text after the bar: where the current prompt is
+    with click.progressbar(
+        length=len(texts) * _STEPS_PER_PROMPT,
+        label="ingest",
+        file=sys.stderr,
+        item_show_func=lambda _: status["text"],
+    ) as bar:
+
+        def advance(i: int, done: int, total: int) -> None:
+            status["text"] = f"prompt {i + 1}/{len(texts)}: {done}/{total} targets"
+            bar.update(i * _STEPS_PER_PROMPT + _STEPS_PER_PROMPT * done // max(total, 1) - bar.pos)
+
+        def finished(i: int, outcome: Outcome) -> None:
+            if outcome.status == "failed":
+                click.echo(f"\nerror: prompt {i + 1}/{len(texts)} ({outcome.prompt[:40]!r}): {outcome.error}", err=True)
+            bar.update((i + 1) * _STEPS_PER_PROMPT - bar.pos)
+
+        outcomes = ingest_prompts(
+            driver, lm, tcs, texts, config, out_dir=Path(out) if out else None, progress=advance, on_done=finished
+        )
+    for outcome in outcomes:
+        if outcome.status != "failed":
+            click.echo(f"{outcome.status} {outcome.graph_id} {outcome.prompt[:60]!r}")
+    counts = {kind: sum(o.status == kind for o in outcomes) for kind in ("stored", "skipped", "failed")}
+    click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
+    if counts["failed"]:
+        sys.exit(1)
+
+
+COMMANDS = (ingest_cmd,)

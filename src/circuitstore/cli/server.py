@@ -1,0 +1,119 @@
+"""The `server` commands: a local Neo4j 5.26 Community server (with APOC and Browser)."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from circuitstore.cli.output import emit
+
+
+@click.group("server")
+@click.option(
+    "--home",
+    envvar="CIRCUITSTORE_HOME",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The server's directory (config, data, logs, password); default: "
+    "neo4j/ in the user data directory. Env: CIRCUITSTORE_HOME.",
+)
+@click.pass_context
+def server_group(ctx: click.Context, home: str | None) -> None:
+    """Run a local Neo4j 5.26 Community server (with APOC and Browser) on 127.0.0.1."""
+    from circuitstore.server import LocalServer
+
+    ctx.obj["server"] = LocalServer(home)
+
+
+@server_group.command("start")
+@click.option(
+    "--bolt-port",
+    type=click.IntRange(1, 65535),
+    envvar="CIRCUITSTORE_BOLT_PORT",
+    help="Default 7687, then as last started.",
+)
+@click.option(
+    "--http-port",
+    type=click.IntRange(1, 65535),
+    envvar="CIRCUITSTORE_HTTP_PORT",
+    help="Default 7474, then as last started.",
+)
+@click.option("--heap", envvar="CIRCUITSTORE_HEAP", help="JVM heap, e.g. 1g (the default).")
+@click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
+@click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def server_start(
+    ctx: click.Context,
+    bolt_port: int | None,
+    http_port: int | None,
+    heap: str | None,
+    pagecache: str | None,
+    timeout: float,
+    as_json: bool,
+) -> None:
+    """Start the server (if it is not running) and wait until Bolt answers."""
+    srv = ctx.obj["server"]
+    started = srv.start(timeout=timeout, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache)
+    status = {"started": started, **srv.status()}
+    if as_json:
+        click.echo(json.dumps(status, indent=2))
+        return
+    click.echo(
+        f"Neo4j {status['version']} {'started' if started else 'was already running'} "
+        f"(pid {status['pid']}), Bolt {status['bolt']}"
+    )
+    click.echo(f"Browser: {status['browser']}  (user neo4j, password in {srv.password_file})")
+
+
+@server_group.command("stop")
+@click.option("--json", "as_json", is_flag=True, help="Print the outcome as JSON.")
+@click.pass_context
+def server_stop(ctx: click.Context, as_json: bool) -> None:
+    """Shut the server down cleanly; its data stays for the next start."""
+    stopped = ctx.obj["server"].stop()
+    if as_json:
+        click.echo(json.dumps({"stopped": stopped}))
+    else:
+        click.echo("stopped" if stopped else "not running")
+
+
+@server_group.command("status")
+@click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
+@click.pass_context
+def server_status(ctx: click.Context, as_json: bool) -> None:
+    """Say whether the server runs, on which ports, its version and store size."""
+    s = ctx.obj["server"].status()
+    if as_json:
+        click.echo(json.dumps(s, indent=2))
+        return
+    state = f"{s['state']} (pid {s['pid']})" if s["pid"] else s["state"]
+    for key, value in (
+        ("state", state),
+        ("bolt", s["bolt"]),
+        ("browser", s["browser"]),
+        ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
+        ("memory", f"heap {s['heap']}, page cache {s['pagecache']}"),
+        ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data"),
+    ):
+        click.echo(f"{key:8} {value}")
+
+
+@server_group.command("resolve")
+@click.option("--json", "as_json", is_flag=True, help="Print the jar folders as JSON.")
+def server_resolve(as_json: bool) -> None:
+    """Download the server's jars from Maven Central (start does this when needed)."""
+    from circuitstore.server import jars
+
+    found = jars.resolve()
+    emit(
+        [
+            {"part": part, "version": jars.version(part), "jars": str(path)}
+            for part, path in zip(jars.PARTS, (found.lib, found.browser, found.plugins))
+        ],
+        as_json,
+    )
+
+
+COMMANDS = (server_group,)
