@@ -18,6 +18,7 @@ from circuitstore.cli import main
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
 from circuitstore.queries import list_queries, run_query
+from circuitstore.queries.runner import problem_text
 from circuitstore.store import store_graph
 from tests.data import GRAPHS_DIR as GRAPHS
 from tests.database import wipe
@@ -384,6 +385,13 @@ def test_neighbourhood_matches_a_breadth_first_search(db, depth, min_weight):
 
 
 # ---- parameter checks -------------------------------------------------------------------------
+
+
+def test_a_checks_problem_parts_join_into_one_line():
+    assert problem_text("no graph") == "no graph"
+    parts = ["no graph ", ['"a"', '"b"'], "; the 3 stored graphs are: ", ["x", "y", "..."]]
+    assert problem_text(parts) == 'no graph "a", "b"; the 3 stored graphs are: x, y, ...'
+    assert problem_text(["none: ", []]) == "none: "
 
 
 def test_unknown_graph_names_the_stored_ones(db):

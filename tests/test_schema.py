@@ -9,6 +9,8 @@ import pytest
 
 from circuitstore import schema
 from circuitstore.errors import CircuitstoreError
+from circuitstore.queries.library import get_check, get_query
+from circuitstore.store.cypher import cypher as store_cypher
 
 DATA_MODEL = Path(schema.__file__).with_name("data-model.md")
 
@@ -115,3 +117,36 @@ def test_every_example_in_the_data_model_is_valid_cypher(neo4j_driver):
     assert len(examples) >= 20
     for example in examples:
         neo4j_driver.execute_query("EXPLAIN " + example, graph="g", a="a", b="b", feature="f")
+
+
+def _operators(plan) -> list[tuple[str, str]]:
+    """(operator, details) of every step of an EXPLAIN plan."""
+    found = [(plan["operatorType"], plan.get("args", {}).get("Details", ""))]
+    for child in plan.get("children", []):
+        found += _operators(child)
+    return found
+
+
+# The statements that read one whole graph, and parameters to plan them with.
+WHOLE_GRAPH = {
+    "load_nodes": (lambda: store_cypher("load_nodes"), {"graph_id": "g"}),
+    "load_edges": (lambda: store_cypher("load_edges"), {"graph_id": "g"}),
+    "delete_graph_nodes": (lambda: store_cypher("delete_graph_nodes"), {"graph_id": "g"}),
+    "supernode-graph": (lambda: get_query("supernode-graph").text, {"graph": "g", "influence": 0.5}),
+    "_check_node": (lambda: get_check("node").text, {"graph": "g", "node": "n"}),
+}
+
+
+@pytest.mark.parametrize("name", WHOLE_GRAPH)
+def test_all_nodes_of_a_graph_are_a_seek_on_the_node_key(neo4j_driver, name):
+    """`MATCH (n:Node {graph_id: $g}) WHERE n.node_id IS NOT NULL` plans as a seek on the
+    (graph_id, node_id) uniqueness index, never a scan of every :Node."""
+    text, params = WHOLE_GRAPH[name]
+    with neo4j_driver.session() as session:
+        plan = session.run("EXPLAIN " + text(), params).consume().plan
+    operators = _operators(plan)
+    assert not [op for op, _ in operators if "Scan" in op], operators
+    assert any(
+        op.startswith("NodeUniqueIndexSeek") and "Node(graph_id, node_id)" in details and "IS NOT NULL" in details
+        for op, details in operators
+    ), operators

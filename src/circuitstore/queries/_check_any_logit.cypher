@@ -9,5 +9,4 @@ CALL () {
   WITH x.text AS text, count(*) AS n ORDER BY n DESC, text LIMIT 20
   RETURN collect("\"" + text + "\"") AS texts
 }
-RETURN "no stored graph has a logit \"" + $target + "\"; common logits are: "
-  + reduce(s = "", t IN texts | s + CASE s WHEN "" THEN "" ELSE ", " END + t) AS problem
+RETURN ["no stored graph has a logit \"" + $target + "\"; common logits are: ", texts] AS problem

@@ -7,6 +7,5 @@ CALL () {
   WITH x.id AS id LIMIT 3
   RETURN collect(id) AS examples
 }
-RETURN "no feature \"" + $feature + "\"; a feature id is \"<transcoder set>/<layer>/<index>\""
-  + CASE size(examples) WHEN 0 THEN " (no features are stored)"
-    ELSE ", e.g. " + reduce(s = "", id IN examples | s + CASE s WHEN "" THEN "" ELSE ", " END + id) END AS problem
+RETURN ["no feature \"" + $feature + "\"; a feature id is \"<transcoder set>/<layer>/<index>\"",
+        CASE size(examples) WHEN 0 THEN " (no features are stored)" ELSE ", e.g. " END, examples] AS problem

@@ -9,7 +9,6 @@ CALL () {
 }
 RETURN CASE size(ids)
   WHEN 0 THEN "no graph \"" + $graph + "\": no graphs are stored (import some with `circuitstore import`)"
-  ELSE "no graph \"" + $graph + "\"; the " + toString(size(ids)) + " stored graphs are: "
-    + reduce(s = "", id IN ids[..20] | s + CASE s WHEN "" THEN "" ELSE ", " END + id)
-    + CASE WHEN size(ids) > 20 THEN ", ..." ELSE "" END
+  ELSE ["no graph \"" + $graph + "\"; the " + toString(size(ids)) + " stored graphs are: ",
+        ids[..20] + CASE WHEN size(ids) > 20 THEN ["..."] ELSE [] END]
 END AS problem

@@ -9,7 +9,5 @@ CALL () {
   WITH x.id AS id ORDER BY id
   RETURN collect(id) AS ids
 }
-RETURN "no graph " + reduce(s = "", id IN missing | s + CASE s WHEN "" THEN "" ELSE ", " END + "\"" + id + "\"")
-  + "; the " + toString(size(ids)) + " stored graphs are: "
-  + reduce(s = "", id IN ids[..20] | s + CASE s WHEN "" THEN "" ELSE ", " END + id)
-  + CASE WHEN size(ids) > 20 THEN ", ..." ELSE "" END AS problem
+RETURN ["no graph ", [id IN missing | "\"" + id + "\""], "; the " + toString(size(ids)) + " stored graphs are: ",
+        ids[..20] + CASE WHEN size(ids) > 20 THEN ["..."] ELSE [] END] AS problem

@@ -7,7 +7,6 @@ OPTIONAL MATCH (l:Logit {graph_id: $graph})
 WITH l ORDER BY l.probability DESC
 WITH collect(l) AS logits
 WHERE NOT any(l IN logits WHERE CASE WHEN $target IS NULL THEN l.is_target ELSE l.text = $target END)
-RETURN CASE WHEN $target IS NULL THEN "graph \"" + $graph + "\" marks no target logit, so give target"
-  ELSE "graph \"" + $graph + "\" has no logit \"" + $target + "\"" END
-  + "; its logits are: "
-  + reduce(s = "", l IN logits | s + CASE s WHEN "" THEN "" ELSE ", " END + "\"" + coalesce(l.text, "?") + "\"") AS problem
+RETURN [CASE WHEN $target IS NULL THEN "graph \"" + $graph + "\" marks no target logit, so give target"
+         ELSE "graph \"" + $graph + "\" has no logit \"" + $target + "\"" END + "; its logits are: ",
+        [l IN logits | "\"" + coalesce(l.text, "?") + "\""]] AS problem

@@ -6,14 +6,10 @@ MATCH (g:Graph {id: $graph})
 OPTIONAL MATCH (n:Node {graph_id: $graph, node_id: $node})
 WITH g, n WHERE n IS NULL
 CALL () {
-  CALL () {
-    MATCH (x:Token {graph_id: $graph}) RETURN x
-    UNION ALL
-    MATCH (x:Logit {graph_id: $graph}) RETURN x
-  }
+  MATCH (x:Node {graph_id: $graph})
+  WHERE x.node_id IS NOT NULL AND (x:Token OR x:Logit)
   WITH x ORDER BY x.kind DESC, x.position
   RETURN collect(x.node_id + " (" + x.name + ")") AS ends
 }
-RETURN "graph \"" + $graph + "\" has no node \"" + $node + "\"; it has " + toString(g.n_nodes)
-  + " nodes, among them the tokens and logits: "
-  + reduce(s = "", e IN ends | s + CASE s WHEN "" THEN "" ELSE ", " END + e) AS problem
+RETURN ["graph \"" + $graph + "\" has no node \"" + $node + "\"; it has " + toString(g.n_nodes)
+        + " nodes, among them the tokens and logits: ", ends] AS problem

@@ -4,5 +4,4 @@ MATCH (g:Graph) WHERE g.id IN $graphs
 WITH g ORDER BY g.id
 WITH collect(g.id + " uses " + g.transcoder_set) AS uses, collect(DISTINCT g.transcoder_set) AS sets
 WHERE size(sets) > 1
-RETURN "the graphs use different transcoder sets, so their features cannot be compared: "
-  + reduce(s = "", u IN uses | s + CASE s WHEN "" THEN "" ELSE "; " END + u) AS problem
+RETURN ["the graphs use different transcoder sets, so their features cannot be compared: ", uses] AS problem

@@ -7,12 +7,16 @@ into Neo4j Browser and what `circuitstore query` runs are the same text. Header 
     // <purpose, first line>
     // <more description ...>  (for whoever reads the file)
     // @param NAME TYPE [= DEFAULT] [(min X[, max Y])]: description
-    // @check NAME ...           (files `_check_NAME.cypher`, run first; each returns `problem`)
+    // @check NAME ...           (files `_check_NAME.cypher`, run first; see below)
     // @example :params {...}
 
 TYPE is one of string, int, float, bool, list (a list of strings); DEFAULT is JSON (`null`,
 `5`, `"x"`); a parameter without a default is required. Files whose name starts with `_` are
-helpers (checks), not listed as queries.
+helpers (checks), not listed as queries. A check returns no row when all is well, else a row
+whose `problem` is a string or a list of parts, each a string or a list of strings (which the
+runner joins with ", ").
+
+Four queries repeat a step block once per step; they are generated from templates/ (generate.py).
 """
 
 from __future__ import annotations

@@ -8,6 +8,8 @@
 // Cypher has no loops: the propagation block below is repeated 12 times, so paths of up to 12
 // edges count; in the stored graphs longer paths add less than 1e-5 of the largest value.
 //
+// Generated from templates/logit-drivers.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+//
 // @param graph string: graph id
 // @param target string = null: logit token text, e.g. " Austin"; default: the target logit
 // @param k int = 10 (min 1): how many latents

@@ -4,6 +4,8 @@
 // qualifying edge among them, so Neo4j Browser draws the subgraph. The step block below is
 // repeated 3 times, the largest depth.
 //
+// Generated from templates/neighbourhood.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+//
 // @param graph string: graph id
 // @param node string: node id within the graph, e.g. "27_22605_7"
 // @param depth int = 1 (min 1, max 3): how many steps

@@ -1,8 +1,8 @@
 // paths: the strongest paths in one graph from an input token to a logit.
 //
 // Path strength is the product over the path's edges of each edge's share of its target's
-// input, `share = w / sum(|w| of every edge into the target)` (precomputed on ATTRIBUTION at
-// ingest). Only paths whose edges are all positive count, so strength is in (0, 1]; the raw
+// input, `share = w / sum(|w| of every edge into the target)` (stored on ATTRIBUTION with
+// the graph). Only paths whose edges are all positive count, so strength is in (0, 1]; the raw
 // product of the weights comes back too. With no source or position, paths start at any input
 // token; with no target, they end at the graph's target logit.
 //
@@ -12,6 +12,8 @@
 // k strongest of its length into each of its nodes. Since shares are at most 1, a partial path
 // is dropped as soon as its strength times the largest share into the target falls below the
 // k-th strongest complete path found so far (`tau`), which keeps every step small.
+//
+// Generated from templates/paths.cypher: edit that, then run `python -m circuitstore.queries.generate`.
 //
 // @param graph string: graph id
 // @param source string = null: input token text, e.g. " Dallas" (mind the leading space)
@@ -37,7 +39,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -58,7 +60,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -79,7 +81,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -100,7 +102,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -121,7 +123,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -142,7 +144,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -163,7 +165,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -184,7 +186,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s

@@ -6,6 +6,8 @@
 // edges only; the step block below is the same), then counts, for each Feature, in how many
 // graphs and on how many of those paths one of its latents lies.
 //
+// Generated from templates/recurrence.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+//
 // @param target string: logit token text, e.g. " Austin"
 // @param prompt string = null: only graphs whose prompt contains this text
 // @param paths int = 5 (min 1): strongest paths taken from each graph
@@ -30,7 +32,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -51,7 +53,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -72,7 +74,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -93,7 +95,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -114,7 +116,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -135,7 +137,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -156,7 +158,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s
@@ -177,7 +179,7 @@ CALL (t, cap, frontier, tau) {
   UNWIND frontier AS p
   WITH p, p.n AS a
   MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE r.share > 0 AND size(p.nodes) <= $max_length
+  WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position
                    AND p.s * r.share * cap >= tau))
   WITH b, p, r, p.s * r.share AS s

@@ -22,13 +22,21 @@ def run_query(driver: neo4j.Driver, name: str, **params: Any) -> list[dict[str, 
     # Checks and query share one read transaction: one round of begin/commit, one snapshot.
     def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
         for check in checks:
-            problems = [r["problem"] for r in _run(tx, check, values) if r.get("problem")]
+            problems = [problem_text(r["problem"]) for r in _run(tx, check, values) if r.get("problem")]
             if problems:
                 raise CircuitstoreError("; ".join(problems))
         return _run(tx, query, values)
 
     with driver.session() as session:
         return session.execute_read(work)
+
+
+def problem_text(problem: str | list) -> str:
+    """A check's `problem` as one line: a string as it is; a list's parts concatenated, a part
+    that is itself a list (of names, say) joined with ", "."""
+    if isinstance(problem, str):
+        return problem
+    return "".join(", ".join(map(str, part)) if isinstance(part, list) else str(part) for part in problem)
 
 
 def parse_cli_params(name: str, pairs: tuple[str, ...] | list[str]) -> dict[str, Any]:

@@ -12,15 +12,9 @@
 // @param influence float = 0.5 (min 0, max 1): keep ungrouped nodes with stored influence at most this
 // @check graph
 // @example :params {graph: "capital-state-dallas", influence: 0.5}
-// Sources by kind, so each lookup uses that kind's graph_id index (logits have no out-edges).
-CALL () {
-  MATCH (u:Token {graph_id: $graph}) RETURN u
-  UNION ALL
-  MATCH (u:Latent {graph_id: $graph}) RETURN u
-  UNION ALL
-  MATCH (u:Error {graph_id: $graph}) RETURN u
-}
-MATCH (u)-[r:ATTRIBUTION]->(v)
+// node_id IS NOT NULL is always true: it makes the lookup a seek on the (graph_id, node_id) key.
+MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
+WHERE u.node_id IS NOT NULL
 CALL (u) {
   OPTIONAL MATCH (u)<-[:GROUPS]-(s)
   RETURN min(s.name) AS gu

@@ -5,15 +5,8 @@
 OPTIONAL MATCH (:Graph {id: $graph_id})-[:HAS_SUPERNODE]->(s:Supernode)
 DETACH DELETE s
 WITH count(*) AS _
-CALL {
-  MATCH (n:Token {graph_id: $graph_id}) RETURN n
-  UNION ALL
-  MATCH (n:Latent {graph_id: $graph_id}) RETURN n
-  UNION ALL
-  MATCH (n:Error {graph_id: $graph_id}) RETURN n
-  UNION ALL
-  MATCH (n:Logit {graph_id: $graph_id}) RETURN n
-}
+MATCH (n:Node {graph_id: $graph_id})
+WHERE n.node_id IS NOT NULL  // always true: makes this a seek on the (graph_id, node_id) key
 OPTIONAL MATCH (n)-[:INSTANCE_OF|IS]->(shared)
 WITH n, collect(elementId(shared)) AS refs
 DETACH DELETE n

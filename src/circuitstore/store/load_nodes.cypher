@@ -1,12 +1,5 @@
 // Every per-graph node of one graph, with all its properties.
 // Parameters: $graph_id.
-CALL {
-  MATCH (n:Token {graph_id: $graph_id}) RETURN n
-  UNION ALL
-  MATCH (n:Latent {graph_id: $graph_id}) RETURN n
-  UNION ALL
-  MATCH (n:Error {graph_id: $graph_id}) RETURN n
-  UNION ALL
-  MATCH (n:Logit {graph_id: $graph_id}) RETURN n
-}
+MATCH (n:Node {graph_id: $graph_id})
+WHERE n.node_id IS NOT NULL  // always true: makes this a seek on the (graph_id, node_id) key
 RETURN properties(n) AS props

@@ -1,0 +1,57 @@
+"""The unrolled queries, generated from templates.
+
+Plain Cypher 5 has no loop that can aggregate, so `paths`, `recurrence`, `logit-drivers` and
+`neighbourhood` repeat one step block per step. The shipped .cypher files keep the unrolled text
+(users paste them into Neo4j Browser as they are); each is written from templates/<name>.cypher,
+where a line `{{repeat STEP N key=value ...}}` stands for N copies of templates/steps/STEP.cypher,
+in which `{{step}}` is the copy's number (1 to N) and `{{key}}` the value given. The output is
+committed, and a test checks that it is what the templates give. After editing a template:
+
+    .venv/bin/python -m circuitstore.queries.generate
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from circuitstore.errors import CircuitstoreError
+
+QUERIES = Path(__file__).parent
+TEMPLATES = QUERIES / "templates"
+_REPEAT = re.compile(r"\{\{repeat (?P<step>[\w-]+) (?P<count>\d+)(?P<fields>(?: \w+=\S+)*)\}\}")
+_FIELD = re.compile(r"\{\{(\w+)\}\}")
+
+
+def generated() -> list[str]:
+    """The names of the queries written from templates."""
+    return sorted(p.stem for p in TEMPLATES.glob("*.cypher"))
+
+
+def render(name: str) -> str:
+    """The text of query `name` as its template gives it."""
+    out = []
+    for line in (TEMPLATES / f"{name}.cypher").read_text(encoding="utf-8").splitlines(keepends=True):
+        repeat = _REPEAT.fullmatch(line.rstrip("\n"))
+        if repeat is None:
+            out.append(line)
+            continue
+        step = (TEMPLATES / "steps" / f"{repeat['step']}.cypher").read_text(encoding="utf-8")
+        fields = dict(item.split("=", 1) for item in repeat["fields"].split())
+        for n in range(1, int(repeat["count"]) + 1):
+            values = {"step": str(n), **fields}
+            try:
+                out.append(_FIELD.sub(lambda m, values=values: values[m[1]], step))
+            except KeyError as exc:
+                raise CircuitstoreError(f"templates/{name}.cypher: step {repeat['step']} needs {exc}") from None
+    return "".join(out)
+
+
+def main() -> None:
+    for name in generated():
+        (QUERIES / f"{name}.cypher").write_text(render(name), encoding="utf-8")
+        print(f"wrote {name}.cypher")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,30 @@
+// logit-drivers: the latents with the largest total influence on a logit, through all paths.
+//
+// Influence follows circuit-tracer: with A the normalised adjacency, A[t, s] = |share| of the
+// edge s -> t (|w| / sum(|w| of every edge into t)), a node's influence on the logit is the
+// sum over all paths from it to the logit of the product of the |share|s along the path, i.e.
+// the node's entry in e_logit (A + A^2 + A^3 + ...) = e_logit ((I - A)^-1 - I). Signs are
+// dropped, as circuit-tracer does when it ranks and prunes nodes, so this is a magnitude.
+// Cypher has no loops: the propagation block below is repeated 12 times, so paths of up to 12
+// edges count; in the stored graphs longer paths add less than 1e-5 of the largest value.
+//
+// Generated from templates/logit-drivers.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+//
+// @param graph string: graph id
+// @param target string = null: logit token text, e.g. " Austin"; default: the target logit
+// @param k int = 10 (min 1): how many latents
+// @check graph logit
+// @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", target: " Austin", k: 10}
+MATCH (t:Logit {graph_id: $graph})
+WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
+WITH t ORDER BY t.probability DESC LIMIT 1
+WITH [{n: t, x: 1.0}] AS ring, [] AS reached
+{{repeat influence 12}}
+UNWIND reached AS c
+WITH c.n AS n, sum(c.x) AS influence
+WHERE n:Latent
+OPTIONAL MATCH (n)-[:INSTANCE_OF]->(f:Feature)
+RETURN n.node_id AS node_id, n.name AS name, f.id AS feature, f.label AS label, n.layer AS layer,
+       n.position AS position, n.activation AS activation, influence
+ORDER BY influence DESC, node_id
+LIMIT $k

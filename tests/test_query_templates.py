@@ -1,0 +1,26 @@
+"""The unrolled query files are exactly what their templates give (queries/generate.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from circuitstore.queries import generate
+
+
+def test_the_four_unrolled_queries_have_templates():
+    assert generate.generated() == ["logit-drivers", "neighbourhood", "paths", "recurrence"]
+
+
+@pytest.mark.parametrize("name", generate.generated())
+def test_generated_query_matches_its_template(name):
+    shipped = (generate.QUERIES / f"{name}.cypher").read_text(encoding="utf-8")
+    assert shipped == generate.render(name), (
+        f"{name}.cypher differs from templates/{name}.cypher: run `python -m circuitstore.queries.generate`"
+    )
+
+
+def test_each_step_is_repeated_and_numbered():
+    text = generate.render("paths")
+    assert "{{" not in text
+    assert [f"// step {n}: paths of length {n}" in text for n in range(1, 9)] == [True] * 8
+    assert "// step 9:" not in text and text.count("LIMIT $k") == 8
