@@ -53,10 +53,9 @@ def naive_store(driver: neo4j.Driver, graph: AttributionGraph) -> None:
 
     def work(tx: neo4j.ManagedTransaction) -> None:
         tx.run(NAIVE_GRAPH, graph_id=gid, props=params.graph).consume()
-        for kind, nodes in params.nodes.items():
-            for node in nodes:
-                props = {**{k: v for k, v in node.items() if k != "ref"}, "graph_id": gid, "kind": kind}
-                tx.run(NAIVE_NODE, graph_id=gid, node_id=node["node_id"], props=props).consume()
+        for node in params.nodes:
+            props = {**node["props"], "graph_id": gid}
+            tx.run(NAIVE_NODE, graph_id=gid, node_id=props["node_id"], props=props).consume()
         for (s, t, w), share in zip(graph.edges(), params.shares):
             tx.run(NAIVE_EDGE, graph_id=gid, source=s, target=t, weight=w, share=share).consume()
 

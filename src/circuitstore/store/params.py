@@ -30,6 +30,8 @@ NODE_PROPERTIES = {
     "file_feature": "feature_ref",
     "js_id": "js_id",
 }
+# Each node kind's label, beside :Node.
+LABELS = {"token": "Token", "latent": "Latent", "error": "Error", "logit": "Logit"}
 # Pruning and score entries that have a column of their own on :Graph.
 PRUNING_KEYS = ("node_threshold", "edge_threshold")
 SCORE_KEYS = ("replacement_score", "completeness_score")
@@ -60,13 +62,16 @@ class GraphParams:
     """Everything store_graph sends, in the shapes write_graph.cypher reads.
 
     Nodes go in kind order (tokens, latents, errors, logits), table order within a kind; edges
-    and supernode members name nodes by their position ("slot") in that order.
+    and supernode members name nodes by their position ("slot") in that order. A node is
+    {label, props, feature, vocab}: its kind label, its properties but graph_id (an absent one
+    is not stored), and the index into `features` / `vocab` of the shared node it links to
+    (null: none).
     """
 
     graph_id: str
     fingerprint: str
     graph: dict[str, Any]  # :Graph properties
-    nodes: dict[str, list[dict]]  # kind -> [{node properties..., ref}], ref = index into features / vocab
+    nodes: list[dict]  # in slot order: {label, props, feature, vocab}
     features: list[dict]  # distinct :Feature properties, sorted by id (a fixed lock order)
     vocab: list[dict]  # distinct :Vocab properties, sorted by id
     sources: list[int]  # edge endpoints, as slots
@@ -79,7 +84,7 @@ class GraphParams:
     def of(cls, graph: AttributionGraph) -> GraphParams:
         meta = graph.meta
         gid = meta.id
-        nodes: dict[str, list[dict]] = {kind: [] for kind in KINDS}
+        nodes: list[dict] = []
         features: dict[str, dict] = {}
         vocab: dict[str, dict] = {}
         kinds = np.array([KINDS.index(node.kind) for node in graph.nodes], dtype=np.int64)
@@ -88,7 +93,7 @@ class GraphParams:
         for i in order.tolist():
             node = graph.nodes[i]
             kind = node.kind
-            props: dict[str, Any] = {"node_id": node.id, "position": node.position, "name": caption(node)}
+            props: dict[str, Any] = {"node_id": node.id, "kind": kind, "position": node.position, "name": caption(node)}
             for field, prop in NODE_PROPERTIES.items():
                 value = getattr(node, field)
                 if value is not None:
@@ -118,16 +123,18 @@ class GraphParams:
                     ref,
                     {"id": ref, "model": meta.model, "token_id": node.token_id, "text": node.text, "name": node.text},
                 )
-            props["ref"] = ref
-            nodes[kind].append(props)
+            nodes.append({"label": LABELS[kind], "props": props, "feature": None, "vocab": None, "ref": ref})
         feature_ids = sorted(features)
         vocab_ids = sorted(vocab)
-        at = {"latent": {k: n for n, k in enumerate(feature_ids)}}
-        at["token"] = at["logit"] = {k: n for n, k in enumerate(vocab_ids)}
-        for kind, of_kind in nodes.items():
-            for props in of_kind:
-                if props["ref"] is not None:
-                    props["ref"] = at[kind][props["ref"]]
+        feature_at = {k: n for n, k in enumerate(feature_ids)}
+        vocab_at = {k: n for n, k in enumerate(vocab_ids)}
+        for node in nodes:
+            ref = node.pop("ref")
+            if ref is not None:
+                if node["label"] == "Latent":
+                    node["feature"] = feature_at[ref]
+                else:
+                    node["vocab"] = vocab_at[ref]
 
         slot = np.empty(graph.n_nodes, dtype=np.int64)
         slot[order] = np.arange(graph.n_nodes)

@@ -6,11 +6,11 @@
 //   $features, $vocab                     shared rows, sorted by id (a fixed lock order for
 //                                         concurrent imports); a Feature keeps the first label
 //                                         it was given, a later graph only fills a missing one
-//   $tokens, $latents, $errors, $logits   [{node_id, position, name, ...: node properties, ref}],
-//                                         ref = index into $features / $vocab (null: no Vocab
-//                                         entry); an absent property is not stored
-//   $s, $t, $w, $share                    edges; endpoints index the nodes in the order
-//                                         tokens, latents, errors, logits
+//   $nodes                                [{label, props, feature, vocab}]: kind label, node
+//                                         properties (an absent one is not stored), index into
+//                                         $features / $vocab of the shared node (null: none);
+//                                         tokens, then latents, errors, logits
+//   $s, $t, $w, $share                    edges; endpoints index $nodes
 //   $supernodes                           [{name, members: [node index]}]
 // Returns the nodes' elementIds in that order, for any further edge batches.
 MATCH (g:Graph {id: $graph_id})
@@ -34,43 +34,15 @@ CALL {
     ON CREATE SET x += v
   RETURN collect(x) AS vocab
 }
-CALL (vocab) {
-  UNWIND $tokens AS r
-  CREATE (n:Node:Token {graph_id: $graph_id, node_id: r.node_id, kind: 'token', position: r.position,
-    name: r.name, layer: r.layer, feature: r.feature, feature_id: r.feature_id, token_id: r.token_id,
-    text: r.text, activation: r.activation, influence: r.influence, probability: r.probability,
-    label: r.label, is_target: r.is_target, feature_ref: r.feature_ref, js_id: r.js_id})
-  FOREACH (v IN CASE WHEN r.ref IS NULL THEN [] ELSE [vocab[r.ref]] END | CREATE (n)-[:IS]->(v))
-  RETURN collect(n) AS tokens
+CALL (features, vocab) {
+  UNWIND $nodes AS r
+  CREATE (n:Node:$(r.label) {graph_id: $graph_id})
+  SET n += r.props
+  FOREACH (f IN CASE WHEN r.feature IS NULL THEN [] ELSE [features[r.feature]] END | CREATE (n)-[:INSTANCE_OF]->(f))
+  FOREACH (v IN CASE WHEN r.vocab IS NULL THEN [] ELSE [vocab[r.vocab]] END | CREATE (n)-[:IS]->(v))
+  RETURN collect(n) AS nodes
 }
-CALL (features) {
-  UNWIND $latents AS r
-  CREATE (n:Node:Latent {graph_id: $graph_id, node_id: r.node_id, kind: 'latent', position: r.position,
-    name: r.name, layer: r.layer, feature: r.feature, feature_id: r.feature_id, token_id: r.token_id,
-    text: r.text, activation: r.activation, influence: r.influence, probability: r.probability,
-    label: r.label, is_target: r.is_target, feature_ref: r.feature_ref, js_id: r.js_id})
-  WITH n, features[r.ref] AS f
-  CREATE (n)-[:INSTANCE_OF]->(f)
-  RETURN collect(n) AS latents
-}
-CALL {
-  UNWIND $errors AS r
-  CREATE (n:Node:Error {graph_id: $graph_id, node_id: r.node_id, kind: 'error', position: r.position,
-    name: r.name, layer: r.layer, feature: r.feature, feature_id: r.feature_id, token_id: r.token_id,
-    text: r.text, activation: r.activation, influence: r.influence, probability: r.probability,
-    label: r.label, is_target: r.is_target, feature_ref: r.feature_ref, js_id: r.js_id})
-  RETURN collect(n) AS errors
-}
-CALL (vocab) {
-  UNWIND $logits AS r
-  CREATE (n:Node:Logit {graph_id: $graph_id, node_id: r.node_id, kind: 'logit', position: r.position,
-    name: r.name, layer: r.layer, feature: r.feature, feature_id: r.feature_id, token_id: r.token_id,
-    text: r.text, activation: r.activation, influence: r.influence, probability: r.probability,
-    label: r.label, is_target: r.is_target, feature_ref: r.feature_ref, js_id: r.js_id})
-  FOREACH (v IN CASE WHEN r.ref IS NULL THEN [] ELSE [vocab[r.ref]] END | CREATE (n)-[:IS]->(v))
-  RETURN collect(n) AS logits
-}
-WITH g, tokens + latents + errors + logits AS nodes
+WITH g, nodes
 CALL (nodes) {
   UNWIND range(0, size($w) - 1) AS k
   WITH nodes[$s[k]] AS a, nodes[$t[k]] AS b, k
