@@ -2,7 +2,7 @@
 
 Node ids (unique within a graph; circuit-tracer / Neuronpedia style where one exists):
 - token       `E_<token_id>_<position>`
-- latent      `<layer>_<feature>_<position>`
+- latent      `<layer>_<feature index>_<position>`
 - error       `<layer>_-1_<position>` (the layer's transcoder error there; circuit-tracer's newer style)
 - logit       `<n_layers + 1>_<token_id>_<position>`; a logit node's layer is n_layers + 1
 
@@ -10,8 +10,8 @@ A graph id is a hash of everything that determines the stored graph: prompt text
 model, transcoder set and the settings that change the result (not the batch size), so
 computing the same prompt again yields the same id and a rerun can skip what is stored.
 
-Shared nodes (any graph, computed or read from a file): a `:Feature` is `<transcoder set>/<layer>/<index>`,
-a `:Vocab` entry `<model>/<token id>`.
+Shared nodes (of any graph, computed or read from a file): a `:Feature` is
+`<transcoder set>/<layer>/<index>`, a `:Vocab` entry `<model>/<token id>`.
 """
 
 from __future__ import annotations

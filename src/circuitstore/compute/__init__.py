@@ -1,7 +1,7 @@
 """Computing attribution graphs: model and transcoder loading (TransformerLens, SAELens), the
 local replacement model and attribution. The only package that imports torch; pruning
 (circuitstore.pruning), ids (circuitstore.identity) and settings (circuitstore.settings) are
-torch-free and re-exported here.
+torch-free modules of their own, and what of them this API always offered is re-exported here.
 
     model = load_model("gemma-3-270m", device="cpu")
     transcoders = load_transcoders("gemma-scope-2-270m-pt-transcoders-all", model)
