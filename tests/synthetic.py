@@ -14,7 +14,7 @@ attribution graphs have the size and cost of real ones.
   (KINDS), scaled on one run of the model so that about `l0` latents fire per position, as with
   trained transcoders. GEMMA_SCOPE_2_270M and GEMMA_SCOPE_2B give the shape of published sets.
 - `save_transcoders` writes transcoders in SAELens' disk format; `save_tiny` saves a tiny model
-  (with a word tokenizer if asked) and its transcoders.
+  (with a word tokenizer over WORDS if asked) and its transcoders.
 """
 
 from __future__ import annotations
@@ -34,12 +34,12 @@ from sae_lens import (
     TranscoderConfig,
 )
 from sae_lens.saes.sae import SAEMetadata
-from tokenizers import Tokenizer, models, pre_tokenizers
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading_from_pretrained import get_pretrained_model_config
-from transformers import AutoTokenizer, PreTrainedTokenizerBase, PreTrainedTokenizerFast
+from transformers import PreTrainedTokenizerBase
 
 from circuitstore.compute import save_model
+from circuitstore.compute.tokenizer import word_tokenizer
 
 KINDS = {
     "relu": (Transcoder, TranscoderConfig),
@@ -110,20 +110,10 @@ def gemma_style(n_layers: int = 3, d_model: int = 32) -> HookedTransformerConfig
     )
 
 
-WORDS = ["<bos>", "<eos>", "<unk>", "<pad>"] + (
-    "the capital of texas is austin dallas city state a in and big small opposite fact one two three"
-).split()
-
-
-def word_tokenizer(directory: Path) -> PreTrainedTokenizerFast:
-    """A whitespace word-level tokenizer over WORDS, saved to and read back from `directory`
-    (TransformerLens re-reads a tokenizer from where it was saved)."""
-    tok = Tokenizer(models.WordLevel({w: i for i, w in enumerate(WORDS)}, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    PreTrainedTokenizerFast(
-        tokenizer_object=tok, bos_token="<bos>", eos_token="<eos>", unk_token="<unk>", pad_token="<pad>"
-    ).save_pretrained(directory)
-    return AutoTokenizer.from_pretrained(directory)
+# The tiny models' vocabulary after the specials (tokenizer.SPECIALS): each word as a prompt's
+# first word and with the space before it, as it reads inside a prompt.
+_WORDS = "the capital of texas is austin dallas city state a in and big small opposite fact one two three".split()
+WORDS = [*_WORDS, *(f" {w}" for w in _WORDS)]
 
 
 def random_model(
@@ -242,9 +232,10 @@ def save_tiny(
     seed: int = 0,
     tokenizer: bool = False,
 ) -> tuple[Path, Path]:
-    """Save a tiny model (with a word tokenizer if asked) and its transcoders under `tmp`;
+    """Save a tiny model (with a word tokenizer over WORDS if asked) and its transcoders under `tmp`;
     returns (model dir, transcoders dir)."""
-    model = random_model(cfg, seed=seed, tokenizer=word_tokenizer(tmp / "tokenizer") if tokenizer else None)
+    words = word_tokenizer(WORDS, tmp / "tokenizer") if tokenizer else None
+    model = random_model(cfg, seed=seed, tokenizer=words)
     model_dir = save_model(model, tmp / "model")
     saes = random_transcoders(model, kind, hook_in=hook_in, seed=seed + 1)
     return model_dir, save_transcoders(saes, tmp / "transcoders")

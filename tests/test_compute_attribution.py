@@ -16,8 +16,9 @@ from circuitstore.compute import (
     load_model,
     load_transcoders,
 )
+from circuitstore.compute.tokenizer import SPECIALS
 from tests.attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
-from tests.synthetic import gemma_style, gpt2_style, save_tiny
+from tests.synthetic import WORDS, gemma_style, gpt2_style, save_tiny
 
 # (architecture, transcoder kind, hook the transcoders read): all four SAELens transcoder
 # classes, both architectures, the pre-norm (GemmaScope 2) and post-norm input hooks.
@@ -184,8 +185,10 @@ def test_text_prompts_use_the_tokenizer(tmp_path):
     tcs = load_transcoders(tc_dir, model)
     g = attribute(model, tcs, "the capital of texas is", AttributionSettings(max_feature_nodes=5))
     assert g.meta.prompt == "the capital of texas is"
-    assert g.meta.prompt_tokens == ("<bos>", "the", "capital", "of", "texas", "is")
-    assert [n.id for n in g.nodes if n.kind == "token"] == ["E_0_0", "E_4_1", "E_5_2", "E_6_3", "E_7_4", "E_8_5"]
+    words = ("the", " capital", " of", " texas", " is")
+    assert g.meta.prompt_tokens == ("<bos>", *words)
+    ids = [0, *(len(SPECIALS) + WORDS.index(w) for w in words)]
+    assert [n.id for n in g.nodes if n.kind == "token"] == [f"E_{t}_{p}" for p, t in enumerate(ids)]
     assert all(n.text == model.tokenizer.decode([n.token_id]) for n in g.nodes if n.kind == "logit")
     # Eleven words and BOS exceed the context of 12: an error, not a silent truncation.
     with pytest.raises(PromptError, match="13 tokens"):

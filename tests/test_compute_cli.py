@@ -16,6 +16,14 @@ from circuitstore.formats import read_graph
 from circuitstore.store import load_graph
 from tests.synthetic import gemma_style, save_tiny
 
+
+def words(prompt):
+    """A prompt's tokens under the tiny models' word tokenizer: GPT-2's split, a space kept with
+    the word after it."""
+    first, *rest = prompt.split()
+    return (first, *(f" {w}" for w in rest))
+
+
 SETTINGS = ["--max-feature-nodes", "25", "--node-threshold", "0.9", "--edge-threshold", "0.95", "--batch-size", "8"]
 
 
@@ -72,7 +80,7 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
             assert have.keys() == want.keys()
             assert np.allclose([have[k] for k in want], list(want.values()), rtol=1e-5, atol=1e-7)
             assert got.meta.pruning["node_threshold"] == 0.9 and got.meta.transcoder_set == tcs.name
-            assert got.meta.prompt == prompt and got.meta.prompt_tokens == ("<bos>", *prompt.split())
+            assert got.meta.prompt == prompt and got.meta.prompt_tokens == ("<bos>", *words(prompt))
 
     again = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
     assert again.exit_code == 1

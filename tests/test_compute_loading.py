@@ -11,7 +11,8 @@ import torch
 from sae_lens import StandardSAE, StandardSAEConfig
 
 from circuitstore.compute import ComputeError, TranscoderSet, load_model, load_transcoders, save_model
-from tests.synthetic import gemma_style, gpt2_style, random_model, random_transcoders, save_tiny
+from circuitstore.compute.tokenizer import SPECIALS
+from tests.synthetic import WORDS, gemma_style, gpt2_style, random_model, random_transcoders, save_tiny
 
 TOKENS = torch.tensor([[3, 1, 4, 1, 5, 9]])
 
@@ -32,8 +33,9 @@ def test_model_round_trip(tmp_path, cfg):
 def test_model_with_tokenizer_round_trip(tmp_path):
     model_dir, _ = save_tiny(tmp_path, gpt2_style(), "relu", tokenizer=True)
     loaded = load_model(model_dir)
-    assert loaded.to_tokens("the capital of texas").tolist() == [[0, 4, 5, 6, 7]]
-    assert loaded.tokenizer.decode([9]) == "austin"
+    ids = [len(SPECIALS) + WORDS.index(w) for w in ("the", " capital", " of", " texas")]
+    assert loaded.to_tokens("the capital of texas").tolist() == [[0, *ids]]
+    assert loaded.tokenizer.decode([len(SPECIALS) + WORDS.index(" austin")]) == " austin"
 
 
 def test_unknown_model_name():
