@@ -1,22 +1,23 @@
 // recurrence: the Features that most often lie on the strongest paths to a logit, across graphs.
 //
-// For every stored graph (or those whose prompt contains $prompt) that has a logit with text
-// $target, finds the `paths` strongest paths from any input token to that logit, exactly as the
-// `paths` query does (strength = product of the edges' shares of their target's input, positive
-// edges only; the step block below is the same), then counts, for each Feature, in how many
-// graphs and on how many of those paths one of its latents lies.
+// For every stored graph (or those of $model, or whose prompt contains $prompt) that has a
+// logit with text $target, finds the `paths` strongest paths from any input token to that
+// logit, exactly as the `paths` query does (strength = product of the edges' shares of their
+// target's input, positive edges only; the step block below is the same), then counts, for
+// each Feature, in how many graphs and on how many of those paths one of its latents lies.
 //
 // Generated from templates/recurrence.cypher: edit that, then run `python -m circuitstore.queries.generate`.
 //
 // @param target string: logit token text, e.g. " Austin"
 // @param prompt string = null: only graphs whose prompt contains this text
+// @param model string = null: only graphs of this model, e.g. "planted-capitals-v1"
 // @param paths int = 5 (min 1): strongest paths taken from each graph
 // @param max_length int = 6 (min 1, max 8): most edges on a path
 // @param k int = 20 (min 1): how many features
 // @check any_logit
-// @example :params {target: " Austin", prompt: "Dallas", paths: 5, max_length: 6, k: 20}
+// @example :params {target: " Austin", prompt: "Dallas", model: null, paths: 5, max_length: 6, k: 20}
 MATCH (g:Graph)
-WHERE $prompt IS NULL OR g.prompt CONTAINS $prompt
+WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model)
 MATCH (t:Logit {graph_id: g.id, text: $target})
 CALL (t) {
   MATCH (s:Token {graph_id: t.graph_id})
