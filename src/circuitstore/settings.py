@@ -10,6 +10,13 @@ from circuitstore.errors import CircuitstoreError
 
 DEFAULT_MODEL = "gemma-3-270m"
 DEFAULT_TRANSCODERS = "gemma-scope-2-270m-pt-transcoders-all"
+# The planted-circuit model and its transcoders (compute/planted.py), built offline on first use.
+PLANTED = "planted"
+
+
+def default_transcoders(model: str | None) -> str:
+    """The transcoders `ingest` takes for `model` when none are named."""
+    return PLANTED if model == PLANTED else DEFAULT_TRANSCODERS
 
 
 class SettingsError(CircuitstoreError, ValueError):

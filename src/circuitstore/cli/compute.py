@@ -1,9 +1,11 @@
-"""The `ingest` command: compute, prune and store the graphs of prompts (torch is loaded only
-when it runs). Its attribution options take their defaults from AttributionSettings."""
+"""The compute commands (torch is loaded only when one runs): `ingest` computes, prunes and stores
+the graphs of prompts, its attribution options taking their defaults from AttributionSettings;
+`demo-model` writes the planted-circuit model."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,7 +13,8 @@ from typing import Any
 import click
 
 from circuitstore.cli.driver import store
-from circuitstore.settings import DEFAULT_MODEL, DEFAULT_TRANSCODERS, AttributionSettings
+from circuitstore.cli.output import emit
+from circuitstore.settings import DEFAULT_MODEL, PLANTED, AttributionSettings, default_transcoders
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AttributionSettings)}
 # One bar across prompts: each prompt is this many steps, shared out over its targets.
@@ -33,13 +36,14 @@ def _setting(name: str, type: Any, help: str) -> Any:
 )
 @click.option(
     "--model",
-    help="A TransformerLens model name, a local model directory, a .gguf file, or "
-    f"gemma-3-270m-gguf (offline, from its PyPI package). [default: {DEFAULT_MODEL}]",
+    help="A TransformerLens model name, a local model directory, a .gguf file, "
+    f"gemma-3-270m-gguf (offline, from its PyPI package) or {PLANTED} (offline: the planted-circuit "
+    f"model, see demo-model). [default: {DEFAULT_MODEL}]",
 )
 @click.option(
     "--transcoders",
     help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
-    f"transcoders. [default: {DEFAULT_TRANSCODERS}]",
+    f"transcoders. [default: {PLANTED} for --model {PLANTED}, else {default_transcoders(None)}]",
 )
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
@@ -77,7 +81,7 @@ def ingest_cmd(
         raise click.UsageError("give PROMPT arguments or --prompts FILE")
     config = AttributionSettings(**settings)
     lm = load_model(model or DEFAULT_MODEL, device=device, dtype=dtype)
-    tcs = load_transcoders(transcoders or DEFAULT_TRANSCODERS, lm, device=device, dtype=dtype)
+    tcs = load_transcoders(transcoders or default_transcoders(model), lm, device=device, dtype=dtype)
     driver = store(ctx)
     status = {"text": ""}  # the text after the bar: where the current prompt is
     with click.progressbar(
@@ -108,4 +112,35 @@ def ingest_cmd(
         sys.exit(1)
 
 
-COMMANDS = (ingest_cmd,)
+@click.command("demo-model")
+@click.argument("directory", type=click.Path(file_okay=False))
+def demo_model_cmd(directory: str) -> None:
+    """Write the planted-circuit model into DIRECTORY: a 2-layer model whose circuit is known
+    (two-hop recall: Dallas -> Texas -> Austin), its transcoders, planted.json (the ground truth)
+    and prompts.txt. Files an earlier run wrote there are replaced. `ingest --model planted`
+    computes with the same model, built in the user cache."""
+    from circuitstore.compute.planted import CIRCUIT, MODEL_NAME, build
+
+    built = build(directory)
+    truth = json.loads(built.planted.read_text(encoding="utf-8"))
+    click.echo(f"wrote {MODEL_NAME} to {directory}:")
+    for path, what in (
+        (built.model, "the model (load_model reads it)"),
+        (built.transcoders, "one transcoder per layer, SAELens' format"),
+        (built.planted, "the ground truth: what each latent reads and writes, where it fires"),
+        (built.prompts, f"the {len(truth['prompts'])} planted prompts"),
+    ):
+        click.echo(f"  {path.name + ('/' if path.is_dir() else ''):<14} {what}")
+    click.echo("the latents of the circuit (Latent nodes L<layer>/<feature>@<position>):")
+    emit(
+        (
+            {"layer": f["layer"], "feature": f["feature"], "name": f["name"], "role": f["role"]}
+            for f in truth["features"]
+            if f["role"] in CIRCUIT
+        ),
+        as_json=False,
+    )
+    click.echo(f"compute their graphs: circuitstore ingest --model {PLANTED} --prompts {built.prompts}")
+
+
+COMMANDS = (ingest_cmd, demo_model_cmd)

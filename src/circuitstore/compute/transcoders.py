@@ -7,7 +7,10 @@ A transcoder set is given by a spec string:
 - `RELEASE:ID_TEMPLATE`, e.g. `gemma-scope-2-270m-pt-transcoders-all:layer_{layer}_width_16k_l0_big`,
   where `{layer}` runs over the model's layers (`SAE.from_pretrained`);
 - a local directory whose subdirectories each hold one transcoder saved by SAELens
-  (`sae.save_model(dir)`, read back with `SAE.load_from_disk`).
+  (`sae.save_model(dir)`, read back with `SAE.load_from_disk`); the set is named by the
+  directory's absolute path;
+- `planted`: the planted-circuit model's transcoders (compute/planted.py), read from its build
+  in the user cache like a directory, and named planted.TRANSCODER_SET.
 Python callers may also pass already-loaded transcoders (`TranscoderSet.from_saes`).
 
 Each transcoder's layer, and the hooks it reads and writes, come from its config
@@ -25,7 +28,9 @@ import torch
 from sae_lens import SAE, JumpReLUSkipTranscoder, JumpReLUTranscoder, SkipTranscoder, Transcoder
 from transformer_lens import HookedTransformer
 
+from circuitstore.compute import planted
 from circuitstore.compute.errors import ComputeError
+from circuitstore.settings import PLANTED
 
 NAMED_SETS = {
     # GemmaScope 2, Gemma 3 270M: 16k latents, small L0, affine skip connection.
@@ -90,13 +95,11 @@ def load_transcoders(
 ) -> TranscoderSet:
     """Resolve `spec` (see the module docstring), load every layer's transcoder and check the set."""
     spec = str(spec)
+    if spec == PLANTED:  # before directories, as in load_model
+        return _from_directory(planted.cached().transcoders, planted.TRANSCODER_SET, model, device, dtype)
     path = Path(spec)
     if path.is_dir():
-        subdirs = sorted(p for p in path.iterdir() if (p / "cfg.json").is_file())
-        if not subdirs:
-            raise ComputeError(f"{spec!r} holds no saved transcoders (subdirectories with cfg.json)")
-        saes = [SAE.load_from_disk(p, device=device, dtype=dtype) for p in subdirs]
-        return TranscoderSet.from_saes(str(path.resolve()), saes, model)
+        return _from_directory(path, str(path.resolve()), model, device, dtype)
     if path.exists():
         raise ComputeError(f"{spec!r} is not a directory of transcoders")
     release, _, template = spec.partition(":")
@@ -104,7 +107,8 @@ def load_transcoders(
     if "{layer}" not in template:
         known = ", ".join(NAMED_SETS)
         raise ComputeError(
-            f"transcoders {spec!r}: give a directory, a named set ({known}) or RELEASE:ID_TEMPLATE with {{layer}}"
+            f"transcoders {spec!r}: give a directory, a named set ({known}, {PLANTED}) or RELEASE:ID_TEMPLATE "
+            "with {layer}"
         )
     saes = []
     for layer in range(model.cfg.n_layers):
@@ -114,6 +118,14 @@ def load_transcoders(
         except (OSError, ValueError, KeyError) as exc:
             raise ComputeError(f"cannot load transcoder {release}/{sae_id}: {exc}") from exc
     return TranscoderSet.from_saes(spec, saes, model)
+
+
+def _from_directory(path: Path, name: str, model: HookedTransformer, device: str, dtype: str) -> TranscoderSet:
+    subdirs = sorted(p for p in path.iterdir() if (p / "cfg.json").is_file())
+    if not subdirs:
+        raise ComputeError(f"{str(path)!r} holds no saved transcoders (subdirectories with cfg.json)")
+    saes = [SAE.load_from_disk(p, device=device, dtype=dtype) for p in subdirs]
+    return TranscoderSet.from_saes(name, saes, model)
 
 
 def _read_normalized_mlp_input(tc: Transcoder, model: HookedTransformer, layer: int) -> None:
