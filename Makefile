@@ -9,17 +9,27 @@ INSTALLED := $(VENV)/.circuitstore-installed
 
 .PHONY: demo test jars
 
-# The main job: start the server, store the example graphs, ask two questions of them.
+# The main job: start the server, store the example graphs, compute the graphs of the planted-
+# circuit model offline (docs/planted-circuit.md) beside them, ask questions of both.
 GRAPHS ?= ../shared/graphs
 DALLAS := clt-hp-the-capital-of-201020250035-20251020-003525
 OAKLAND := capital_oakland-20251026-163348
+PLANTED := .state/planted
+# The model name its graphs record (circuitstore.compute.planted.MODEL_NAME).
+PLANTED_MODEL := planted-capitals-v1
 
 demo: jars
 	$(BIN)/circuitstore server start
 	$(BIN)/circuitstore import $(GRAPHS)/*/*.json
+	$(BIN)/circuitstore demo-model $(PLANTED)
+	$(BIN)/circuitstore ingest --model planted --prompts $(PLANTED)/prompts.txt > $(PLANTED)/ingested.txt
+	cat $(PLANTED)/ingested.txt
 	$(BIN)/circuitstore graphs
 	$(BIN)/circuitstore query paths -p graph=$(DALLAS) -p 'source= Dallas' -p 'target= Austin' -p k=5
 	$(BIN)/circuitstore query shared-features -p graphs=$(DALLAS),$(OAKLAND) -p k=10
+	$(BIN)/circuitstore query paths -p 'source= Dallas' -p 'target= Austin' -p k=5 \
+		-p graph=$$(grep "containing Dallas is'" $(PLANTED)/ingested.txt | cut -d' ' -f2)
+	$(BIN)/circuitstore query recurrence -p 'target= Austin' -p model=$(PLANTED_MODEL) -p paths=8
 	$(BIN)/circuitstore server status
 
 # Lint and formatting first (ruff, configured in pyproject.toml), then the tests. pytest exits 5

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from circuitstore.store import load_graph, store_graph
 from tests.data import GRAPHS_DIR
 from tests.database import wipe
 
+REPO = Path(__file__).resolve().parents[1]
 # An imported graph of another model that also answers " Austin", stored beside the planted ones.
 IMPORTED_DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 # Prompts the planted mechanism must not answer: a city the model does not know (" Houston" is
@@ -333,3 +335,19 @@ def test_the_circuit_stays_off_where_the_planted_facts_do_not_apply(loaded, trut
         probs = model(prompt)[0, -1].softmax(-1)
     capitals = [pr["answer_token"] for pr in truth["prompts"]]
     assert float(probs[capitals].max()) < 0.1
+
+
+# ---- the tutorial ---------------------------------------------------------------------------------
+
+
+def test_the_doc_and_the_demo_name_the_latents_and_the_model_as_built(truth):
+    doc = (REPO / "docs" / "planted-circuit.md").read_text()
+    node = {f["name"]: f"L{f['layer']}/{f['feature']}" for f in truth["features"]}
+    rows = re.findall(r"^\| ([^|]+?) \| (L\d+/\d+(?:, L\d+/\d+)*) \|", doc, re.M)
+    inline = re.findall(r"(L\d+/\d+)@\d+ \(([^()]+ \([ab]\))\)", doc)
+    assert len(rows) >= 8 and len(inline) == 2
+    for names, nodes in rows:
+        assert [node[name] for name in names.split(", ")] == nodes.split(", ")
+    assert all(node[name] == at for at, name in inline)
+    assert f"model={truth['model']}" in doc and f"{truth['transcoder_set']}/" in doc
+    assert f"PLANTED_MODEL := {truth['model']}\n" in (REPO / "Makefile").read_text()

@@ -8,6 +8,8 @@ torch-free modules of their own, and what of them this API always offered is re-
     graph = compute_graph(model, transcoders, "The capital of Texas is", AttributionSettings())
 
 `attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both.
+`load_model("planted")` and `load_transcoders("planted", model)` give the planted-circuit model
+(circuitstore.compute.planted), whose circuit is known by construction.
 """
 
 from circuitstore.compute.attribution import attribute, compute_graph, graph_id, tokenize
