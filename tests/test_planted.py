@@ -146,6 +146,14 @@ def test_a_second_build_replaces_the_first(built, tmp_path):
     assert not list(tmp_path.glob(".planted-*"))
 
 
+def test_demo_model_says_in_one_line_where_it_cannot_write(tmp_path):
+    (tmp_path / "file").write_text("")
+    target = tmp_path / "file" / "planted"
+    result = CliRunner().invoke(main, ["demo-model", str(target)])
+    assert result.exit_code == 1
+    assert result.stderr == f"error: cannot write the planted model to {str(target)!r}: Not a directory\n"
+
+
 def test_planted_json_says_what_the_real_model_does(loaded, truth):
     """Tokens, answers and active latents as planted.json claims; errors small but not zero."""
     model, tcs = loaded

@@ -57,7 +57,9 @@ import json
 import math
 import shutil
 import tempfile
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import astuple, dataclass
 from pathlib import Path
 
 import torch
@@ -65,6 +67,7 @@ from sae_lens import JumpReLUTranscoder, JumpReLUTranscoderConfig
 from sae_lens.saes.sae import SAEMetadata
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 
+from circuitstore.compute.errors import ComputeError
 from circuitstore.compute.gguf import cache_dir
 from circuitstore.compute.models import save_model
 from circuitstore.compute.tokenizer import SPECIALS, split_words, word_tokenizer
@@ -534,14 +537,15 @@ def build(directory: str | Path) -> Built:
     """Write the model, its transcoders, planted.json and prompts.txt under `directory`,
     replacing what an earlier build left there (anything else in `directory` stays)."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    # Built aside first, so an interrupted build leaves no mix of old and new files.
-    with tempfile.TemporaryDirectory(dir=directory, prefix=".planted-") as tmp:
-        new, built = Built.at(_write(Path(tmp))), Built.at(directory)
-        for src, dst in zip(_entries(new), _entries(built)):
-            if dst.is_dir():
-                shutil.rmtree(dst)
-            src.replace(dst)
+    built = Built.at(directory)
+    with _writing(directory):
+        directory.mkdir(parents=True, exist_ok=True)
+        # Written aside first, so a build that fails leaves the earlier one in place.
+        with tempfile.TemporaryDirectory(dir=directory, prefix=".planted-") as tmp:
+            for src, dst in zip(astuple(Built.at(_write(Path(tmp)))), astuple(built)):
+                if dst.is_dir():
+                    shutil.rmtree(dst)
+                src.replace(dst)
     return built
 
 
@@ -549,7 +553,9 @@ def cached() -> Built:
     """The build in the user cache directory, made on first use."""
     home = cache_dir() / MODEL_NAME
     built = Built.at(home)
-    if not built.planted.is_file():
+    if built.planted.is_file():
+        return built
+    with _writing(home):
         home.parent.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory(dir=home.parent, prefix=f".{MODEL_NAME}-") as tmp:
             try:
@@ -570,5 +576,9 @@ def _write(directory: Path) -> Path:
     return directory
 
 
-def _entries(built: Built) -> tuple[Path, ...]:
-    return built.model, built.transcoders, built.planted, built.prompts
+@contextmanager
+def _writing(directory: Path) -> Iterator[None]:
+    try:
+        yield
+    except OSError as exc:
+        raise ComputeError(f"cannot write the planted model to {str(directory)!r}: {exc.strerror or exc}") from None
