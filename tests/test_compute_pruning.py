@@ -1,5 +1,7 @@
-"""Influence, pruning and scores against dense numpy computations: (I - Â)^{-1} by matrix
-inversion, thresholds by sorting, on hand-made DAGs and on a tiny model's graph."""
+"""Influence, pruning and scores against circuit-tracer's procedure rendered here over dense
+matrices: influence by matrix inversion, thresholds by a running sum over every entry of the
+n×n matrix, the dead-end rules on boolean matrices, in circuit-tracer's order (graph.py of
+v0.5.0: prune_graph, compute_graph_scores). Hand-made DAGs and a tiny model's graph."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ import pytest
 
 from circuitstore.compute import load_model, load_transcoders
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
-from circuitstore.pruning import graph_scores, node_influence, prune
+from circuitstore.pruning import cumulative_influence, find_threshold, graph_scores, prune, raw_influence
 from tests.attribution_checks import unpruned_graph
 from tests.synthetic import gemma_style, save_tiny
+
+THRESHOLDS = [(0.8, 0.98), (0.5, 0.7), (0.95, 0.99), (1.0, 0.9), (0.3, 0.5)]
 
 
 def random_dag(seed: int) -> AttributionGraph:
@@ -32,7 +36,7 @@ def random_dag(seed: int) -> AttributionGraph:
         if target.kind not in ("latent", "logit"):
             continue
         for s, source in enumerate(nodes):
-            if source.kind != "logit" and level[s] < level[t] and rng.random() < 0.7:
+            if source.kind != "logit" and level[s] < level[t] and rng.random() < 0.5:
                 edges.append((source.id, target.id, float(rng.normal() * rng.choice([0.1, 1, 5]))))
     return AttributionGraph.from_edge_ids(GraphMeta("dag", "p", ("a", "b", "c"), "m", "t"), nodes, edges)
 
@@ -44,94 +48,137 @@ def model_graph(tmp_path_factory):
     return unpruned_graph(model, load_transcoders(tc_dir, model), [2, 9, 14, 5, 8])
 
 
-def dense(graph: AttributionGraph) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(A[t, s], Â, w) as dense numpy arrays."""
-    n = graph.n_nodes
-    a = np.zeros((n, n))
+@pytest.fixture(scope="module")
+def graphs(model_graph):
+    return [random_dag(seed) for seed in range(8)] + [model_graph]
+
+
+def dense(graph: AttributionGraph) -> tuple[np.ndarray, np.ndarray]:
+    """(A[t, s], w) as dense numpy arrays."""
+    a = np.zeros((graph.n_nodes, graph.n_nodes))
     a[graph.targets, graph.sources] = graph.weights
-    total = np.abs(a).sum(axis=1, keepdims=True)
-    norm = np.divide(np.abs(a), total, out=np.zeros_like(a), where=total > 0)
     w = np.array([n.probability if n.kind == "logit" else 0.0 for n in graph.nodes])
-    return a, norm, w
+    return a, w
 
 
-def dense_influence(graph: AttributionGraph) -> np.ndarray:
-    _, norm, w = dense(graph)
-    return w @ np.linalg.inv(np.eye(graph.n_nodes) - norm)
+def normalise(a: np.ndarray) -> np.ndarray:
+    total = np.abs(a).sum(axis=1, keepdims=True)
+    return np.divide(np.abs(a), total, out=np.zeros_like(a), where=total > 0)
+
+
+def influence_by_inverse(norm: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """w (Â + Â² + ...) = w ((I - Â)^-1 - I)."""
+    return w @ np.linalg.inv(np.eye(len(w)) - norm) - w
 
 
 def cut(scores: np.ndarray, fraction: float) -> float:
-    """Smallest score among the fewest top scores holding `fraction` of the total."""
-    ordered = sorted(scores, reverse=True)
-    running = 0.0
-    for s in ordered:
-        running += s
-        if running >= fraction * sum(ordered) - 1e-12:
-            return s
+    """circuit-tracer's find_threshold over every entry: the score at which the scores, largest
+    first, first hold `fraction` of their total (the last score if they never do)."""
+    ordered = sorted(scores.ravel().tolist(), reverse=True)
+    total, running = sum(ordered), 0.0
+    for score in ordered:
+        running += score
+        if running / total >= fraction:
+            return score
     return ordered[-1]
 
 
-def graphs(model_graph):
-    return [random_dag(seed) for seed in range(5)] + [model_graph]
+def ct_prune(graph: AttributionGraph, node_threshold: float, edge_threshold: float):
+    """prune_graph's node mask and edge mask [t, s], dense."""
+    kinds = np.array([n.kind for n in graph.nodes])
+    a, w = dense(graph)
+    node_influence = influence_by_inverse(normalise(a), w)
+    keep = node_influence >= cut(node_influence, node_threshold)
+    keep |= np.isin(kinds, ["token", "logit"])
+    pruned = a * keep[:, None] * keep[None, :]
+    norm = normalise(pruned)
+    scores = norm * (influence_by_inverse(norm, w) + w)[:, None]
+    edges = scores >= cut(scores, edge_threshold)
+    sources_ruled = np.isin(kinds, ["latent", "error"])  # need a kept outgoing edge
+    targets_ruled = kinds == "latent"  # need a kept incoming edge
+    first = True
+    while True:
+        before = keep.copy()
+        if not first:
+            edges &= keep[:, None] & keep[None, :]
+        keep[sources_ruled] &= edges[:, sources_ruled].any(axis=0)
+        keep[targets_ruled] &= edges[targets_ruled].any(axis=1)
+        if (keep == before).all():
+            break
+        first = False
+    return keep, edges, node_influence
 
 
-def test_influence_is_dense_inverse(model_graph):
-    for g in graphs(model_graph):
-        assert np.allclose(node_influence(g), dense_influence(g), rtol=1e-9, atol=1e-12)
-
-
-def test_pruned_nodes_carry_full_graph_influence(model_graph):
-    for g in graphs(model_graph):
-        expected = dict(zip((n.id for n in g.nodes), dense_influence(g)))
-        for n in prune(g).nodes:
-            assert n.influence == pytest.approx(expected[n.id], rel=1e-9, abs=1e-12)
-
-
-@pytest.mark.parametrize("node_threshold, edge_threshold", [(0.8, 0.98), (0.5, 0.7), (1.0, 1.0)])
-def test_prune_matches_dense_procedure(model_graph, node_threshold, edge_threshold):
-    for g in graphs(model_graph):
-        n = g.n_nodes
-        kinds = np.array([x.kind for x in g.nodes])
-        prunable = np.isin(kinds, ["latent", "error"])
-        infl = dense_influence(g)
-        keep = ~prunable | (infl >= cut(infl[prunable], node_threshold))
-        a, _, w = dense(g)
-        a = a * keep[:, None] * keep[None, :]
-        total = np.abs(a).sum(axis=1, keepdims=True)
-        norm = np.divide(np.abs(a), total, out=np.zeros_like(a), where=total > 0)
-        target_infl = w @ np.linalg.inv(np.eye(n) - norm)
-        scores = norm * target_infl[:, None]
-        live = a != 0
-        edge_keep = live & (scores >= cut(scores[live], edge_threshold))
-        while True:
-            dead = prunable & keep & ~edge_keep.any(axis=0)
-            if not dead.any():
-                break
-            keep &= ~dead
-            edge_keep &= keep[:, None] & keep[None, :]
+@pytest.mark.parametrize("node_threshold, edge_threshold", THRESHOLDS)
+def test_prune_is_circuit_tracers_procedure(graphs, node_threshold, edge_threshold):
+    ruled_out = 0
+    for g in graphs:
+        keep, edges, node_influence = ct_prune(g, node_threshold, edge_threshold)
         pruned = prune(g, node_threshold, edge_threshold)
         ids = [x.id for x in g.nodes]
         assert [x.id for x in pruned.nodes] == [i for i, k in zip(ids, keep) if k]
-        expected = {(ids[s], ids[t]): a[t, s] for t, s in zip(*np.nonzero(edge_keep))}
+        a, _ = dense(g)
+        kept_edges = edges & keep[:, None] & keep[None, :] & (a != 0)
+        expected = {(ids[s], ids[t]): a[t, s] for t, s in zip(*np.nonzero(kept_edges))}
         got = {(s, t): wt for s, t, wt in pruned.edges()}
-        assert got.keys() == expected.keys()
-        assert all(got[k] == expected[k] for k in got)
+        assert got == expected
         assert pruned.meta.pruning == {"node_threshold": node_threshold, "edge_threshold": edge_threshold}
-        assert {x.kind for x in pruned.nodes} >= {"token", "logit"}
         assert pruned.count_by_kind()["token"] == g.count_by_kind()["token"]
         assert pruned.count_by_kind()["logit"] == g.count_by_kind()["logit"]
-
-
-def test_scores_match_dense_definitions(model_graph):
-    for g in graphs(model_graph):
-        kinds = np.array([x.kind for x in g.nodes])
-        infl = dense_influence(g)
-        _, norm, _ = dense(g)
-        tok, err = infl[kinds == "token"].sum(), infl[kinds == "error"].sum()
-        has_input = norm.sum(axis=1) > 0
-        non_error = 1 - norm[:, kinds == "error"].sum(axis=1)
-        scores = graph_scores(g)
-        assert scores["replacement_score"] == pytest.approx(tok / (tok + err))
-        assert scores["completeness_score"] == pytest.approx(
-            (non_error * infl)[has_input].sum() / infl[has_input].sum()
+        by_threshold = (node_influence >= cut(node_influence, node_threshold)) & ~np.isin(
+            [x.kind for x in g.nodes], ["token", "logit"]
         )
+        ruled_out += int((by_threshold & ~keep).sum())
+    assert ruled_out > 0, "the dead-end rules never fired: the graphs do not test them"
+
+
+def test_the_edge_cut_counts_every_node_pair():
+    """Past the positive scores the cut lands on a zero entry: every pair passes. A running sum
+    can stay below the total (summed pairwise, as numpy and torch do), so a fraction of 1.0 may
+    do that."""
+    scores = np.array([1.0] + [1e-16] * 16)
+    assert np.cumsum(scores)[-1] < scores.sum()
+    assert find_threshold(scores, 1.0, n_zeros=5) == 0.0
+    assert find_threshold(scores, 1.0) == 1e-16
+    assert find_threshold(scores, 0.5, n_zeros=5) == 1.0
+
+
+def test_raw_influence_is_the_matrix_inverse(graphs):
+    for g in graphs:
+        a, w = dense(g)
+        assert np.allclose(raw_influence(g), influence_by_inverse(normalise(a), w), rtol=1e-9, atol=1e-12)
+
+
+def test_nodes_carry_cumulative_influence_and_logits_none(graphs):
+    for g in graphs:
+        a, w = dense(g)
+        raw = influence_by_inverse(normalise(a), w)
+        # Each node's cumulative score: the share of the total held by the nodes ranked at or
+        # above it (ties: earlier in the table first).
+        expected = {
+            node.id: sum(r for j, r in enumerate(raw) if r > raw[i] or (r == raw[i] and j <= i)) / raw.sum()
+            for i, node in enumerate(g.nodes)
+        }
+        assert np.allclose(cumulative_influence(raw), list(expected.values()), rtol=1e-12)
+        for node in prune(g).nodes:
+            if node.kind == "logit":
+                assert node.influence is None
+            else:
+                assert node.influence == pytest.approx(expected[node.id], rel=1e-9)
+
+
+def test_scores_are_circuit_tracers_definitions(graphs):
+    for g in graphs:
+        kinds = np.array([x.kind for x in g.nodes])
+        a, w = dense(g)
+        norm = normalise(a)
+        infl = influence_by_inverse(norm, w)
+        tok, err = infl[kinds == "token"].sum(), infl[kinds == "error"].sum()
+        # Every node counts, weighted by influence plus probability; one without inputs has no
+        # error share.
+        non_error = 1 - norm[:, kinds == "error"].sum(axis=1)
+        weight = infl + w
+        scores = graph_scores(g)
+        assert scores["replacement_score"] == pytest.approx(tok / (tok + err), rel=1e-9)
+        assert scores["completeness_score"] == pytest.approx((non_error * weight).sum() / weight.sum(), rel=1e-9)
+        assert prune(g).meta.scores == scores

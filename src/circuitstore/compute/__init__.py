@@ -17,7 +17,7 @@ from circuitstore.compute.errors import ComputeError, PromptError
 from circuitstore.compute.models import load_model, save_model
 from circuitstore.compute.replacement import Replacement
 from circuitstore.compute.transcoders import TranscoderSet, load_transcoders
-from circuitstore.pruning import graph_scores, node_influence, prune
+from circuitstore.pruning import cumulative_influence, graph_scores, prune, raw_influence
 from circuitstore.settings import DEFAULT_MODEL, DEFAULT_TRANSCODERS, AttributionSettings
 
 __all__ = [
@@ -30,12 +30,13 @@ __all__ = [
     "TranscoderSet",
     "attribute",
     "compute_graph",
+    "cumulative_influence",
     "graph_id",
     "graph_scores",
     "load_model",
     "load_transcoders",
-    "node_influence",
     "prune",
+    "raw_influence",
     "save_model",
     "tokenize",
 ]
