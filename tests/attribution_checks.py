@@ -8,13 +8,21 @@ circuitstore TranscoderSet) and prompt token ids, asserts, and returns nothing:
   both as the reference below builds it and as `circuitstore.compute.Replacement` does.
 - `check_edges(model, transcoders, tokens)`: every edge weight of the unpruned graph from
   `circuitstore.compute.attribute` equals d(target)/dα at α = 1, where α scales what the
-  source writes (activation times decoder row; error vector; token embedding) and the target
+  source writes (activation times decoder row; error vector; token vector) and the target
   is a latent's pre-activation or a logit read along its demeaned unembedding column. Graph
   latents must be active latents with their activations; when the graph holds every active
   latent, sources outside it must have zero derivative. `max_targets` checks an even subset of
   targets (for big models); `graph` checks a graph computed elsewhere (e.g. with a budget).
 - `check_completeness(model, transcoders, tokens)`: each target equals the sum of its incoming
   edges plus its bias, the target's value with every α set to 0 (needs every active latent).
+
+The checks follow the conventions the graph records in `meta.generation` (the settings'
+defaults where it records none; `options` are AttributionSettings fields for the graph the
+checks compute themselves): with `token_vectors` "embed" the token's α scales the value at
+`hook_embed` (W_E[token]; a learned position embedding then belongs to the bias), with
+"resid_pre" the whole of `blocks.0.hook_resid_pre`; without `position_0_sources` the latents
+and errors at position 0 are no sources: they keep α = 1, so they sit in every target's bias,
+and no graph latent may be there.
 
 Without `graph`, the checks attribute every active latent: keep transcoders sparse on the
 prompt (a few hundred active latents) on big models.
@@ -37,6 +45,9 @@ from transformer_lens.utilities.activation_functions import apply_softcap
 from circuitstore.compute import AttributionSettings, TranscoderSet, attribute
 from circuitstore.graph import AttributionGraph
 
+# The hook whose value a token node's α scales, by AttributionSettings.token_vectors.
+TOKEN_HOOK = {"embed": "hook_embed", "resid_pre": "blocks.0.hook_resid_pre"}
+
 
 def _frozen(name: str) -> bool:
     """Attention patterns and norm scales: replaced by their values on the prompt."""
@@ -54,21 +65,28 @@ def _set(model, transcoders) -> TranscoderSet:
 
 
 def unpruned_graph(
-    model: HookedTransformer, transcoders, tokens: Sequence[int], batch_size: int = 32
+    model: HookedTransformer, transcoders, tokens: Sequence[int], batch_size: int = 32, **options
 ) -> AttributionGraph:
-    """The graph under test: every active latent visited, nothing pruned."""
+    """The graph under test: every active latent visited, nothing pruned; `options` are other
+    AttributionSettings fields."""
     return attribute(
         model,
         _set(model, transcoders),
         list(tokens),
-        AttributionSettings(max_feature_nodes=None, batch_size=batch_size),
+        AttributionSettings(max_feature_nodes=None, batch_size=batch_size, **options),
     )
 
 
 class Reference:
-    """The frozen replacement model as a function of α, built from hooks alone."""
+    """The frozen replacement model as a function of α, built from hooks alone, with the
+    conventions of `generation` (a graph's meta.generation)."""
 
-    def __init__(self, model: HookedTransformer, transcoders, tokens: Sequence[int]) -> None:
+    def __init__(self, model: HookedTransformer, transcoders, tokens: Sequence[int], generation=None) -> None:
+        defaults = AttributionSettings()
+        generation = generation or {}
+        self.token_hook = TOKEN_HOOK[generation.get("token_vectors", defaults.token_vectors)]
+        # Latents and errors before this position are no sources.
+        self.first_source = 0 if generation.get("position_0_sources", defaults.position_0_sources) else 1
         self.model, self.saes = model, _saes(transcoders)
         self.tokens = torch.tensor([list(tokens)], device=model.cfg.device)
         self.hooks_in = [tc.cfg.metadata.hook_name for tc in self.saes]
@@ -82,11 +100,11 @@ class Reference:
             self.frozen[hook.name] = value.detach().clone()
 
         self.frozen: dict[str, torch.Tensor] = {}
-        names = ["blocks.0.hook_resid_pre", *self.hooks_in, *self.hooks_out]
+        names = [self.token_hook, *self.hooks_in, *self.hooks_out]
         with torch.no_grad():
             hooks = [(n, save) for n in names] + [(_frozen, save_frozen)]
             self.clean_logits = model.run_with_hooks(self.tokens, fwd_hooks=hooks)[0]
-            self.embed = clean["blocks.0.hook_resid_pre"].float()
+            self.embed = clean[self.token_hook].float()
             self.acts, self.errors = [], []
             for tc, h_in, h_out in zip(self.saes, self.hooks_in, self.hooks_out):
                 x = clean[h_in].float()
@@ -120,19 +138,25 @@ class Reference:
         def read(value, hook):
             reads[hook.name] = value
 
+        def scale(a: torch.Tensor) -> torch.Tensor:
+            """α where sources are, 1 before the first source position."""
+            fixed = torch.ones_like(a[: self.first_source])
+            return torch.cat([fixed, a[self.first_source :]])
+
         def write(layer):
             tc = self.saes[layer]
 
             def fn(value, hook):
-                acts = alpha["latent"][layer] * self.acts[layer]
-                out = acts @ tc.W_dec.float() + tc.b_dec.float() + alpha["error"][layer][:, None] * self.errors[layer]
+                acts = scale(alpha["latent"][layer]) * self.acts[layer]
+                errors = scale(alpha["error"][layer])[:, None] * self.errors[layer]
+                out = acts @ tc.W_dec.float() + tc.b_dec.float() + errors
                 if hasattr(tc, "W_skip"):
                     out = out + reads[self.hooks_in[layer]][0].float() @ tc.W_skip.float().T
                 return out[None].to(dtype)
 
             return fn
 
-        hooks = [(_frozen, freeze), ("blocks.0.hook_resid_pre", embed)]
+        hooks = [(_frozen, freeze), (self.token_hook, embed)]
         hooks += [(h, read) for h in self.hooks_in]
         hooks += [(h, write(layer)) for layer, h in enumerate(self.hooks_out)]
         with torch.enable_grad(), model.hooks(fwd_hooks=hooks):
@@ -195,7 +219,7 @@ def check_edges(
     graph: AttributionGraph | None = None,
 ) -> None:
     graph = graph or unpruned_graph(model, transcoders, tokens)
-    ref = Reference(model, transcoders, tokens)
+    ref = Reference(model, transcoders, tokens, graph.meta.generation)
     complete = _check_latents(graph, ref)
     sources = [i for i, n in enumerate(graph.nodes) if n.kind != "logit"]
     # Where each graph source sits among the flattened α's: token, error, latent blocks.
@@ -245,7 +269,7 @@ def check_completeness(
     graph: AttributionGraph | None = None,
 ) -> None:
     graph = graph or unpruned_graph(model, transcoders, tokens)
-    ref = Reference(model, transcoders, tokens)
+    ref = Reference(model, transcoders, tokens, graph.meta.generation)
     assert _check_latents(graph, ref), "completeness needs a graph holding every active latent"
     with torch.no_grad():
         full = ref.run(ref.alphas(1.0))
@@ -262,8 +286,14 @@ def check_completeness(
 
 
 def _check_latents(graph: AttributionGraph, ref: Reference) -> bool:
-    """The graph's latents are active latents with their activations; True if it holds them all."""
-    active = {(layer, p, f) for layer, a in enumerate(ref.acts) for p, f in (a != 0).nonzero().tolist()}
+    """The graph's latents are active latents, at source positions, with their activations; True
+    if it holds them all."""
+    active = {
+        (layer, p, f)
+        for layer, a in enumerate(ref.acts)
+        for p, f in (a != 0).nonzero().tolist()
+        if p >= ref.first_source
+    }
     latents = {(n.layer, n.position, n.feature_index): n.activation for n in graph.nodes if n.kind == "latent"}
     assert set(latents) <= active, f"{len(set(latents) - active)} graph latents are not active"
     for (layer, p, f), a in latents.items():

@@ -15,6 +15,7 @@ from circuitstore.compute import (
     graph_id,
     load_model,
     load_transcoders,
+    tokenize,
 )
 from circuitstore.compute.tokenizer import SPECIALS
 from tests.attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
@@ -55,6 +56,38 @@ def test_edges_are_frozen_model_derivatives(tiny, graph):
 
 def test_targets_are_sum_of_edges_plus_bias(tiny, graph):
     check_completeness(*tiny, TOKENS, graph=graph)
+
+
+# The conventions circuit-tracer does not use, each checked against the reference too.
+OPTIONS = {
+    "position-0-sources": {"position_0_sources": True},
+    "resid-pre-tokens": {"token_vectors": "resid_pre"},
+    "both": {"position_0_sources": True, "token_vectors": "resid_pre"},
+}
+
+
+@pytest.mark.parametrize("option", list(OPTIONS))
+def test_other_conventions_are_frozen_model_derivatives(tiny, option):
+    g = unpruned_graph(*tiny, TOKENS, **OPTIONS[option])
+    assert {k: g.meta.generation[k] for k in OPTIONS[option]} == OPTIONS[option]
+    check_edges(*tiny, TOKENS, graph=g)
+    check_completeness(*tiny, TOKENS, graph=g)
+
+
+def test_position_0_has_no_sources_and_tokens_write_the_embedding(tiny, graph):
+    model, _ = tiny
+    assert not [n.id for n in graph.nodes if n.kind == "latent" and n.position == 0]
+    sources = {graph.nodes[s] for s in graph.sources.tolist()}
+    assert not [n.id for n in sources if n.kind == "error" and n.position == 0]
+    assert [n.position for n in graph.nodes if n.kind == "error"] == list(range(len(TOKENS))) * model.cfg.n_layers
+    kept = unpruned_graph(*tiny, TOKENS, position_0_sources=True)
+    assert [n for n in kept.nodes if n.kind == "latent" and n.position == 0]
+    # Token edges differ from the resid_pre convention exactly where there is a learned W_pos.
+    resid = unpruned_graph(*tiny, TOKENS, token_vectors="resid_pre")
+    token_edges = [{(s, t): w for s, t, w in g.edges() if g.node(s).kind == "token"} for g in (graph, resid)]
+    assert token_edges[0].keys() == token_edges[1].keys()
+    same = all(w == pytest.approx(token_edges[1][k], rel=1e-5, abs=1e-7) for k, w in token_edges[0].items())
+    assert same == (model.cfg.positional_embedding_type != "standard")
 
 
 def test_node_table(tiny, graph):
@@ -98,11 +131,13 @@ def test_max_feature_nodes_keeps_the_most_influential(tiny, graph):
     """With a budget, the latents visited first are those the logits' rows weigh most."""
     model, tcs = tiny
     n_latents = graph.count_by_kind()["latent"]
-    budget = n_latents // 3
-    small = attribute(model, tcs, TOKENS, AttributionSettings(max_feature_nodes=budget, batch_size=budget))
+    budget = 2 * (n_latents // 6)
+    # Two batches within one update interval: one ranking, by the logits' rows alone.
+    settings = AttributionSettings(max_feature_nodes=budget, batch_size=budget // 2, update_interval=2)
+    small = attribute(model, tcs, TOKENS, settings)
     assert small.count_by_kind()["latent"] == budget
-    # With one batch after the logits, the choice is by direct influence on the logits:
-    # |edge into a logit| / the logit's total input, weighted by its probability.
+    # That choice is by direct influence on the logits: |edge into a logit| / the logit's total
+    # input, weighted by its probability.
     totals: dict[str, float] = {}
     for _, t, w in graph.edges():
         totals[t] = totals.get(t, 0.0) + abs(w)
@@ -160,18 +195,23 @@ def test_bad_prompts(tiny, prompt, message):
         attribute(*tiny, prompt)
 
 
-def test_bfloat16_agrees_with_float32(tmp_path):
+def test_bfloat16_and_float64_agree_with_float32(tmp_path):
     model_dir, tc_dir = save_tiny(tmp_path, gemma_style(), "jumprelu_skip", "hook_mlp_in")
     graphs = []
-    for dtype in ("float32", "bfloat16"):
+    for dtype in ("float32", "bfloat16", "float64"):
         model = load_model(model_dir, dtype=dtype)
         graphs.append(
             attribute(
                 model, load_transcoders(tc_dir, model, dtype=dtype), TOKENS, AttributionSettings(max_feature_nodes=None)
             )
         )
-    assert graphs[1].meta.generation["dtype"] == "bfloat16" and graphs[1].meta.id != graphs[0].meta.id
-    full, half = ({(s, t): w for s, t, w in g.edges()} for g in graphs)
+    assert [g.meta.generation["dtype"] for g in graphs] == ["float32", "bfloat16", "float64"]
+    assert len({g.meta.id for g in graphs}) == 3
+    full, half, double = ({(s, t): w for s, t, w in g.edges()} for g in graphs)
+    # float64 differs from float32 by float32's rounding only.
+    assert double.keys() == full.keys()
+    scale = max(map(abs, double.values()))
+    assert all(abs(w - double[k]) <= 1e-5 * scale for k, w in full.items())
     common = full.keys() & half.keys()
     # Rounding may flip a latent sitting at its threshold; the rest must agree closely.
     assert len(common) >= 0.98 * len(full)
@@ -184,11 +224,17 @@ def test_text_prompts_use_the_tokenizer(tmp_path):
     model = load_model(model_dir)
     tcs = load_transcoders(tc_dir, model)
     g = attribute(model, tcs, "the capital of texas is", AttributionSettings(max_feature_nodes=5))
-    assert g.meta.prompt == "the capital of texas is"
+    assert g.meta.prompt == "<bos>the capital of texas is"  # the decoded ids, as circuit-tracer
     words = ("the", " capital", " of", " texas", " is")
     assert g.meta.prompt_tokens == ("<bos>", *words)
     ids = [0, *(len(SPECIALS) + WORDS.index(w) for w in words)]
     assert [n.id for n in g.nodes if n.kind == "token"] == [f"E_{t}_{p}" for p, t in enumerate(ids)]
+    # Ids are given a BOS unless they start with a special token (BOS, EOS, unknown, pad).
+    the, capital = ids[1:3]
+    for given, expected in (([the, capital], [0, the, capital]), ([0, the], [0, the]), ([3, the], [3, the])):
+        assert tokenize(model, given)[1] == expected
+    assert tokenize(model, "<bos>the capital")[1] == [0, the, capital]
+    assert tokenize(model, "<pad>the capital")[1] == [3, the, capital]
     assert all(n.text == model.tokenizer.decode([n.token_id]) for n in g.nodes if n.kind == "logit")
     # Eleven words and BOS exceed the context of 12: an error, not a silent truncation.
     with pytest.raises(PromptError, match="13 tokens"):

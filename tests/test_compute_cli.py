@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -14,6 +15,7 @@ from circuitstore.cli import main
 from circuitstore.compute import AttributionSettings, compute_graph, graph_id, load_model, load_transcoders
 from circuitstore.formats import read_graph
 from circuitstore.store import load_graph
+from tests.database import value
 from tests.synthetic import gemma_style, save_tiny
 
 
@@ -80,11 +82,33 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
             assert have.keys() == want.keys()
             assert np.allclose([have[k] for k in want], list(want.values()), rtol=1e-5, atol=1e-7)
             assert got.meta.pruning["node_threshold"] == 0.9 and got.meta.transcoder_set == tcs.name
-            assert got.meta.prompt == prompt and got.meta.prompt_tokens == ("<bos>", *words(prompt))
+            assert got.meta.prompt == f"<bos>{prompt}" and got.meta.prompt_tokens == ("<bos>", *words(prompt))
+            assert got.meta.generation == expected.meta.generation
 
     again = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
     assert again.exit_code == 1
     assert again.stdout.strip().splitlines()[-1] == "0 stored, 3 skipped, 2 failed"
+
+
+def test_the_conventions_are_options_recorded_on_the_graph(store, neo4j_target, tiny):
+    model_dir, tc_dir = tiny
+    base = ["ingest", "dallas is a city", "--model", str(model_dir), "--transcoders", str(tc_dir), *SETTINGS]
+    for options in ([], ["--position-0-sources", "--token-vectors", "resid_pre"]):
+        result = CliRunner().invoke(main, base + options, env=neo4j_target, catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+    rows = value(
+        store,
+        "MATCH (g:Graph) WITH g ORDER BY g.position_0_sources "
+        "RETURN collect([g.position_0_sources, g.token_vectors, g.influence_over])",
+    )
+    assert rows == [[False, "embed", None], [True, "resid_pre", None]]
+    model = load_model(model_dir)
+    settings = AttributionSettings(max_feature_nodes=25, node_threshold=0.9, edge_threshold=0.95, batch_size=8)
+    optional = replace(settings, position_0_sources=True, token_vectors="resid_pre")
+    tcs = load_transcoders(tc_dir, model)
+    # The conventions are part of the graph id: both graphs are stored, each under its own.
+    ids = {graph_id(model, tcs, "dallas is a city", s) for s in (settings, optional)}
+    assert len(ids) == 2 and set(value(store, "MATCH (g:Graph) RETURN collect(g.id)")) == ids
 
 
 def test_ingest_rejects_a_mismatched_set_before_computing(neo4j_target, tiny, tmp_path):

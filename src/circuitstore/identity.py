@@ -3,11 +3,13 @@
 Node ids (unique within a graph; circuit-tracer / Neuronpedia style where one exists):
 - token       `E_<token_id>_<position>`
 - latent      `<layer>_<feature index>_<position>`
-- error       `<layer>_-1_<position>` (the layer's transcoder error there; circuit-tracer's newer style)
+- error       `<layer>_-1_<position>` (the layer's transcoder error there; graphs read from files
+              get it too: circuit-tracer's own `0_<layer>_<position>` can be a layer-0 latent's id)
 - logit       `<n_layers + 1>_<token_id>_<position>`; a logit node's layer is n_layers + 1
 
 A graph id is a hash of everything that determines the stored graph: prompt text, token ids,
-model, transcoder set and the settings that change the result (not the batch size), so
+model, transcoder set and the settings that change the result (not the batch size; the
+conventions and the update interval do), so
 computing the same prompt again yields the same id and a rerun can skip what is stored.
 
 Shared nodes (of any graph, computed or read from a file): a `:Feature` is

@@ -14,7 +14,7 @@ import click
 
 from circuitstore.cli.driver import store
 from circuitstore.cli.output import emit
-from circuitstore.settings import DEFAULT_MODEL, PLANTED, AttributionSettings, default_transcoders
+from circuitstore.settings import DEFAULT_MODEL, PLANTED, TOKEN_VECTORS, AttributionSettings, default_transcoders
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AttributionSettings)}
 # One bar across prompts: each prompt is this many steps, shared out over its targets.
@@ -22,8 +22,11 @@ _STEPS_PER_PROMPT = 1000
 
 
 def _setting(name: str, type: Any, help: str) -> Any:
-    """An option for the AttributionSettings field `name`, with its default."""
-    return click.option(f"--{name.replace('_', '-')}", type=type, default=_DEFAULTS[name], show_default=True, help=help)
+    """An option for the AttributionSettings field `name`, with its default (a flag for a bool)."""
+    flag = f"--{name.replace('_', '-')}"
+    if type is bool:
+        flag = f"{flag}/--no-{flag[2:]}"
+    return click.option(flag, name, type=type, default=_DEFAULTS[name], show_default=True, help=help)
 
 
 @click.command("ingest")
@@ -46,13 +49,27 @@ def _setting(name: str, type: Any, help: str) -> Any:
     f"transcoders. [default: {PLANTED} for --model {PLANTED}, else {default_transcoders(None)}]",
 )
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
-@click.option("--dtype", type=click.Choice(["float32", "bfloat16"]), default="float32", show_default=True)
+@click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float64"]), default="float32", show_default=True)
 @_setting("max_feature_nodes", click.IntRange(min=0), "Latents to attribute, most influential on the logits first.")
+@_setting(
+    "update_interval", click.IntRange(min=1), "With a cap, rank the latents left again every this many batches."
+)
 @_setting("max_n_logits", click.IntRange(min=1), "At most this many logit nodes ...")
 @_setting("desired_logit_prob", float, "... or fewer, once their probabilities add up to this.")
 @_setting("batch_size", click.IntRange(min=1), "Targets per backward pass.")
-@_setting("node_threshold", float, "Keep latents and errors holding this share of influence.")
-@_setting("edge_threshold", float, "Keep edges holding this share of edge influence.")
+@_setting("node_threshold", float, "Keep the nodes holding this share of influence (tokens and logits always).")
+@_setting("edge_threshold", float, "Keep the edges holding this share of edge influence.")
+@_setting(
+    "position_0_sources",
+    bool,
+    "Option: latents and errors at position 0 are sources too (circuit-tracer, the default, has none there).",
+)
+@_setting(
+    "token_vectors",
+    click.Choice(TOKEN_VECTORS),
+    "What a token node writes: embed = W_E[token] (circuit-tracer); resid_pre = the first residual "
+    "stream, W_E + W_pos on models with learned positions (an option).",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
 @click.pass_context
 def ingest_cmd(
@@ -68,9 +85,12 @@ def ingest_cmd(
 ) -> None:
     """Compute, prune and store the attribution graph of each PROMPT.
 
-    A prompt already stored with the same model, transcoders and settings is skipped, so an
-    interrupted batch resumes. A prompt that cannot be attributed is reported and the rest go
-    on; the exit status is then 1."""
+    With the default settings a graph is the one circuit-tracer computes and prunes for the same
+    model, transcoders and prompt (a special token first, no sources at position 0, token nodes
+    writing W_E); --position-0-sources and --token-vectors resid_pre are the options, recorded
+    on the stored graph. A prompt already stored with the same model, transcoders and settings
+    is skipped, so an interrupted batch resumes. A prompt that cannot be attributed is reported
+    and the rest go on; the exit status is then 1."""
     from circuitstore.compute import load_model, load_transcoders
     from circuitstore.compute.ingest import Outcome, ingest_prompts
 

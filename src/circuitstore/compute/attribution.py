@@ -6,7 +6,9 @@ last position, a latent along its encoder column at its position (its pre-activa
 batch of targets is pushed back through the frozen model at once, one target per copy of the
 prompt; the gradient where a source writes, dotted with what it writes, is the edge weight.
 Logits come first, then latents in order of their estimated influence on the logits (from the
-edges computed so far), up to `max_feature_nodes`. Each batch's edges are kept sparse.
+edges computed so far, re-estimated every `update_interval` batches), up to
+`max_feature_nodes`. Each batch's edges are kept sparse. With the default settings the graph is
+the one circuit-tracer computes (its node order, edges, and the latents a cap selects).
 """
 
 from __future__ import annotations
@@ -32,28 +34,38 @@ Progress = Callable[[int, int], None]
 
 
 def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
-    """The prompt's text and token ids; text is tokenised with the model's tokenizer (with BOS),
-    or, for a model without one, read as whitespace-separated token ids."""
+    """The prompt's text and token ids.
+
+    Text is tokenised with the model's tokenizer (without special tokens) or, for a model
+    without one, read as whitespace-separated token ids. As circuit-tracer does, a special token
+    goes first: when the ids do not start with one of the tokenizer's special tokens, its BOS
+    (else its pad, EOS or first special token) is prepended; ids for a model without a tokenizer
+    are taken as given. The text is the decoded ids, special tokens included."""
+    tokenizer = model.tokenizer
     if isinstance(prompt, str):
         if not prompt.strip():
             raise PromptError("empty prompt")
-        if model.tokenizer is not None:
-            text, ids = prompt, model.to_tokens(prompt, truncate=False)[0].tolist()
-        elif all(part.isdigit() for part in prompt.split()):
+        if tokenizer is not None:
+            return tokenize(model, tokenizer(prompt, add_special_tokens=False).input_ids)
+        if all(part.isdigit() for part in prompt.split()):
             # A model without a tokenizer (a tiny local one) reads text as token ids: "1 5 9".
             return tokenize(model, [int(part) for part in prompt.split()])
-        else:
-            raise PromptError("the model has no tokenizer: give token ids, e.g. '1 5 9'")
-    else:
-        ids = [int(t) for t in (prompt.reshape(-1).tolist() if isinstance(prompt, torch.Tensor) else prompt)]
-        if not ids:
-            raise PromptError("empty prompt")
-        bad = [t for t in ids if not 0 <= t < model.cfg.d_vocab]
-        if bad:
-            raise PromptError(f"token ids {bad[:5]} outside the vocabulary of {model.cfg.d_vocab}")
-        text = model.tokenizer.decode(ids) if model.tokenizer is not None else " ".join(map(str, ids))
+        raise PromptError("the model has no tokenizer: give token ids, e.g. '1 5 9'")
+    ids = [int(t) for t in (prompt.reshape(-1).tolist() if isinstance(prompt, torch.Tensor) else prompt)]
+    if not ids:
+        raise PromptError("empty prompt")
+    bad = [t for t in ids if not 0 <= t < model.cfg.d_vocab]
+    if bad:
+        raise PromptError(f"token ids {bad[:5]} outside the vocabulary of {model.cfg.d_vocab}")
+    if tokenizer is not None:
+        special = tokenizer.all_special_ids
+        first = [tokenizer.bos_token_id, tokenizer.pad_token_id, tokenizer.eos_token_id, *special]
+        first = [t for t in first if t is not None]
+        if first and ids[0] not in special:
+            ids = [first[0], *ids]
     if len(ids) > model.cfg.n_ctx:
         raise PromptError(f"prompt has {len(ids)} tokens, more than the model's context of {model.cfg.n_ctx}")
+    text = tokenizer.decode(ids) if tokenizer is not None else " ".join(map(str, ids))
     return text, ids
 
 
@@ -97,7 +109,7 @@ def attribute(
 ) -> AttributionGraph:
     """The unpruned attribution graph; `progress(done, total)` is called after each batch of targets."""
     text, ids = tokenize(model, prompt)
-    rep = Replacement(model, transcoders, torch.tensor(ids, dtype=torch.long))
+    rep = Replacement(model, transcoders, torch.tensor(ids, dtype=torch.long), settings)
     return _Attribution(rep, settings, progress).graph(_graph_id(model, transcoders, text, ids, settings), text, ids)
 
 
@@ -109,14 +121,16 @@ class _Attribution:
         self.rep, self.settings, self.progress = rep, settings, progress
         model, n_pos = rep.model, rep.n_pos
         self.n_layers = len(rep.layers)
+        # Edges are summed in float64 for a float64 model, else in float32.
+        self.dtype = torch.float64 if model.cfg.dtype == torch.float64 else torch.float32
 
-        probs = torch.softmax(rep.next_logits, dim=-1)
+        probs = torch.softmax(rep.next_logits.to(self.dtype), dim=-1)
         ordered = probs.sort(descending=True)
         reached = int((ordered.values.cumsum(0) < settings.desired_logit_prob).sum()) + 1
         n_logits = min(reached, settings.max_n_logits)
         self.logit_tokens = ordered.indices[:n_logits].tolist()
         self.logit_probs = ordered.values[:n_logits].tolist()
-        w_u = model.W_U.float()
+        w_u = model.W_U.to(self.dtype)
         self.logit_reads = (w_u[:, self.logit_tokens] - w_u.mean(dim=1, keepdim=True)).T  # [n_logits, d]
 
         self.lat_layer = torch.cat([torch.full_like(s.positions, i) for i, s in enumerate(rep.layers)]).tolist()
@@ -153,10 +167,12 @@ class _Attribution:
             self._report(done, total)
         visited = np.zeros(self.n_latents, dtype=bool)
         while visited.sum() < budget:
-            pick = self._next_latents(visited, min(batch, budget - int(visited.sum())), budget)
-            visited[pick] = True
-            done += self._edges_into(frozen, pick.tolist())
-            self._report(done, total)
+            queue = self._next_latents(visited, min(s.update_interval * batch, budget - int(visited.sum())), budget)
+            for start in range(0, len(queue), batch):
+                pick = queue[start : start + batch]
+                visited[pick] = True
+                done += self._edges_into(frozen, pick.tolist())
+                self._report(done, total)
         return self._assemble(graph_id, text, ids, visited)
 
     def _report(self, done: int, total: int) -> None:
@@ -167,7 +183,7 @@ class _Attribution:
         """The `count` unvisited latents most influential on the logits, by the edges so far."""
         unvisited = np.flatnonzero(~visited)
         if budget == self.n_latents:  # every latent is visited: order does not matter
-            return unvisited[:count]
+            return unvisited
         targets, sources, values = self._edges()
         weights = np.zeros(self.n_nodes)
         weights[self.n_sources :] = self.logit_probs
@@ -189,29 +205,28 @@ class _Attribution:
         for b, t in enumerate(targets):
             if t >= self.n_sources:
                 if final_grad is None:
-                    final_grad = torch.zeros(shape, dtype=torch.float32, device=rep.tokens.device)
+                    final_grad = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
                 final_grad[b, -1] = self.logit_reads[t - self.n_sources]
             else:
                 layer = self.lat_layer[t]
                 if layer not in read_grads:
-                    read_grads[layer] = torch.zeros(shape, dtype=torch.float32, device=rep.tokens.device)
-                read_grads[layer][b, self.lat_pos[t]] = (
-                    rep.transcoders.transcoders[layer].W_enc[:, self.lat_feat[t]].float()
-                )
+                    read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
+                read_grads[layer][b, self.lat_pos[t]] = rep.transcoders.transcoders[layer].W_enc[:, self.lat_feat[t]]
         if final_grad is not None:
             final_grad = final_grad.to(frozen.final.dtype)
         with torch.no_grad():
             g_embed, g_mlp = frozen.backward(final_grad, read_grads)
             n, n_pos = len(targets), rep.n_pos
-            block = torch.zeros(n, self.n_sources, dtype=torch.float32, device=rep.tokens.device)
-            block[:, self.tok_offset :] = (g_embed[:n].float() * rep.embeddings.float()).sum(-1)
+            dt = self.dtype
+            block = torch.zeros(n, self.n_sources, dtype=dt, device=rep.tokens.device)
+            block[:, self.tok_offset :] = (g_embed[:n].to(dt) * rep.embeddings.to(dt)).sum(-1)
             for layer, src in enumerate(rep.layers):
-                g = g_mlp[layer][:n].float()
+                g = g_mlp[layer][:n].to(dt)
                 at = self.err_offset + layer * n_pos
-                block[:, at : at + n_pos] = (g * src.errors.float()).sum(-1)
+                block[:, at : at + n_pos] = (g * src.errors.to(dt)).sum(-1)
                 base = self.lat_offset[layer]
                 for p, lo, hi in self.groups[layer]:
-                    block[:, base + lo : base + hi] = g[:, p] @ src.writes[lo:hi].float().T
+                    block[:, base + lo : base + hi] = g[:, p] @ src.writes[lo:hi].to(dt).T
             nz = block.nonzero(as_tuple=True)
             self.edge_targets.append(np.asarray(targets, dtype=np.int64)[nz[0].cpu().numpy()])
             self.edge_sources.append(nz[1].cpu().numpy().astype(np.int64))

@@ -31,7 +31,7 @@ from circuitstore.settings import PLANTED
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer_config.json"
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}
 PACKAGED_GEMMA = "gemma-3-270m-gguf"
 
 

@@ -5,6 +5,13 @@ transcoder's), attention patterns and every normalisation scale are frozen at th
 the prompt. What remains is linear in what the sources write: token embeddings, latent
 activations times decoder rows, and error vectors (skip connections are linear paths).
 
+As in circuit-tracer, a token node writes its embedding W_E[token] at `hook_embed` (a learned
+position embedding is a constant, attributed to no node), and position 0 has no latent or error
+sources: its transcoder outputs stay in the forward pass, attributed to nobody. The settings'
+`token_vectors="resid_pre"` and `position_0_sources=True` choose the other conventions: the
+token writes the whole first residual stream (`blocks.0.hook_resid_pre`), and position 0's
+latents and errors are sources like any other.
+
 `Replacement` runs the prompt once and holds those sources; `Replacement.frozen(batch)` runs
 the frozen model on `batch` copies of the prompt and keeps the autograd graph so that many
 reading vectors can be pushed back through it, one per copy.
@@ -18,8 +25,10 @@ import torch
 from transformer_lens import HookedTransformer
 
 from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.settings import AttributionSettings
 
-EMBED_HOOK = "blocks.0.hook_resid_pre"
+# Where token nodes write, by AttributionSettings.token_vectors.
+TOKEN_HOOKS = {"embed": "hook_embed", "resid_pre": "blocks.0.hook_resid_pre"}
 
 
 def _frozen_name(name: str) -> bool:
@@ -37,30 +46,38 @@ class LayerSources:
 
     positions: torch.Tensor  # [k] long
     features: torch.Tensor  # [k] long
-    activations: torch.Tensor  # [k] float32
+    activations: torch.Tensor  # [k]
     writes: torch.Tensor  # [k, d_model] activation times decoder row
     constant: torch.Tensor  # [pos, d_model] decoded latents + b_dec + error: what is fixed
     errors: torch.Tensor  # [pos, d_model] true MLP output minus the transcoder's
 
 
 class Replacement:
-    """The sources of one prompt and a factory for frozen runs."""
+    """The sources of one prompt and a factory for frozen runs (conventions from `settings`)."""
 
-    def __init__(self, model: HookedTransformer, transcoders: TranscoderSet, tokens: torch.Tensor) -> None:
+    def __init__(
+        self,
+        model: HookedTransformer,
+        transcoders: TranscoderSet,
+        tokens: torch.Tensor,
+        settings: AttributionSettings = AttributionSettings(),
+    ) -> None:
         self.model = model
         self.transcoders = transcoders
         self.tokens = tokens.to(model.cfg.device).reshape(-1)
         self.n_pos = int(self.tokens.shape[0])
+        self.token_hook = TOKEN_HOOKS[settings.token_vectors]
+        self.first_source = 0 if settings.position_0_sources else 1  # the first position with sources
         captured: dict[str, torch.Tensor] = {}
 
         def keep(value: torch.Tensor, hook) -> None:
             captured[hook.name] = value[0]
 
-        names = {EMBED_HOOK, *transcoders.hooks_in, *transcoders.hooks_out}
+        names = {self.token_hook, *transcoders.hooks_in, *transcoders.hooks_out}
         with torch.no_grad():
             logits = model.run_with_hooks(self.tokens[None], fwd_hooks=[(n, keep) for n in names])
-            self.next_logits = logits[0, -1].float()  # at the last position
-            self.embeddings = captured[EMBED_HOOK]  # what each token node writes
+            self.next_logits = logits[0, -1]  # at the last position
+            self.embeddings = captured[self.token_hook]  # what each token node writes
             self.layers = tuple(
                 self._layer_sources(
                     layer, captured[transcoders.hooks_in[layer]], captured[transcoders.hooks_out[layer]]
@@ -75,15 +92,18 @@ class Replacement:
         decoded = tc.decode(acts)
         out = decoded + x @ tc.W_skip.T if self.transcoders.has_skip(layer) else decoded
         errors = mlp_out.to(tc.dtype) - out
+        constant = decoded + errors  # the forward pass keeps every position's true output
+        acts[: self.first_source] = 0
+        errors[: self.first_source] = 0
         positions, features = acts.nonzero(as_tuple=True)
         activations = acts[positions, features]
         dtype = self.model.cfg.dtype
         return LayerSources(
             positions=positions,
             features=features,
-            activations=activations.float(),
+            activations=activations,
             writes=(activations[:, None] * tc.W_dec[features]).to(dtype),
-            constant=(decoded + errors).to(dtype),
+            constant=constant.to(dtype),
             errors=errors.to(dtype),
         )
 
@@ -129,7 +149,7 @@ class Frozen:
 
             return hook_fn
 
-        hooks = [(_frozen_name, _detach), (EMBED_HOOK, embed)]
+        hooks = [(_frozen_name, _detach), (rep.token_hook, embed)]
         for layer in range(tcs.n_layers):
             hooks += [(tcs.hooks_in[layer], read(layer)), (tcs.hooks_out[layer], write(layer))]
         with torch.enable_grad(), model.hooks(fwd_hooks=hooks):

@@ -30,6 +30,7 @@ from transformer_lens import HookedTransformer
 
 from circuitstore.compute import planted
 from circuitstore.compute.errors import ComputeError
+from circuitstore.compute.models import DTYPES
 from circuitstore.settings import PLANTED
 
 NAMED_SETS = {
@@ -188,5 +189,5 @@ def _check(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer)
         # TransformerLens only fires hook_mlp_in when asked to.
         model.set_use_hook_mlp_in(True)
     dtype = next(iter(by_layer.values())).dtype
-    if not all(tc.dtype == dtype for tc in by_layer.values()) or dtype not in (torch.float32, torch.bfloat16):
-        raise ComputeError(f"{name!r}: transcoders must share one dtype, float32 or bfloat16")
+    if not all(tc.dtype == dtype for tc in by_layer.values()) or dtype not in DTYPES.values():
+        raise ComputeError(f"{name!r}: transcoders must share one dtype, {', '.join(DTYPES)}")
