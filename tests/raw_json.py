@@ -24,6 +24,14 @@ def kind_label(node: dict) -> str:
     return KIND_LABELS.get(node["feature_type"], "Latent")
 
 
+def store_id(node: dict) -> str:
+    """The id a file's node gets in the store: an error `<layer>_-1_<position>` (a file's
+    `0_<layer>_<position>` can be a latent's too), any other node its own."""
+    if node["feature_type"] == "mlp reconstruction error":
+        return f"{node['layer']}_-1_{node['ctx_idx']}"
+    return node["node_id"]
+
+
 def kind_counts(raw: dict) -> Counter:
     return Counter(kind_label(n) for n in raw["nodes"])
 
@@ -50,20 +58,27 @@ def vocab_ids(raw: dict) -> set[int]:
 
 
 def shares(raw: dict) -> dict[tuple[str, str], float]:
-    """weight / sum(|weight| into the target) for every link."""
+    """weight / sum(|weight| into the target) for every link, by the nodes' store ids."""
     into: dict[str, float] = defaultdict(float)
     for link in raw["links"]:
         into[link["target"]] += abs(link["weight"])
-    return {(link["source"], link["target"]): link["weight"] / into[link["target"]] for link in raw["links"]}
+    ids = {n["node_id"]: store_id(n) for n in raw["nodes"]}
+    return {(ids[link["source"]], ids[link["target"]]): link["weight"] / into[link["target"]] for link in raw["links"]}
+
+
+def weights(raw: dict) -> dict[tuple[str, str], float]:
+    """Every link's weight, by the nodes' store ids."""
+    ids = {n["node_id"]: store_id(n) for n in raw["nodes"]}
+    return {(ids[link["source"]], ids[link["target"]]): link["weight"] for link in raw["links"]}
 
 
 def supernode_members(raw: dict) -> dict[str, set[str]]:
-    """{name: node ids}; a member that is no node id is a jsNodeId standing for every node with it."""
-    ids = {n["node_id"] for n in raw["nodes"]}
+    """{name: store ids}; a member that is no node id is a jsNodeId standing for every node with it."""
+    ids = {n["node_id"]: store_id(n) for n in raw["nodes"]}
     by_js: dict[str, set[str]] = defaultdict(set)
     for n in raw["nodes"]:
-        by_js[n.get("jsNodeId")].add(n["node_id"])
+        by_js[n.get("jsNodeId")].add(store_id(n))
     return {
-        name: set().union(*({m} if m in ids else by_js[m] for m in members))
+        name: set().union(*({ids[m]} if m in ids else by_js[m] for m in members))
         for name, *members in raw["qParams"].get("supernodes", [])
     }

@@ -14,6 +14,7 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import FormatError, dump_graph, parse_graph, read_graph, write_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node, Supernode
 from tests.data import GRAPH_FILES, SCHEMA_FILE
+from tests.raw_json import store_id
 from tests.schema_check import schema_errors
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
@@ -67,7 +68,9 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
     assert g.meta.transcoder_set == (md["info"]["transcoder_set"] if "info" in md else md["scan"])
     assert g.meta.source["metadata"]["scan"] == md["scan"]
 
-    assert [n.id for n in g.nodes] == [r["node_id"] for r in raw["nodes"]]
+    ids = {r["node_id"]: store_id(r) for r in raw["nodes"]}
+    assert [n.id for n in g.nodes] == list(ids.values())
+    assert g.meta.source.get("node_ids", {}) == {i: f for f, i in ids.items() if i != f}
     for r, node in zip(raw["nodes"], g.nodes):
         kind = KIND[r["feature_type"]]
         assert (node.kind, node.position) == (kind, r["ctx_idx"])
@@ -94,7 +97,7 @@ def test_nodes_edges_and_metadata_are_what_the_file_says(path):
             )
         else:
             assert node.probability is None and not node.is_target
-    assert list(g.edges()) == [(link["source"], link["target"], link["weight"]) for link in raw["links"]]
+    assert list(g.edges()) == [(ids[link["source"]], ids[link["target"]], link["weight"]) for link in raw["links"]]
 
 
 @pytest.mark.parametrize("path", GRAPH_FILES, ids=FILE_IDS)
@@ -102,22 +105,28 @@ def test_only_haikus_reverse_ctx_idx_needs_keeping_per_node(path):
     """Every other node field comes back from the Node's columns."""
     kept = read_graph(path).meta.source.get("node_extras", {})
     assert {key for extra in kept.values() for key in extra} <= {"reverse_ctx_idx"}
-    expected = {r["node_id"] for r in original(path)["nodes"] if r["reverse_ctx_idx"] != 0}
+    expected = {store_id(r) for r in original(path)["nodes"] if r["reverse_ctx_idx"] != 0}
     assert set(kept) == expected
 
 
 @pytest.mark.parametrize("path", GEMMA, ids=[f"{p.parent.name}/{p.stem}" for p in GEMMA])
 def test_a_graph_without_file_numbering_is_written_as_circuit_tracer_would(path):
-    """Drop what came from the file (feature numbers, jsNodeIds, logit clerps, extras): the
-    writer derives the same values circuit-tracer wrote."""
+    """Drop what came from the file (feature numbers, jsNodeIds, logit clerps, extras, file ids):
+    the writer derives the same values circuit-tracer wrote, but for error ids, which it writes
+    as `<layer>_-1_<position>` (circuit-tracer's `0_<layer>_<position>` can be a latent's)."""
     raw = original(path)
     g = read_graph(path)
     bare = [replace(n, file_feature=None, js_id=None, label=None if n.kind == "logit" else n.label) for n in g.nodes]
     computed = AttributionGraph(replace(g.meta, source={}), bare, g.sources, g.targets, g.weights)
     out = dump_graph(computed)
     assert schema_errors(out, SCHEMA) == []
-    assert out["nodes"] == raw["nodes"]
-    assert out["links"] == raw["links"]
+    ids = {r["node_id"]: store_id(r) for r in raw["nodes"]}
+    assert out["nodes"] == [{**r, "node_id": ids[r["node_id"]]} for r in raw["nodes"]]
+    assert out["links"] == [{**k, "source": ids[k["source"]], "target": ids[k["target"]]} for k in raw["links"]]
+    assert {k: out["metadata"][k] for k in ("transcoder_list", "schema_version")} == {
+        "transcoder_list": [],
+        "schema_version": 1,
+    }
     assert out["metadata"]["info"]["transcoder_set"] == raw["metadata"]["info"]["transcoder_set"]
     back = parse_graph(out, origin="computed")
     assert [replace(n, file_feature=None, js_id=None) for n in back.nodes] == [
@@ -132,7 +141,7 @@ def test_haiku_graphs_name_the_model_and_resolve_jsnodeid_supernodes():
         assert g.meta.model == "claude-3.5-haiku"
         assert g.meta.transcoder_set == raw["metadata"]["scan"]
         assert all(n.influence is None and n.activation is None for n in g.nodes)
-        node_of_js = {r["jsNodeId"]: r["node_id"] for r in raw["nodes"]}
+        node_of_js = {r["jsNodeId"]: store_id(r) for r in raw["nodes"]}
         expected = [(name, tuple(node_of_js[m] for m in members)) for name, *members in raw["qParams"]["supernodes"]]
         assert [(sn.name, sn.members) for sn in g.supernodes] == expected
         assert expected and all(members for _, members in expected)
@@ -143,7 +152,7 @@ def test_a_jsnodeid_shared_by_several_nodes_groups_them_all(tmp_path):
     raw = original(path)
     by_js: dict[str, list[str]] = {}
     for r in raw["nodes"]:
-        by_js.setdefault(r["jsNodeId"], []).append(r["node_id"])
+        by_js.setdefault(r["jsNodeId"], []).append(store_id(r))
     shared = next(js for js, nodes in by_js.items() if len(nodes) > 1)
     single = next(js for js, nodes in by_js.items() if len(nodes) == 1)
     raw["qParams"]["supernodes"] = [["family", shared, single], ["one", single]]
@@ -192,7 +201,8 @@ def small_file() -> dict:
             node("E_2_0", "embedding", "E", 0, 0),
             node("E_17_1", "embedding", "E", 1, 1),
             # a layer-0 latent, and errors in the older id style (which looks like a layer-0 latent)
-            # and the newer one: the kind and layer come from feature_type and layer.
+            # and the newer one: the kind and layer come from feature_type and layer, and an
+            # error's id becomes the newer style.
             node("0_3_1", "cross layer transcoder", "0", 1, cantor(0, 3), activation=1.25, clerp="greeting"),
             node("0_4_1", "mlp reconstruction error", "4", 1, -1),
             node("1_-1_1", "mlp reconstruction error", "1", 1, -1),
@@ -223,7 +233,7 @@ def test_kinds_come_from_feature_type_whatever_the_error_id_style():
         ("E_2_0", "token", None),
         ("E_17_1", "token", None),
         ("0_3_1", "latent", 0),
-        ("0_4_1", "error", 4),
+        ("4_-1_1", "error", 4),
         ("1_-1_1", "error", 1),
         ("27_99_1", "logit", 27),
     ]
@@ -338,6 +348,10 @@ BAD = {
     "string weight": (edit(lambda f: f["links"][3].update(weight="1")), r"links\[3\].*weight"),
     "empty graph": (edit(lambda f: f.update(nodes=[], links=[], qParams={})), "no nodes"),
     "duplicate node id": (edit(lambda f: f["nodes"].append(f["nodes"][3])), "duplicate node id '0_4_1'"),
+    "error id of a latent": (
+        edit(lambda f: f["nodes"].append(node("0_4_1", "cross layer transcoder", "0", 1, cantor(0, 4)))),
+        "'0_4_1' names both a latent and an error node",
+    ),
     "duplicate link": (edit(lambda f: f["links"].append(f["links"][0])), "duplicate edge"),
     "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])), "'0_9_9'"),
     "no prompt tokens": (edit(lambda f: f["metadata"].pop("prompt_tokens")), "'prompt_tokens'"),
@@ -363,7 +377,7 @@ def test_a_missing_file_is_named():
 def test_a_nan_weight_in_parsed_json_names_the_edge():
     f = small_file()
     f["links"][2]["weight"] = float("nan")
-    with pytest.raises(FormatError, match="upload: .*'0_4_1' -> '27_99_1' has non-finite weight"):
+    with pytest.raises(FormatError, match="upload: .*'4_-1_1' -> '27_99_1' has non-finite weight"):
         parse_graph(f, origin="upload")
 
 

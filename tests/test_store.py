@@ -131,8 +131,7 @@ def test_counts_by_kind_match_the_file(store, path):
         g=gid,
     )
     expected_shares = raw_json.shares(raw)
-    expected_weights = {(link["source"], link["target"]): link["weight"] for link in raw["links"]}
-    assert {(s, t): w for s, t, w, _ in weights} == expected_weights
+    assert {(s, t): w for s, t, w, _ in weights} == raw_json.weights(raw)
     for s, t, _, share in weights:
         assert math.isclose(share, expected_shares[s, t], rel_tol=1e-12, abs_tol=1e-15)
 

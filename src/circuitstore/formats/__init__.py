@@ -10,8 +10,12 @@ How a file maps onto an AttributionGraph:
 
 - Kind comes from `feature_type` alone, never from the id: `embedding` → token,
   `mlp reconstruction error` → error, `logit` → logit, any `... transcoder` → latent. Error ids
-  come in two styles (`0_<layer>_<pos>`, which looks like a layer-0 latent, and `<layer>_-1_<pos>`);
-  an error's layer is its `layer` field, its id is kept as is.
+  come in two styles (circuit-tracer's `0_<layer>_<pos>`, which can be a layer-0 latent's id
+  too, and `<layer>_-1_<pos>`); an error's layer is its `layer` field and its id always
+  `<layer>_-1_<pos>` (position = `ctx_idx`), the one scheme of the store and of graphs computed
+  here, so that an imported graph and a computed one have the same ids. The file's own ids are
+  kept in source["node_ids"] ({id: file id}, only those that differ) and written back. A file
+  in which an error's id is also a latent's cannot be read: its links are ambiguous.
 - position = `ctx_idx`. `layer` is an int for latents, errors and logits; None for tokens ("E").
 - latent: feature_index = the middle of the node id (the index within the layer); Node.file_feature
   keeps the file's `feature` number (Neuronpedia's Cantor pairing of layer and index for gemma;
@@ -40,13 +44,17 @@ folding nodes that share one back into one member) and `node_extras` ({node id: 
 for per-node values no column gives back: Haiku's reverse_ctx_idx is the only one in the
 shared graphs). Extra keys on links are not kept.
 
-A graph with no such source (from compute) is written the way circuit-tracer writes one:
-derived `feature` (Cantor pairing of layer and index), `jsNodeId`, logit clerps
-(`Output "<text>" (p=0.500)`), `info.transcoder_set` and `create_time_ms`, `node_threshold`,
-fresh qParams; latents as "cross layer transcoder" unless source["latent_feature_type"] names
-another (a producer of per-layer transcoder graphs sets "per layer transcoder" there); a logit
-without a layer one above the top layer. GraphMeta.scores travel as metadata.scores (not
-Neuronpedia's, harmless to it).
+A graph with no such source (from compute) is written the way circuit-tracer's
+create_graph_files writes one: its metadata (`scan`, here the model as in Neuronpedia's files,
+`transcoder_list` [], `prompt_tokens`, `prompt`, `node_threshold`, `schema_version` 1), derived
+`feature` (Cantor pairing of layer and index), `jsNodeId`, logit clerps (`Output "<text>"
+(p=0.500)`), node `influence` (cumulative; null for logits), fresh qParams; latents as "cross
+layer transcoder" unless source["latent_feature_type"] names another (a producer of per-layer
+transcoder graphs sets "per layer transcoder" there); a logit without a layer one above the top
+layer. Error ids are `<layer>_-1_<pos>` (not circuit-tracer's `0_<layer>_<pos>`, which can
+collide). Like Neuronpedia's files it adds `info.transcoder_set` and `create_time_ms` and the
+generation and pruning settings; GraphMeta.scores travel as metadata.scores (not Neuronpedia's,
+harmless to it).
 """
 
 from circuitstore.formats.errors import FormatError

@@ -24,6 +24,7 @@ from circuitstore.formats.node_records import (
     node_record,
 )
 from circuitstore.graph import AttributionGraph, GraphError, GraphMeta, Node, Supernode
+from circuitstore.identity import error_id
 
 # Metadata entries that have a GraphMeta column; the rest is kept in source["metadata"].
 _META_COLUMNS = ("slug", "prompt", "prompt_tokens", "generation_settings", "pruning_settings", "scores")
@@ -87,12 +88,31 @@ def _parse(obj: Any, origin: str) -> AttributionGraph:
             nodes.append(_node(raw, meta.prompt_tokens))
         except (_Bad, GraphError) as exc:
             raise _Bad(f"nodes[{i}]: {exc}") from None
-    index = {node.id: i for i, node in enumerate(nodes)}
+    file_ids = [raw["node_id"] for raw in raw_nodes]
+    # Links and supernodes name nodes by the file's ids.
+    index = _file_index(file_ids, nodes)
     sources, targets, weights = _links(links, index)
     supernodes, by_js_id = _supernodes(q_params.get("supernodes", []), nodes, index)
 
     meta = replace(meta, source=_source(md, q_params, raw_nodes, nodes, by_js_id))
     return AttributionGraph(meta, nodes, sources, targets, weights, supernodes)
+
+
+def _file_index(file_ids: list[str], nodes: list[Node]) -> dict[str, int]:
+    """{file node id: node index}. An error id of circuit-tracer's `0_<layer>_<pos>` style can
+    be a layer-0 latent's id too; then the file's links cannot tell the two apart."""
+    index: dict[str, int] = {}
+    for i, file_id in enumerate(file_ids):
+        if file_id in index:
+            other = nodes[index[file_id]]
+            if "error" in (other.kind, nodes[i].kind) and other.kind != nodes[i].kind:
+                raise _Bad(
+                    f"node id {file_id!r} names both a latent and an error node (circuit-tracer's "
+                    "0_<layer>_<position> error ids): the file's links cannot tell them apart"
+                )
+            raise _Bad(f"duplicate node id {file_id!r}")
+        index[file_id] = i
+    return index
 
 
 def _source(md: dict, q_params: dict, raw_nodes: list[dict], nodes: list[Node], by_js_id: bool) -> dict:
@@ -101,6 +121,9 @@ def _source(md: dict, q_params: dict, raw_nodes: list[dict], nodes: list[Node], 
         "metadata": {k: v for k, v in md.items() if k not in _META_COLUMNS},
         "qParams": {k: v for k, v in q_params.items() if k != "supernodes"},
     }
+    renamed = {node.id: raw["node_id"] for raw, node in zip(raw_nodes, nodes) if raw["node_id"] != node.id}
+    if renamed:
+        source["node_ids"] = renamed
     fields = list(dict.fromkeys(chain.from_iterable(raw_nodes)))
     if fields != list(FIELDS):
         source["node_fields"] = fields
@@ -116,6 +139,7 @@ def _source(md: dict, q_params: dict, raw_nodes: list[dict], nodes: list[Node], 
     extras = {}
     for raw, node in zip(raw_nodes, nodes):
         derived = node_record(node, latent_type=latent_type, logit_layer=0)  # read logits have layers
+        derived["node_id"] = raw["node_id"]  # kept in source["node_ids"]
         if raw != derived:
             extra = {k: v for k, v in raw.items() if k not in derived or derived[k] != v}
             if extra:
@@ -192,6 +216,8 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
 
     layer = feature_index = token_id = text = probability = None
     is_target = False
+    if kind == "error":
+        node_id = error_id(_layer(raw.get("layer"), who), position)
     if kind == "token":
         token_id = id_part(node_id)
         text = tokens[position] if 0 <= position < len(tokens) else None
@@ -275,7 +301,7 @@ def _supernodes(raw: Any, nodes: list[Node], index: dict[str, int]) -> tuple[lis
         ids: list[str] = []
         for member in members:
             if member in index:
-                ids.append(member)
+                ids.append(nodes[index[member]].id)
             elif member in by_js:
                 ids.extend(by_js[member])
                 used_js = True

@@ -15,6 +15,8 @@ from circuitstore.formats.errors import FormatError
 from circuitstore.formats.node_records import FIELDS, LATENT_FEATURE_TYPE, node_record
 from circuitstore.graph import AttributionGraph, GraphMeta
 
+# The graph JSON schema version circuit-tracer writes.
+SCHEMA_VERSION = 1
 # Neuronpedia's view state for a graph nobody has looked at yet.
 _FRESH_Q_PARAMS = {"pinnedIds": [], "linkType": "both", "clickedId": "", "sg_pos": ""}
 
@@ -35,13 +37,18 @@ def dump_graph(graph: AttributionGraph) -> dict[str, Any]:
     """The file's JSON object (metadata, qParams, nodes, links)."""
     meta = graph.meta
     source = meta.source
+    file_ids = source.get("node_ids", {})  # the file's own ids where they differ from the store's
     q_params = deepcopy(source.get("qParams", _FRESH_Q_PARAMS))  # editing the result leaves the graph be
-    q_params["supernodes"] = _supernodes(graph, by_js_id=source.get("supernode_members") == "jsNodeId")
+    q_params["supernodes"] = _supernodes(graph, file_ids, by_js_id=source.get("supernode_members") == "jsNodeId")
+    ids = [file_ids.get(node.id, node.id) for node in graph.nodes]
     return {
         "metadata": _metadata(meta),
         "qParams": q_params,
-        "nodes": _nodes(graph),
-        "links": [{"source": s, "target": t, "weight": w} for s, t, w in graph.edges()],
+        "nodes": _nodes(graph, ids),
+        "links": [
+            {"source": ids[s], "target": ids[t], "weight": w}
+            for s, t, w in zip(graph.sources.tolist(), graph.targets.tolist(), graph.weights.tolist())
+        ],
     }
 
 
@@ -49,8 +56,15 @@ def _metadata(meta: GraphMeta) -> dict[str, Any]:
     md: dict[str, Any] = {"slug": meta.id, "scan": meta.model}
     if "metadata" in meta.source:
         md.update(deepcopy(meta.source["metadata"]))
+        md["prompt_tokens"] = list(meta.prompt_tokens)
+        md["prompt"] = meta.prompt
     else:
-        # Not read from a file: record the transcoders (and the time) where a reader looks.
+        # Not read from a file: circuit-tracer's metadata, then the transcoders (and the time)
+        # where Neuronpedia's files record them.
+        md.update(transcoder_list=[], prompt_tokens=list(meta.prompt_tokens), prompt=meta.prompt)
+        if "node_threshold" in meta.pruning:
+            md["node_threshold"] = meta.pruning["node_threshold"]
+        md["schema_version"] = SCHEMA_VERSION
         info: dict[str, Any] = {"transcoder_set": meta.transcoder_set}
         if meta.created is not None:
             try:
@@ -58,10 +72,6 @@ def _metadata(meta: GraphMeta) -> dict[str, Any]:
             except ValueError:
                 pass  # a free-form `created` has no place in the file
         md["info"] = info
-        if "node_threshold" in meta.pruning:
-            md["node_threshold"] = meta.pruning["node_threshold"]
-    md["prompt_tokens"] = list(meta.prompt_tokens)
-    md["prompt"] = meta.prompt
     for key, value in (
         ("generation_settings", meta.generation),
         ("pruning_settings", meta.pruning),
@@ -72,7 +82,7 @@ def _metadata(meta: GraphMeta) -> dict[str, Any]:
     return md
 
 
-def _nodes(graph: AttributionGraph) -> list[dict[str, Any]]:
+def _nodes(graph: AttributionGraph, ids: list[str]) -> list[dict[str, Any]]:
     source = graph.meta.source
     fields = source.get("node_fields", FIELDS)
     latent_type = source.get("latent_feature_type", LATENT_FEATURE_TYPE)
@@ -80,20 +90,21 @@ def _nodes(graph: AttributionGraph) -> list[dict[str, Any]]:
     # A logit without a layer is put above every other layer, where the frontend draws logits.
     logit_layer = 1 + max((n.layer for n in graph.nodes if n.kind in ("latent", "error")), default=0)
     records = []
-    for node in graph.nodes:
+    for node, file_id in zip(graph.nodes, ids):
         record = node_record(node, latent_type=latent_type, logit_layer=logit_layer)
+        record["node_id"] = file_id
         record.update(extras.get(node.id, ()))
         records.append({k: record[k] for k in fields if k in record})
     return records
 
 
-def _supernodes(graph: AttributionGraph, *, by_js_id: bool) -> list[list[str]]:
+def _supernodes(graph: AttributionGraph, file_ids: dict[str, str], *, by_js_id: bool) -> list[list[str]]:
     """`[name, member, ...]` lists; members by jsNodeId when the file named them so (several
     nodes that share one jsNodeId then fold back into the one member they came from)."""
     out = []
     for sn in graph.supernodes:
-        members = sn.members
+        members = tuple(file_ids.get(m, m) for m in sn.members)
         if by_js_id:
-            members = tuple(dict.fromkeys(graph.node(m).js_id or m for m in members))
+            members = tuple(dict.fromkeys(graph.node(m).js_id or f for m, f in zip(sn.members, members)))
         out.append([sn.name, *members])
     return out
