@@ -202,7 +202,7 @@ def test_logit_drivers_match_the_matrix_inverse(db, path, target):
     latents = {n.id: n for n in g.nodes if n.kind == "latent"}
     expected = sorted(latents, key=lambda i: -influence[i])[:15]
     assert [r["node_id"] for r in rows] == expected
-    assert [r["influence"] for r in rows] == pytest.approx([influence[i] for i in expected], rel=1e-4)
+    assert [r["logit_influence"] for r in rows] == pytest.approx([influence[i] for i in expected], rel=1e-4)
     assert [r["feature"] for r in rows] == [fid(g, latents[i]) for i in expected]
     assert [r["label"] for r in rows] == [latents[i].label for i in expected]
 

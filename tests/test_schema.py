@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from circuitstore import schema
 from circuitstore.errors import CircuitstoreError
+from circuitstore.formats import read_graph
+from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.queries.library import get_check, get_query
+from circuitstore.store import load_graph, store_graph
 from circuitstore.store.cypher import cypher as store_cypher
+from tests.data import GRAPHS_DIR
 
 DATA_MODEL = Path(schema.__file__).with_name("data-model.md")
 
@@ -67,8 +73,13 @@ def test_the_data_model_names_every_index_it_gets():
     doc = DATA_MODEL.read_text()
     for name in ("feature_label", "node_label", "graph_prompt"):
         assert f"`{name}`" in doc
-    created = [s for _, f in schema.migrations() for s in schema.statements(schema.cypher(f))]
+    statements = [s for _, f in schema.migrations() for s in schema.statements(schema.cypher(f))]
+    created = [s for s in statements if s.startswith("CREATE")]
     assert all(re.match(r"CREATE (CONSTRAINT|INDEX|FULLTEXT INDEX) \w+ IF NOT EXISTS", s) for s in created)
+    # The others convert data (004) and create no index.
+    assert all(s.startswith("MATCH") and "INDEX" not in s for s in statements if s not in created)
+    for version, name in schema.migrations():
+        assert f"| {version} | `{name}.cypher` |" in doc
 
 
 def test_version_recorded_and_migrating_twice_changes_nothing(store):
@@ -150,3 +161,92 @@ def test_all_nodes_of_a_graph_are_a_seek_on_the_node_key(neo4j_driver, name):
         op.startswith("NodeUniqueIndexSeek") and "Node(graph_id, node_id)" in details and "IS NOT NULL" in details
         for op, details in operators
     ), operators
+
+
+def earlier_computed_graph() -> tuple[AttributionGraph, dict[str, float]]:
+    """A graph as circuitstore computed and stored it before schema version 4: node influence
+    raw, w (I - Â)^-1 (a logit's own probability included), no conventions recorded. Returns it
+    and the cumulative influence each non-logit node must get: the share of the nodes' total
+    held by the nodes ranked at or above it."""
+    nodes = [
+        Node("E_0_0", "token", 0, token_id=0, text="a"),
+        Node("E_5_1", "token", 1, token_id=5, text="b"),
+        Node("0_3_1", "latent", 1, layer=0, feature_index=3, activation=1.5),
+        Node("0_7_1", "latent", 1, layer=0, feature_index=7, activation=0.5),
+        Node("0_-1_1", "error", 1, layer=0),
+        Node("2_9_1", "logit", 1, layer=2, token_id=9, text="c", probability=0.6, is_target=True),
+        Node("2_4_1", "logit", 1, layer=2, token_id=4, text="d", probability=0.3),
+    ]
+    edges = [
+        ("E_0_0", "0_3_1", 1.0),
+        ("E_5_1", "0_3_1", -2.0),
+        ("E_5_1", "0_7_1", 0.5),
+        ("0_3_1", "2_9_1", 3.0),
+        ("0_7_1", "2_9_1", -1.0),
+        ("0_-1_1", "2_9_1", 0.5),
+        ("0_3_1", "2_4_1", 1.0),
+        ("E_5_1", "2_4_1", 2.0),
+    ]
+    index = {n.id: i for i, n in enumerate(nodes)}
+    a = np.zeros((len(nodes), len(nodes)))
+    for s, t, w in edges:
+        a[index[t], index[s]] = w
+    norm = np.abs(a) / np.maximum(np.abs(a).sum(axis=1, keepdims=True), 1e-300)
+    w = np.array([n.probability or 0.0 for n in nodes])
+    raw = w @ np.linalg.inv(np.eye(len(nodes)) - norm)
+    nodes = [replace(n, influence=float(r)) for n, r in zip(nodes, raw)]
+    ranked = sorted((n for n in nodes if n.kind != "logit"), key=lambda n: -n.influence)
+    total = sum(n.influence for n in ranked)
+    expected = {n.id: sum(m.influence for m in ranked[: i + 1]) / total for i, n in enumerate(ranked)}
+    meta = GraphMeta(
+        id="cs-earlier",
+        prompt="a b",
+        prompt_tokens=("a", "b"),
+        model="m",
+        transcoder_set="t",
+        generation={"max_n_logits": 10, "batch_size": 64, "dtype": "float32", "n_active_latents": 2},
+        pruning={"node_threshold": 0.8, "edge_threshold": 0.98},
+        scores={"replacement_score": 0.75, "completeness_score": 0.5},
+    )
+    return AttributionGraph.from_edge_ids(meta, nodes, edges), expected
+
+
+def test_004_makes_the_influence_of_earlier_computed_graphs_cumulative(store):
+    old, expected = earlier_computed_graph()
+    imported = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    # Computed since: it records its conventions.
+    recent = AttributionGraph(
+        replace(old.meta, id="cs-recent", generation={**old.meta.generation, "position_0_sources": False}),
+        old.nodes,
+        old.sources,
+        old.targets,
+        old.weights,
+    )
+    for g in (old, imported, recent):
+        store_graph(store, g)
+    untouched = [load_graph(store, g.meta.id).fingerprint() for g in (imported, recent)]
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 3")
+    assert schema.migrate(store) == schema.latest()
+
+    migrated = load_graph(store, old.meta.id)
+    got = {n.id: n.influence for n in migrated.nodes}
+    assert {k: v for k, v in got.items() if k in expected} == pytest.approx(expected, rel=1e-12)
+    assert [got[n.id] for n in old.nodes if n.kind == "logit"] == [None, None]
+    assert migrated.meta.generation == {
+        **old.meta.generation,
+        "position_0_sources": True,
+        "token_vectors": "resid_pre",
+        "influence_over": "kept nodes",
+    }
+    assert migrated.meta.scores == {"replacement_score": 0.75}
+    row = _rows(
+        store,
+        "MATCH (g:Graph {id: 'cs-earlier'}) RETURN g.position_0_sources AS p, g.token_vectors AS t, "
+        "g.influence_over AS i, g.fingerprint AS f",
+    )
+    assert row == [{"p": True, "t": "resid_pre", "i": "kept nodes", "f": None}]
+    assert [load_graph(store, g.meta.id).fingerprint() for g in (imported, recent)] == untouched
+    # Applying it again changes nothing.
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 3")
+    schema.migrate(store)
+    assert load_graph(store, old.meta.id).fingerprint() == migrated.fingerprint()

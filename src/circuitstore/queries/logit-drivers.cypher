@@ -4,7 +4,9 @@
 // edge s -> t (|w| / sum(|w| of every edge into t)), a node's influence on the logit is the
 // sum over all paths from it to the logit of the product of the |share|s along the path, i.e.
 // the node's entry in e_logit (A + A^2 + A^3 + ...) = e_logit ((I - A)^-1 - I). Signs are
-// dropped, as circuit-tracer does when it ranks and prunes nodes, so this is a magnitude.
+// dropped, as circuit-tracer does when it ranks and prunes nodes, so this is a magnitude. The
+// column is logit_influence (higher is stronger): the stored `influence` of a node is something
+// else, circuit-tracer's cumulative score over all logits (lower is stronger).
 // Cypher has no loops: the propagation block below is repeated 12 times, so paths of up to 12
 // edges count; in the stored graphs longer paths add less than 1e-5 of the largest value.
 //
@@ -128,10 +130,10 @@ CALL (ring) {
 }
 WITH next AS ring, reached + next AS reached
 UNWIND reached AS c
-WITH c.n AS n, sum(c.x) AS influence
+WITH c.n AS n, sum(c.x) AS logit_influence
 WHERE n:Latent
 OPTIONAL MATCH (n)-[:INSTANCE_OF]->(f:Feature)
 RETURN n.node_id AS node_id, n.name AS name, f.id AS feature, f.label AS label, n.layer AS layer,
-       n.position AS position, n.activation AS activation, influence
-ORDER BY influence DESC, node_id
+       n.position AS position, n.activation AS activation, logit_influence
+ORDER BY logit_influence DESC, node_id
 LIMIT $k

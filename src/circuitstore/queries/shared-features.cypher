@@ -2,10 +2,10 @@
 //
 // For each Feature with a latent in each of $graphs: per graph (in the order given) its largest
 // activation, its stored influence and the positions it is active at. influence is the node
-// property as the producer wrote it: circuit-tracer's cumulative influence, the share of the
-// graph's total influence carried by nodes at least as influential, so LOWER is MORE influential
-// (a feature at several positions reports its lowest). Most influential (lowest worst-case
-// influence) first.
+// property, the same in graphs imported and computed here: circuit-tracer's cumulative
+// influence, the share of the graph's total influence carried by nodes at least as
+// influential, so LOWER is MORE influential (a feature at several positions reports its
+// lowest). Most influential (lowest worst-case influence) first.
 //
 // @param graphs list (min 2): graph ids, e.g. two prompts to compare
 // @param k int = 50 (min 1): how many features

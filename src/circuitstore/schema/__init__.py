@@ -1,7 +1,8 @@
 """Numbered Cypher migrations (`NNN_name.cypher`) and the code that applies them.
 
-A migration is a file of `;`-terminated schema statements written with IF NOT EXISTS, so
-running one twice changes nothing. The highest number applied is kept on
+A migration is a file of `;`-terminated statements that change nothing when run twice: schema
+statements written with IF NOT EXISTS, or data statements that match only what they have not
+converted yet (004). The highest number applied is kept on
 `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
 """
 

@@ -15,6 +15,7 @@ import numpy as np
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import KINDS, AttributionGraph, Node, edge_shares
 from circuitstore.identity import feature_id, vocab_id
+from circuitstore.settings import CONVENTIONS
 
 # Optional Node fields and the node properties they are stored as (None is simply not stored).
 # Two properties keep the names users script against: `feature` and `feature_ref`.
@@ -35,6 +36,10 @@ LABELS = {"token": "Token", "latent": "Latent", "error": "Error", "logit": "Logi
 # Pruning and score entries that have a column of their own on :Graph.
 PRUNING_KEYS = ("node_threshold", "edge_threshold")
 SCORE_KEYS = ("replacement_score", "completeness_score")
+# Generation entries copied to :Graph columns, so that queries can tell which conventions a
+# graph follows (null: its producer did not say); the generation JSON keeps them too.
+# influence_over is set by migration 004 only (see the data model).
+GENERATION_COLUMNS = (*CONVENTIONS, "influence_over")
 
 
 def caption(node: Node) -> str:
@@ -157,6 +162,8 @@ class GraphParams:
             "source": _json(gid, "source metadata", dict(meta.source)),
             "fingerprint": graph.fingerprint(),
         }
+        for key in GENERATION_COLUMNS:
+            graph_props[key] = meta.generation.get(key)
         for key in PRUNING_KEYS:
             graph_props[key] = pruning.pop(key, None)
         for key in SCORE_KEYS:
