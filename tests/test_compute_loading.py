@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import copy
 import shutil
+from dataclasses import replace
 
 import pytest
 import torch
 from sae_lens import StandardSAE, StandardSAEConfig
+from transformer_lens import HookedTransformer
 
 from circuitstore.compute import ComputeError, TranscoderSet, load_model, load_transcoders, save_model
 from circuitstore.compute.tokenizer import SPECIALS
@@ -28,6 +30,17 @@ def test_model_round_trip(tmp_path, cfg):
     loaded = load_model(save_model(original, tmp_path / "m"))
     assert loaded.cfg.model_name == cfg.model_name
     assert torch.equal(loaded(TOKENS), original(TOKENS))
+
+
+def test_a_float32_save_loads_as_an_exact_float64_model(tmp_path):
+    """Derived buffers (rotary tables, masks) are computed in the dtype loaded, not taken from
+    the save: a float64 model is the float64 model of the same parameters."""
+    original = random_model(gemma_style(), seed=3)
+    loaded = load_model(save_model(original, tmp_path / "m"), dtype="float64")
+    fresh = HookedTransformer(replace(original.cfg, dtype=torch.float64))
+    fresh.load_state_dict({k: v.double() for k, v in original.named_parameters()}, strict=False)
+    assert torch.equal(loaded.blocks[0].attn.rotary_sin, fresh.blocks[0].attn.rotary_sin)
+    assert torch.equal(loaded(TOKENS), fresh(TOKENS))
 
 
 def test_model_with_tokenizer_round_trip(tmp_path):

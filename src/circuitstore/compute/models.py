@@ -110,11 +110,13 @@ def _load_local(path: Path, device: str, dtype: torch.dtype) -> HookedTransforme
     tokenizer = AutoTokenizer.from_pretrained(path) if (path / TOKENIZER_FILE).is_file() else None
     model = HookedTransformer(HookedTransformerConfig(**cfg_dict), tokenizer=tokenizer)
     state = load_file(str(weights_path), device=str(device))
-    missing, unexpected = model.load_state_dict(state, strict=False)
-    # TransformerLens keeps derived buffers (masks, rotary tables) in the state dict; only
-    # parameters must be present.
+    # TransformerLens keeps derived buffers (masks, rotary tables) in the state dict: only
+    # parameters must be present, and only they are loaded, since saved buffers keep the saved
+    # dtype's precision (float32 rotary tables in a float64 model).
     params = dict(model.named_parameters())
-    lacking = [k for k in missing if k in params]
+    lacking = [k for k in params if k not in state]
+    unexpected = [k for k in state if k not in model.state_dict()]
+    model.load_state_dict({k: v for k, v in state.items() if k in params}, strict=False)
     if lacking or unexpected:
         raise ComputeError(
             f"{weights_path}: state dict does not fit the config "
