@@ -25,6 +25,7 @@ from circuitstore import identity
 from circuitstore.compute.errors import PromptError
 from circuitstore.compute.replacement import Replacement
 from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.pruning import influence, normalized_matrix, prune
 from circuitstore.settings import AttributionSettings
@@ -260,6 +261,7 @@ class _Attribution:
                 token_id=t,
                 text=token_text(model, t),
                 probability=prob,
+                label=logit_clerp(token_text(model, t), prob),  # as circuit-tracer labels it
                 is_target=j == 0,
             )
             for j, (t, prob) in enumerate(zip(self.logit_tokens, self.logit_probs))

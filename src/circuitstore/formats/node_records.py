@@ -66,6 +66,11 @@ def logit_text(clerp: str | None) -> str | None:
     return match.group(1) if match else None
 
 
+def logit_clerp(text: str, probability: float) -> str:
+    """The clerp circuit-tracer gives a logit: `Output "<text>" (p=0.332)`."""
+    return f'Output "{text}" (p={probability:.3f})'
+
+
 def pair(layer: int, index: int) -> int:
     """Neuronpedia's one-integer feature number for (layer, index): the Cantor pairing."""
     return (layer + index) * (layer + index + 1) // 2 + index
@@ -89,7 +94,7 @@ def node_record(node: Node, *, latent_type: str, logit_layer: int) -> dict[str, 
     if clerp is None:
         clerp = ""
         if kind == "logit" and node.text is not None and node.probability is not None:
-            clerp = f'Output "{node.text}" (p={node.probability:.3f})'
+            clerp = logit_clerp(node.text, node.probability)
     return {
         "node_id": node.id,
         "feature": node.file_feature if node.file_feature is not None else feature,
