@@ -51,9 +51,7 @@ def _setting(name: str, type: Any, help: str) -> Any:
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float64"]), default="float32", show_default=True)
 @_setting("max_feature_nodes", click.IntRange(min=0), "Latents to attribute, most influential on the logits first.")
-@_setting(
-    "update_interval", click.IntRange(min=1), "With a cap, rank the latents left again every this many batches."
-)
+@_setting("update_interval", click.IntRange(min=1), "With a cap, rank the latents left again every this many batches.")
 @_setting("max_n_logits", click.IntRange(min=1), "At most this many logit nodes ...")
 @_setting("desired_logit_prob", float, "... or fewer, once their probabilities add up to this.")
 @_setting("batch_size", click.IntRange(min=1), "Targets per backward pass.")
