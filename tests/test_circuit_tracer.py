@@ -43,12 +43,13 @@ from circuitstore.compute import (
     save_model,
     tokenize,
 )
+from circuitstore.compute.tokenizer import word_tokenizer
 from circuitstore.formats import read_graph
 from circuitstore.graph import AttributionGraph
 from circuitstore.queries import run_query
 from circuitstore.store import store_graph
 from tests.circuit_tracer.env import Unavailable, python_for
-from tests.synthetic import gemma_style, gpt2_style, random_model, random_transcoders, save_transcoders, word_tokenizer
+from tests.synthetic import WORDS, gemma_style, gpt2_style, random_model, random_transcoders, save_transcoders
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +86,7 @@ def circuit_tracer() -> Path:
 
 def save_case(directory: Path, case: str) -> tuple[Path, Path]:
     arch, kind = case.split("-")
-    model = random_model(ARCHITECTURES[arch], tokenizer=word_tokenizer(directory / "tokenizer"))
+    model = random_model(ARCHITECTURES[arch], tokenizer=word_tokenizer(WORDS, directory / "tokenizer"))
     saes = random_transcoders(model, kind, seed=1)
     # Layer-0 latents numbered below n_layers never fire: circuit-tracer names error nodes
     # 0_<layer>_<pos>, which would also be such a latent's id, and a file where one is kept
@@ -331,14 +332,14 @@ def test_queries_answer_the_same_on_both_graphs(store, runs, case):
     roles = {ours.meta.id: "graph", theirs.meta.id: "graph"}
     target = next(n for n in ours.nodes if n.kind == "logit" and n.is_target)
     latent = max((n for n in ours.nodes if n.kind == "latent"), key=lambda n: n.activation)
-    token = next(n for n in ours.nodes if n.kind == "token" and n.text == "dallas")
+    token = next(n for n in ours.nodes if n.kind == "token" and n.text == " dallas")
     feature = f"{ours.meta.transcoder_set}/{latent.layer}/{latent.feature_index}"
 
     def answers(name: str, **params) -> list:
         return [plain(run_query(store, name, graph=g.meta.id, **params), roles) for g in (ours, theirs)]
 
     single = {
-        "paths": {"source": "dallas", "k": 5},
+        "paths": {"source": " dallas", "k": 5},
         "top-inputs": {"node": target.id},
         "top-outputs": {"node": token.id},
         "logit-drivers": {"k": 10},

@@ -224,7 +224,7 @@ def test_text_prompts_use_the_tokenizer(tmp_path):
     model = load_model(model_dir)
     tcs = load_transcoders(tc_dir, model)
     g = attribute(model, tcs, "the capital of texas is", AttributionSettings(max_feature_nodes=5))
-    assert g.meta.prompt == "<bos>the capital of texas is"  # the decoded ids, as circuit-tracer
+    assert g.meta.prompt == "the capital of texas is"
     words = ("the", " capital", " of", " texas", " is")
     assert g.meta.prompt_tokens == ("<bos>", *words)
     ids = [0, *(len(SPECIALS) + WORDS.index(w) for w in words)]
@@ -233,6 +233,7 @@ def test_text_prompts_use_the_tokenizer(tmp_path):
     the, capital = ids[1:3]
     for given, expected in (([the, capital], [0, the, capital]), ([0, the], [0, the]), ([3, the], [3, the])):
         assert tokenize(model, given)[1] == expected
+    assert tokenize(model, [the, capital])[0] == "<bos>the capital"
     assert tokenize(model, "<bos>the capital")[1] == [0, the, capital]
     assert tokenize(model, "<pad>the capital")[1] == [3, the, capital]
     assert all(n.text == model.tokenizer.decode([n.token_id]) for n in g.nodes if n.kind == "logit")

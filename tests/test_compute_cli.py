@@ -82,7 +82,7 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
             assert have.keys() == want.keys()
             assert np.allclose([have[k] for k in want], list(want.values()), rtol=1e-5, atol=1e-7)
             assert got.meta.pruning["node_threshold"] == 0.9 and got.meta.transcoder_set == tcs.name
-            assert got.meta.prompt == f"<bos>{prompt}" and got.meta.prompt_tokens == ("<bos>", *words(prompt))
+            assert got.meta.prompt == prompt and got.meta.prompt_tokens == ("<bos>", *words(prompt))
             assert got.meta.generation == expected.meta.generation
 
     again = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)

@@ -41,13 +41,14 @@ def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
     without one, read as whitespace-separated token ids. As circuit-tracer does, a special token
     goes first: when the ids do not start with one of the tokenizer's special tokens, its BOS
     (else its pad, EOS or first special token) is prepended; ids for a model without a tokenizer
-    are taken as given. The text is the decoded ids, special tokens included."""
+    are taken as given. The text is the prompt as given, or the ids decoded (special tokens
+    included, as circuit-tracer writes the prompt)."""
     tokenizer = model.tokenizer
     if isinstance(prompt, str):
         if not prompt.strip():
             raise PromptError("empty prompt")
         if tokenizer is not None:
-            return tokenize(model, tokenizer(prompt, add_special_tokens=False).input_ids)
+            return prompt, tokenize(model, tokenizer(prompt, add_special_tokens=False).input_ids)[1]
         if all(part.isdigit() for part in prompt.split()):
             # A model without a tokenizer (a tiny local one) reads text as token ids: "1 5 9".
             return tokenize(model, [int(part) for part in prompt.split()])
