@@ -7,7 +7,10 @@ torch-free modules of their own, and what of them this API always offered is re-
     transcoders = load_transcoders("gemma-scope-2-270m-pt-transcoders-all", model)
     graph = compute_graph(model, transcoders, "The capital of Texas is", AttributionSettings())
 
-`attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both.
+`attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both. With the
+default AttributionSettings the graph is circuit-tracer's (v0.5.0) for the same model,
+transcoders and prompt: nodes, edges, pruning, influence and scores (tests/test_circuit_tracer.py);
+`position_0_sources` and `token_vectors="resid_pre"` are the other conventions, as options.
 `load_model("planted")` and `load_transcoders("planted", model)` give the planted-circuit model
 (circuitstore.compute.planted), whose circuit is known by construction.
 """
