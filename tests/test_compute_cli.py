@@ -84,6 +84,9 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
             assert got.meta.pruning["node_threshold"] == 0.9 and got.meta.transcoder_set == tcs.name
             assert got.meta.prompt == prompt and got.meta.prompt_tokens == ("<bos>", *words(prompt))
             assert got.meta.generation == expected.meta.generation
+            # What loads the model and transcoders again: their directories, made absolute.
+            assert got.meta.generation["model_spec"] == str(model_dir.resolve())
+            assert got.meta.generation["transcoders_spec"] == str(tc_dir.resolve()) == tcs.name
 
     again = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
     assert again.exit_code == 1

@@ -133,6 +133,8 @@ def test_builds_are_byte_identical_and_graphs_name_the_planted_version(built, tr
     for gid in ids.values():
         meta = load_graph(driver, gid).meta
         assert (meta.model, meta.transcoder_set) == (truth["model"], truth["transcoder_set"])
+        # What loads them again, wherever the cache is: the specs `ingest --model planted` was given.
+        assert (meta.generation["model_spec"], meta.generation["transcoders_spec"]) == ("planted", "planted")
     assert truth["model"].endswith(f"-v{truth['version']}") and truth["transcoder_set"].startswith(truth["model"])
 
 

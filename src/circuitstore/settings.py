@@ -17,6 +17,9 @@ TOKEN_VECTORS = ("embed", "resid_pre")
 CONVENTIONS = ("position_0_sources", "token_vectors")
 # The planted-circuit model and its transcoders (compute/planted.py), built offline on first use.
 PLANTED = "planted"
+# The entries of a computed graph's generation settings that say how to load its model and
+# transcoders again (the specs load_model and load_transcoders were given, paths made absolute).
+MODEL_SPEC, TRANSCODERS_SPEC = "model_spec", "transcoders_spec"
 
 
 def default_transcoders(model: str | None) -> str:

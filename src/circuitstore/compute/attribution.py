@@ -23,12 +23,13 @@ from transformer_lens import HookedTransformer
 
 from circuitstore import identity
 from circuitstore.compute.errors import PromptError
+from circuitstore.compute.models import loaded_from
 from circuitstore.compute.replacement import Replacement
 from circuitstore.compute.transcoders import TranscoderSet
 from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.pruning import influence, normalized_matrix, prune
-from circuitstore.settings import AttributionSettings
+from circuitstore.settings import MODEL_SPEC, TRANSCODERS_SPEC, AttributionSettings
 
 Prompt = str | Sequence[int] | torch.Tensor
 Progress = Callable[[int, int], None]
@@ -274,6 +275,7 @@ class _Attribution:
         targets, sources, values = self._edges()
         targets, sources = remap[targets.astype(np.int64)], remap[sources.astype(np.int64)]
         keep = sources >= 0
+        specs = {MODEL_SPEC: loaded_from(model), TRANSCODERS_SPEC: self.rep.transcoders.spec}
         meta = GraphMeta(
             id=graph_id,
             prompt=text,
@@ -285,6 +287,7 @@ class _Attribution:
                 **self.settings.generation(),
                 "dtype": str(model.cfg.dtype).removeprefix("torch."),
                 "n_active_latents": self.n_latents,
+                **{key: spec for key, spec in specs.items() if spec is not None},
             },
         )
         return AttributionGraph(meta, nodes, sources[keep], targets[keep], values[keep])

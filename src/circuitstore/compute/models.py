@@ -33,6 +33,7 @@ WEIGHTS_FILE = "model.safetensors"
 TOKENIZER_FILE = "tokenizer_config.json"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float64": torch.float64}
 PACKAGED_GEMMA = "gemma-3-270m-gguf"
+_SPEC = "circuitstore_spec"  # the attribute that holds the spec a model was loaded from
 
 
 def torch_dtype(dtype: str | torch.dtype) -> torch.dtype:
@@ -63,20 +64,32 @@ def load_model(
     """A local directory in the format above, or any TransformerLens model name.
 
     Named models load without weight processing (no folded norms, no centring) because
-    transcoders are trained on the unprocessed model's activations.
+    transcoders are trained on the unprocessed model's activations. The model keeps the spec
+    that loads it again (`loaded_from(model)`: the name, or a path made absolute), which
+    computed graphs record so that interventions can reload it.
     """
-    dt = torch_dtype(dtype)
+    model, spec = _load(name_or_path, device, torch_dtype(dtype))
+    setattr(model, _SPEC, spec)
+    return model
+
+
+def loaded_from(model: HookedTransformer) -> str | None:
+    """The spec `load_model` loaded `model` from (None for a model built in Python)."""
+    return getattr(model, _SPEC, None)
+
+
+def _load(name_or_path: str | Path, device: str, dt: torch.dtype) -> tuple[HookedTransformer, str]:
     if str(name_or_path) == PLANTED:  # before directories: `demo-model planted` makes a ./planted
         from circuitstore.compute.planted import cached  # it saves with save_model, from here
 
-        return _load_local(cached().model, device, dt)
+        return _load_local(cached().model, device, dt), PLANTED
     path = Path(name_or_path)
     if path.is_dir():
-        return _load_local(path, device, dt)
+        return _load_local(path, device, dt), str(path.resolve())
     if str(name_or_path) == PACKAGED_GEMMA:
-        return load_gemma3_270m(device=device).to(dt)
+        return load_gemma3_270m(device=device).to(dt), PACKAGED_GEMMA
     if path.suffix == ".gguf" and path.is_file():
-        return load_gguf(path, device=device).to(dt)
+        return load_gguf(path, device=device).to(dt), str(path.resolve())
     if path.exists():
         raise ComputeError(f"{str(path)!r} is not a model directory")
     name = str(name_or_path)
@@ -92,7 +105,7 @@ def load_model(
     except (OSError, ValueError) as exc:
         raise ComputeError(f"cannot load model {name!r}: {one_line(exc)}") from exc
     model.eval()
-    return model
+    return model, name
 
 
 def _load_local(path: Path, device: str, dtype: torch.dtype) -> HookedTransformer:

@@ -11,7 +11,9 @@ A transcoder set is given by a spec string:
   directory's absolute path;
 - `planted`: the planted-circuit model's transcoders (compute/planted.py), read from its build
   in the user cache like a directory, and named planted.TRANSCODER_SET.
-Python callers may also pass already-loaded transcoders (`TranscoderSet.from_saes`).
+Python callers may also pass already-loaded transcoders (`TranscoderSet.from_saes`). A set that
+`load_transcoders` loaded keeps the spec that loads it again (`spec`; a directory's absolute
+path), which computed graphs record so that interventions can reload it.
 
 Each transcoder's layer, and the hooks it reads and writes, come from its config
 (`metadata.hook_name`, `metadata.hook_name_out`).
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import torch
@@ -50,12 +52,14 @@ _LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
 
 @dataclass(frozen=True)
 class TranscoderSet:
-    """One transcoder per layer, in layer order, with the hooks each reads and writes."""
+    """One transcoder per layer, in layer order, with the hooks each reads and writes, and the
+    spec `load_transcoders` loads it from again (None for sets built in Python)."""
 
     name: str
     transcoders: tuple[Transcoder, ...]
     hooks_in: tuple[str, ...]
     hooks_out: tuple[str, ...]
+    spec: str | None = None
 
     @classmethod
     def from_saes(cls, name: str, saes: Sequence[SAE], model: HookedTransformer) -> TranscoderSet:
@@ -97,10 +101,12 @@ def load_transcoders(
     """Resolve `spec` (see the module docstring), load every layer's transcoder and check the set."""
     spec = str(spec)
     if spec == PLANTED:  # before directories, as in load_model
-        return _from_directory(planted.cached().transcoders, planted.TRANSCODER_SET, model, device, dtype)
+        tcs = _from_directory(planted.cached().transcoders, planted.TRANSCODER_SET, model, device, dtype)
+        return replace(tcs, spec=spec)
     path = Path(spec)
     if path.is_dir():
-        return _from_directory(path, str(path.resolve()), model, device, dtype)
+        name = str(path.resolve())
+        return replace(_from_directory(path, name, model, device, dtype), spec=name)
     if path.exists():
         raise ComputeError(f"{spec!r} is not a directory of transcoders")
     release, _, template = spec.partition(":")
@@ -118,7 +124,7 @@ def load_transcoders(
             saes.append(SAE.from_pretrained(release, sae_id, device=device, dtype=dtype))
         except (OSError, ValueError, KeyError) as exc:
             raise ComputeError(f"cannot load transcoder {release}/{sae_id}: {exc}") from exc
-    return TranscoderSet.from_saes(spec, saes, model)
+    return replace(TranscoderSet.from_saes(spec, saes, model), spec=spec)
 
 
 def _from_directory(path: Path, name: str, model: HookedTransformer, device: str, dtype: str) -> TranscoderSet:
