@@ -35,7 +35,9 @@ def test_store_queries_and_cli_do_not_load_torch():
 
 
 @pytest.mark.parametrize(
-    "module", ["graph", "formats", "pruning", "identity", "settings"], ids=lambda m: f"circuitstore.{m}"
+    "module",
+    ["graph", "formats", "pruning", "identity", "settings", "interventions", "prediction"],
+    ids=lambda m: f"circuitstore.{m}",
 )
 def test_graph_formats_and_torch_free_parts_load_neither_torch_nor_neo4j(module):
     assert loaded(f"import circuitstore.{module}", TORCH + DATAFRAMES + ("neo4j",)) == []

@@ -26,6 +26,8 @@ from circuitstore.cli import main
 from circuitstore.compute import AttributionSettings, attribute, load_model, load_transcoders
 from circuitstore.compute.planted import CIRCUIT, Built, build
 from circuitstore.formats import read_graph
+from circuitstore.interventions import Rule
+from circuitstore.prediction import propagate
 from circuitstore.queries import run_query
 from circuitstore.store import load_graph, store_graph
 from tests.data import GRAPHS_DIR
@@ -287,24 +289,11 @@ def switched_off(model, tokens: torch.Tensor, latents: list[list[int]], scale: f
 
 def graph_predicts(graph, latents: list[list[int]], scale: float) -> float:
     """The change of the target logit the graph's edges predict when each of `latents` loses
-    `scale` of its activation: propagated edge by edge in layer order, each changed latent
-    changing its targets by edge weight x (its change / its activation), as the replacement
-    model is linear in the activations of the latents that stay on."""
+    `scale` of its activation (circuitstore.prediction, checked against a linear solve in
+    test_intervene.py)."""
     index = {(n.layer, n.feature_index, n.position): i for i, n in enumerate(graph.nodes) if n.kind == "latent"}
     target = next(i for i, n in enumerate(graph.nodes) if n.kind == "logit" and n.is_target)
-    change = {index[tuple(x)]: -scale * graph.nodes[index[tuple(x)]].activation for x in latents}
-    for t in sorted(index.values(), key=lambda i: (graph.nodes[i].layer, graph.nodes[i].position)) + [target]:
-        if t in change:
-            continue
-        into = graph.targets == t
-        total = sum(
-            w / graph.nodes[s].activation * change[s]
-            for s, w in zip(graph.sources[into], graph.weights[into])
-            if s in change
-        )
-        if total:
-            change[t] = total
-    return change.get(target, 0.0)
+    return float(propagate(graph, {index[tuple(x)]: Rule(1 - scale) for x in latents})[target])
 
 
 def test_switching_off_the_state_features_moves_the_answer_as_the_graph_predicts(loaded, unpruned, truth):

@@ -31,13 +31,20 @@ from circuitstore.settings import AttributionSettings
 TOKEN_HOOKS = {"embed": "hook_embed", "resid_pre": "blocks.0.hook_resid_pre"}
 
 
-def _frozen_name(name: str) -> bool:
+def frozen_name(name: str) -> bool:
     # Pattern and norm scales (LayerNorm/RMSNorm, pre- and post-norms, q/k norms) become constants.
     return name.endswith(".hook_pattern") or name.endswith(".hook_scale")
 
 
 def _detach(value: torch.Tensor, hook) -> torch.Tensor:
     return value.detach()
+
+
+def final_residual(model: HookedTransformer, tokens: torch.Tensor) -> torch.Tensor:
+    """The normalised final residual stream that the unembedding reads, under whatever hooks are
+    active (so frozen norm scales hold for the final norm too)."""
+    resid = model(tokens, stop_at_layer=model.cfg.n_layers)
+    return model.ln_final(resid) if model.cfg.normalization_type is not None else resid
 
 
 @dataclass(frozen=True)
@@ -149,12 +156,11 @@ class Frozen:
 
             return hook_fn
 
-        hooks = [(_frozen_name, _detach), (rep.token_hook, embed)]
+        hooks = [(frozen_name, _detach), (rep.token_hook, embed)]
         for layer in range(tcs.n_layers):
             hooks += [(tcs.hooks_in[layer], read(layer)), (tcs.hooks_out[layer], write(layer))]
         with torch.enable_grad(), model.hooks(fwd_hooks=hooks):
-            resid = model(rep.tokens[None].expand(batch, -1), stop_at_layer=model.cfg.n_layers)
-            self.final = model.ln_final(resid) if model.cfg.normalization_type is not None else resid
+            self.final = final_residual(model, rep.tokens[None].expand(batch, -1))
 
     def backward(
         self, final_grad: torch.Tensor | None, read_grads: dict[int, torch.Tensor]

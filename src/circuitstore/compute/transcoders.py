@@ -94,6 +94,24 @@ class TranscoderSet:
     def has_skip(self, layer: int) -> bool:
         return isinstance(self.transcoders[layer], SkipTranscoder)
 
+    def encode(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        """The latent activations of layer `layer` on its input `x` [..., d_model]."""
+        tc = self.transcoders[layer]
+        return tc.encode(x.to(tc.dtype))
+
+    def output(self, layer: int, x: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
+        """What layer `layer`'s transcoder writes for input `x` and activations `acts`: the
+        decoded latents plus the skip path."""
+        tc = self.transcoders[layer]
+        out = tc.decode(acts)
+        return out + x.to(tc.dtype) @ tc.W_skip.T if self.has_skip(layer) else out
+
+    def decoders(self, layer: int, features: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
+        """What latents `features` of layer `layer` write per unit of activation, and where:
+        (output layer, decoder rows [k, d_model]) for each layer they write to. A per-layer
+        transcoder writes to its own layer's output only; a cross-layer one writes to several."""
+        return [(layer, self.transcoders[layer].W_dec[features])]
+
 
 def load_transcoders(
     spec: str | Path, model: HookedTransformer, device: str = "cpu", dtype: str = "float32"
