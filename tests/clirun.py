@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click.testing
+
 SCRIPT = Path(sys.executable).with_name("circuitstore")
 # Variables that would point a command at some other server or home than the test means.
 _OUTSIDE = (
@@ -36,9 +38,11 @@ def cli(
     )
 
 
-def assert_one_line_error(proc: subprocess.CompletedProcess, *fragments: str) -> str:
-    """The command failed with a single `error: ...` line naming each fragment, no traceback."""
-    assert proc.returncode == 1, (proc.returncode, proc.stdout, proc.stderr)
+def assert_one_line_error(proc: subprocess.CompletedProcess | click.testing.Result, *fragments: str) -> str:
+    """The command (a subprocess, or click's CliRunner result) failed with a single `error: ...`
+    line naming each fragment, no traceback."""
+    code = proc.returncode if isinstance(proc, subprocess.CompletedProcess) else proc.exit_code
+    assert code == 1, (code, proc.stdout, proc.stderr)
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), proc.stderr
     assert "Traceback" not in proc.stderr + proc.stdout

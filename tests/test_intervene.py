@@ -1,17 +1,28 @@
 """Interventions on tiny models (the planted-circuit model's are in test_planted.py): the graph's
 prediction against an independent linear solve, the frozen model's measured change against the
-prediction, the free one against hooks written here."""
+prediction, and `circuitstore intervene` storing, replacing, listing and deleting its results,
+refusing bad requests in one line."""
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
+from click.testing import CliRunner
 
-from circuitstore.compute import AttributionSettings, attribute, load_model, load_transcoders
+from circuitstore.cli import main
+from circuitstore.compute import AttributionSettings, TranscoderSet, attribute, load_model, load_transcoders
 from circuitstore.compute.intervene import intervene
-from circuitstore.graph import AttributionGraph
+from circuitstore.formats import read_graph
+from circuitstore.graph import AttributionGraph, Supernode
 from circuitstore.interventions import Rule, plan
 from circuitstore.prediction import propagate
+from circuitstore.queries import run_query
+from circuitstore.store import delete_graph, store_graph
+from tests.clirun import assert_one_line_error
+from tests.data import GRAPHS_DIR
+from tests.database import value
 from tests.synthetic import gemma_style, gpt2_style, save_tiny
 
 # (architecture, transcoder kind, hook the transcoders read), as in test_compute_attribution.py.
@@ -152,3 +163,133 @@ def test_free_changes_are_the_real_models(tiny, unpruned):
         expected = float((edited[c.token_id] - edited.mean()) - (clean[c.token_id] - clean.mean()))
         assert c.measured == pytest.approx(expected, abs=1e-5 * (1 + abs(c.before)))
     assert [t.token_id for t in result.top_after] == edited.topk(len(result.top_after)).indices.tolist()
+
+
+# ---- the command, the store and the query ------------------------------------------------
+
+
+@pytest.fixture
+def stored(store, tiny, unpruned):
+    """Two graphs of the tiny model (each with a supernode of its chain) in an empty database."""
+    graphs = []
+    for g in (unpruned, attribute(*tiny, OTHER_TOKENS, EVERYTHING)):
+        g = AttributionGraph(g.meta, g.nodes, g.sources, g.targets, g.weights, [Supernode("chain", chain(g))])
+        store_graph(store, g)
+        graphs.append(g)
+    return store, graphs
+
+
+def interventions(driver) -> int:
+    return value(driver, "MATCH (i:Intervention) RETURN count(i)")
+
+
+def test_results_are_stored_replaced_listed_and_deleted_with_their_graphs(stored, neo4j_target):
+    driver, (g1, g2) = stored
+    run = CliRunner()
+    ablate = ["intervene", g1.meta.id, "--ablate", "chain", "--scale", "0.5"]
+    first = run.invoke(main, ablate, env=neo4j_target, catch_exceptions=False)
+    assert first.exit_code == 0, first.output
+    again = run.invoke(main, ablate, env=neo4j_target, catch_exceptions=False)
+    assert again.exit_code == 0 and again.stdout == first.stdout  # the same request ...
+    assert interventions(driver) == 1  # ... replaces its result
+    shown = run.invoke(main, [*ablate, "--no-store", "--json"], env=neo4j_target, catch_exceptions=False)
+    shown = json.loads(shown.stdout)
+    assert interventions(driver) == 1 and not shown["stored"]
+    kept, _, _ = driver.execute_query(
+        "MATCH (i:Intervention {id: $id})-[c:CHANGED]->(o) RETURN o.node_id AS node, c.measured AS measured",
+        id=shown["id"],
+    )
+    assert {r["node"]: r["measured"] for r in kept} == {c["node_id"]: c["measured"] for c in shown["logits"]}
+    late = chain(g2)[-1]
+    swap = ["intervene", g1.meta.id, "--ablate", chain(g1)[0], "--swap-from", g2.meta.id, "--swap", late, "--free"]
+    assert run.invoke(main, swap, env=neo4j_target, catch_exceptions=False).exit_code == 0
+    frozen = ["intervene", g2.meta.id, "--ablate", "chain", "--scale", "0.9", "--frozen-attention"]
+    assert run.invoke(main, frozen, env=neo4j_target, catch_exceptions=False).exit_code == 0
+
+    # Read back: each intervention's changes, and what the query makes of them.
+    records, _, _ = driver.execute_query(
+        "MATCH (g:Graph)<-[:ON]-(i:Intervention)-[c:CHANGED]->(o:Logit) "
+        "RETURN g.id AS graph, i.id AS id, collect([c.measured, c.predicted, o.graph_id]) AS changes"
+    )
+    errors = {}
+    for r in records:
+        m, p = np.array([x[0] for x in r["changes"]]), np.array([x[1] for x in r["changes"]])
+        errors[r["id"]] = (r["graph"], float(np.abs(m - p).sum() / np.abs(m).sum()))
+        own = {n.id for n in (g1 if r["graph"] == g1.meta.id else g2).nodes if n.kind == "logit"}
+        assert len(r["changes"]) >= len(own)
+    rows = run_query(driver, "interventions")
+    assert {r["intervention"]: r["graph"] for r in rows} == {i: g for i, (g, _) in errors.items()}
+    assert {r["intervention"]: r["relative_error"] for r in rows} == pytest.approx(
+        {i: e for i, (_, e) in errors.items()}
+    )
+    by_graph = {g: np.mean([e for gg, e in errors.values() if gg == g]) for g in (g1.meta.id, g2.meta.id)}
+    assert [r["graph"] for r in rows] == sorted(
+        (r["graph"] for r in rows), key=lambda g: (by_graph[g], g)
+    )  # graphs ranked by their mean error
+    assert {r["graph"]: r["graph_error"] for r in rows} == pytest.approx(by_graph)
+    assert [r["mode"] for r in run_query(driver, "interventions", mode="frozen")] == ["frozen"]
+    targets, _, _ = driver.execute_query(
+        "MATCH (i:Intervention)-[t:TARGETS]->(x) RETURN i.kind AS kind, t.role AS role, labels(x) AS labels, "
+        "x.graph_id AS graph ORDER BY kind, role"
+    )
+    assert sorted((r["kind"], r["role"], "Supernode" in r["labels"], r["graph"]) for r in targets) == sorted(
+        [
+            ("ablation", "ablate", True, g1.meta.id),
+            ("ablation", "ablate", True, g2.meta.id),
+            ("swap", "ablate", False, g1.meta.id),
+            ("swap", "swap_in", False, g2.meta.id),
+        ]
+    )
+
+    # Deleting the swap's source graph takes its own intervention and the swap; then the rest.
+    delete_graph(driver, g2.meta.id)
+    assert value(driver, "MATCH (i:Intervention) RETURN collect(i.kind)") == ["ablation"]
+    delete_graph(driver, g1.meta.id)
+    assert interventions(driver) == 0
+
+
+def test_bad_requests_fail_in_one_line_and_store_nothing(stored, neo4j_target, tiny, case, tmp_path):
+    driver, (g1, g2) = stored
+    gid = g1.meta.id
+    imported = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    store_graph(driver, imported)
+    model, tcs = tiny
+    # A graph computed with transcoders built in Python records no spec to load them again.
+    loose = attribute(model, TranscoderSet.from_saes("loose", tcs.transcoders, model), OTHER_TOKENS[:4])
+    store_graph(driver, loose)
+    other_model, other_tcs = save_tiny(tmp_path, *case, seed=7)  # the same shapes, other weights
+    latent = chain(g1)[0]
+    cases = [
+        ([gid, "--ablate", "nope"], f"graph {gid!r} has no node or supernode 'nope'", "chain"),
+        ([gid, "--ablate", "Texas"], "no node or supernode 'Texas'"),
+        ([gid, "--ablate", next(n.id for n in g1.nodes if n.kind == "token")], "only latents"),
+        ([gid, "--ablate", latent, "--scale", "11"], "--scale must lie in [-10, 10], got 11"),
+        ([gid, "--ablate", latent, "--scale", "nan"], "--scale must lie"),
+        ([gid, "--ablate", latent, "--scale", "1"], "--scale 1 changes nothing"),
+        ([gid], "nothing to intervene on"),
+        ([gid, "--swap", latent], "--swap-from GRAPH2 and --swap NODES2 go together"),
+        ([gid, "--ablate", latent, "--generate", "2", "--frozen-attention"], "--generate needs --free"),
+        ([gid, "--ablate", latent, "--generate", "100"], "the model's context leaves room for 5 tokens"),
+        ([gid, "--ablate", latent, "--swap-from", imported.meta.id, "--swap", "x"], "is of model 'gemma-2-2b'"),
+        (["nograph", "--ablate", latent], "no graph 'nograph' is stored"),
+        (
+            [imported.meta.id, "--ablate", next(n.id for n in imported.nodes if n.kind == "latent")],
+            "model 'gemma-2-2b'",
+            "records no model and transcoders to load",
+            "give --model and --transcoders",
+        ),
+        ([loose.meta.id, "--ablate", "x"], "no node or supernode 'x'"),
+        (
+            [loose.meta.id, "--ablate", next(n.id for n in loose.nodes if n.kind == "latent")],
+            "records no transcoders to load",
+        ),
+        (
+            [gid, "--ablate", latent, "--model", str(other_model), "--transcoders", str(other_tcs)],
+            f"the model loaded does not reproduce graph {gid!r}",
+        ),
+        ([gid, "--ablate", latent, "--model", str(tmp_path / "gone")], "unknown model"),
+    ]
+    for args, *fragments in cases:
+        result = CliRunner().invoke(main, ["intervene", *args], env=neo4j_target)
+        assert_one_line_error(result, *fragments)
+        assert interventions(driver) == 0, args

@@ -26,6 +26,7 @@ from circuitstore.cli import main
 from circuitstore.compute import AttributionSettings, attribute, load_model, load_transcoders
 from circuitstore.compute.planted import CIRCUIT, Built, build
 from circuitstore.formats import read_graph
+from circuitstore.graph import AttributionGraph, Supernode
 from circuitstore.interventions import Rule
 from circuitstore.prediction import propagate
 from circuitstore.queries import run_query
@@ -268,23 +269,31 @@ def test_shared_features_of_dallas_and_oakland_are_the_planted_shared_ones(store
 # ---- the real model ---------------------------------------------------------------------------
 
 
-def switched_off(model, tokens: torch.Tensor, latents: list[list[int]], scale: float) -> torch.Tensor:
-    """The last position's logits with the MLP neurons that `latents` mirror (their index is the
-    feature's, see planted.json) scaled down by `scale` at their positions, in the real model."""
+def neuron_hooks(changes: dict[tuple[int, int, int], float | None], scale: float = 0.0) -> list:
+    """Hooks on the real model's MLP neurons that latents mirror (a latent's index is its
+    neuron's, see planted.json), by (layer, feature, position): each set to its value, or, where
+    the value is None, multiplied by `scale`."""
 
     def hook(layer: int):
-        def scale_down(post: torch.Tensor, hook) -> torch.Tensor:
+        def change(post: torch.Tensor, hook) -> torch.Tensor:
             post = post.clone()
-            for lay, neuron, position in latents:
+            for (lay, neuron, position), value in changes.items():
                 if lay == layer:
-                    post[0, position, neuron] *= 1 - scale
+                    post[0, position, neuron] = post[0, position, neuron] * scale if value is None else value
             return post
 
-        return scale_down
+        return change
 
-    hooks = [(f"blocks.{layer}.mlp.hook_post", hook(layer)) for layer in {x[0] for x in latents}]
+    return [(f"blocks.{layer}.mlp.hook_post", hook(layer)) for layer in {x[0] for x in changes}]
+
+
+def switched_off(model, tokens: torch.Tensor, latents: list[list[int]], scale: float) -> torch.Tensor:
+    """The last position's logits with the MLP neurons that `latents` mirror scaled down by
+    `scale` at their positions, in the real model."""
     with torch.no_grad():
-        return model.run_with_hooks(tokens, fwd_hooks=hooks)[0, -1]
+        return model.run_with_hooks(tokens, fwd_hooks=neuron_hooks(dict.fromkeys(map(tuple, latents)), 1 - scale))[
+            0, -1
+        ]
 
 
 def graph_predicts(graph, latents: list[list[int]], scale: float) -> float:
@@ -350,3 +359,158 @@ def test_the_doc_and_the_demo_name_the_latents_and_the_model_as_built(truth):
     assert all(node[name] == at for at, name in inline)
     assert f"model={truth['model']}" in doc and f"{truth['transcoder_set']}/" in doc
     assert f"PLANTED_MODEL := {truth['model']}\n" in (REPO / "Makefile").read_text()
+
+
+# ---- interventions: `circuitstore intervene` on the stored graphs ---------------------------
+
+
+def first_template(truth: dict, city: str) -> dict:
+    return next(pr for pr in truth["prompts"] if pr["city"] == city and pr["template"] == 0)
+
+
+@pytest.fixture(scope="module")
+def grouped(stored, truth):
+    """The stored Dallas and Oakland graphs of the first template, stored again with planted.json's
+    supernodes (Texas, California, capital, say Austin, ...) over their latents; by city."""
+    driver, ids = stored
+    graphs = {}
+    for city in ("Dallas", "Oakland"):
+        g = load_graph(driver, ids[first_template(truth, city)["prompt"]])
+        members = {
+            name: tuple(n.id for n in g.nodes if n.kind == "latent" and [n.layer, n.feature_index] in features)
+            for name, features in truth["supernodes"].items()
+        }
+        supernodes = [Supernode(name, nodes) for name, nodes in members.items() if nodes]
+        graphs[city] = AttributionGraph(g.meta, g.nodes, g.sources, g.targets, g.weights, supernodes)
+        assert store_graph(driver, graphs[city], replace=True) == "replaced"
+    return driver, graphs
+
+
+def two_hops(graph, ablated: list[str], token: int) -> float:
+    """The change of `token`'s logit node that a planted graph's edges predict when the `ablated`
+    latents (of layer 0) go to zero: their direct edges, and their edges into each layer-1 latent
+    times that latent's edge to the logit over its activation."""
+    w = {(s, t): x for s, t, x in graph.edges()}
+    logit = next(n.id for n in graph.nodes if n.kind == "logit" and n.token_id == token)
+    act = {n.id: n.activation for n in graph.nodes if n.kind == "latent" and n.layer == 1}
+    return -sum(
+        w.get((s, logit), 0.0)
+        + sum(w[s, t] * w[t, logit] / a for t, a in act.items() if (s, t) in w and (t, logit) in w)
+        for s in ablated
+    )
+
+
+def intervene_cli(cache, neo4j_target, *args: str):
+    result = CliRunner().invoke(
+        main, ["intervene", *args], env={**neo4j_target, "XDG_CACHE_HOME": str(cache)}, catch_exceptions=False
+    )
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def stored_result(driver, graph_id: str, kind: str) -> dict:
+    """The one stored intervention of `kind` on a graph, with its changes (graph, measured,
+    predicted) and values before, by token text."""
+    records, _, _ = driver.execute_query(
+        "MATCH (:Graph {id: $graph})<-[:ON]-(i:Intervention {kind: $kind})-[c:CHANGED]->(o:Logit) "
+        "RETURN properties(i) AS i, collect([o.text, o.graph_id, c.measured, c.predicted, c.before]) AS changes",
+        graph=graph_id,
+        kind=kind,
+    )
+    (record,) = records
+    changes = record["changes"]
+    return {
+        **record["i"],
+        "changes": {t: (g, m, p) for t, g, m, p, _ in changes},
+        "before": {c[0]: c[4] for c in changes},
+    }
+
+
+def test_zero_ablating_the_state_features_takes_the_answer_away(grouped, loaded, truth, cache, neo4j_target):
+    driver, graphs = grouped
+    dallas, pr = graphs["Dallas"], first_template(truth, "Dallas")
+    out = intervene_cli(cache, neo4j_target, dallas.meta.id, "--ablate", "Texas")
+    model, _ = loaded
+    tokens = torch.tensor([pr["tokens"]])
+    with torch.no_grad():
+        base = model(tokens)[0, -1]
+    after = switched_off(model, tokens, pr["active"]["state"], 1.0)
+    got = stored_result(driver, dallas.meta.id, "ablation")
+    assert (got["scale"], got["mode"], got["targets"], got["n_latents"]) == (0.0, "free", ["Texas"], 2)
+    graph_id, measured, predicted = got["changes"][pr["answer"]]
+    assert graph_id == dallas.meta.id
+    assert measured == pytest.approx(answer_logit(after, pr["answer_token"]) - answer_logit(base, pr["answer_token"]))
+    texas = [
+        n.id for n in dallas.nodes if n.kind == "latent" and [n.layer, n.feature_index] in truth["supernodes"]["Texas"]
+    ]
+    assert predicted == pytest.approx(two_hops(dallas, texas, pr["answer_token"]), rel=1e-9)
+    # " Austin" falls from p = 0.99 to a tie with the five other capitals: the model no longer
+    # knows which state, only that a capital is asked for.
+    probs = after.softmax(-1)
+    capitals = [p["answer_token"] for p in truth["prompts"][: len(truth["prompts"]) // 3]]
+    others = [c for c in capitals if c != pr["answer_token"]]
+    assert float(probs[pr["answer_token"]]) < 0.2 and float(probs[pr["answer_token"]]) <= float(probs[others].max())
+    assert got["top_before"][0] == pr["answer"] and got["top_after_probability"][0] == pytest.approx(float(probs.max()))
+    assert sorted(got["top_after"]) == sorted(model.tokenizer.decode([t]) for t in after.topk(5).indices.tolist())
+    # The printed row of the logit node: its text, value before, measured and predicted changes.
+    row = [json.dumps(pr["answer"]).split(), *(f"{x:.4g}" for x in (got["before"][pr["answer"]], measured, predicted))]
+    assert [*row[0], *row[1:]] in [line.split() for line in out.splitlines()]
+    assert "top logits:" in out and out.strip().endswith(got["id"])
+
+
+def test_swapping_california_in_turns_austin_into_sacramento(grouped, loaded, truth, cache, neo4j_target):
+    driver, graphs = grouped
+    dallas, oakland = graphs["Dallas"], graphs["Oakland"]
+    pr, other = first_template(truth, "Dallas"), first_template(truth, "Oakland")
+    out = intervene_cli(
+        cache,
+        neo4j_target,
+        dallas.meta.id,
+        "--ablate",
+        "Texas",
+        "--swap-from",
+        oakland.meta.id,
+        "--swap",
+        "California",
+        "--generate",
+        "3",
+    )
+    model, _ = loaded
+    # In the real model: Texas's neurons off, California's set to what they are on the Oakland
+    # prompt, at the city (the same position in both prompts).
+    california = {
+        (n.layer, n.feature_index, n.position): n.activation
+        for n in oakland.nodes
+        if n.kind == "latent" and [n.layer, n.feature_index] in truth["supernodes"]["California"]
+    }
+    assert len(california) == 2 and all(p == pr["positions"]["city"] for _, _, p in california)
+    hooks = neuron_hooks({**dict.fromkeys(map(tuple, pr["active"]["state"])), **california})
+
+    def greedy(seq: list[int], hooks: list, n: int = 3) -> list[int]:
+        for _ in range(n):
+            with torch.no_grad():
+                seq = [*seq, int(model.run_with_hooks(torch.tensor([seq]), fwd_hooks=hooks)[0, -1].argmax())]
+        return seq[-n:]
+
+    with torch.no_grad():
+        base = model(torch.tensor([pr["tokens"]]))[0, -1]
+        after = model.run_with_hooks(torch.tensor([pr["tokens"]]), fwd_hooks=hooks)[0, -1]
+    got = stored_result(driver, dallas.meta.id, "swap")
+    assert got["top_after"][0] == other["answer"] == model.tokenizer.decode([int(after.argmax())])
+    for answer, graph in ((pr, dallas), (other, oakland)):
+        graph_id, measured, predicted = got["changes"][answer["answer"]]
+        assert graph_id == graph.meta.id  # Sacramento's change sits on the Oakland graph's logit node
+        token = answer["answer_token"]
+        assert measured == pytest.approx(answer_logit(after, token) - answer_logit(base, token), abs=1e-5)
+    texas = [
+        n.id for n in dallas.nodes if n.kind == "latent" and [n.layer, n.feature_index] in truth["supernodes"]["Texas"]
+    ]
+    california_ids = [n.id for n in oakland.nodes if (n.layer, n.feature_index, n.position) in california]
+    assert got["changes"][pr["answer"]][2] == pytest.approx(two_hops(dallas, texas, pr["answer_token"]))
+    assert got["changes"][other["answer"]][2] == pytest.approx(
+        -two_hops(oakland, california_ids, other["answer_token"])
+    )
+    assert got["text_before"] == model.tokenizer.decode(greedy(pr["tokens"], []))
+    assert got["text_after"] == model.tokenizer.decode(greedy(pr["tokens"], hooks))
+    assert got["text_before"].startswith(pr["answer"]) and got["text_after"].startswith(other["answer"])
+    assert f"after:  {got['text_after']!r}" in out

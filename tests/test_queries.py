@@ -127,6 +127,7 @@ def test_every_query_has_a_complete_header():
         "feature",
         "search",
         "neighbourhood",
+        "interventions",
     }
     for q in list_queries():
         assert q.purpose and q.example.startswith(":params {"), q.name

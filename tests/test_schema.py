@@ -50,12 +50,15 @@ def test_every_documented_index_exists(store):
         (("Vocab",), ("id",)),
         (("Node",), ("graph_id", "node_id")),
         (("Supernode",), ("graph_id", "name")),
+        (("Intervention",), ("id",)),
     }
     for label in ("Token", "Latent", "Error", "Logit"):
         assert ("RANGE", (label,), ("graph_id",)) in indexes
     assert ("RANGE", ("Latent",), ("feature_id",)) in indexes
     assert ("RANGE", ("Token",), ("graph_id", "text")) in indexes
     assert ("RANGE", ("Logit",), ("graph_id", "text")) in indexes
+    assert ("RANGE", ("Intervention",), ("graph_id",)) in indexes
+    assert ("RANGE", ("Intervention",), ("swap_from",)) in indexes
     fulltext = {
         r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
         for r in _rows(store, _SCHEMA)

@@ -3,6 +3,7 @@
     store_graph(driver, graph, *, replace=False) -> 'created' | 'unchanged' | 'replaced'
     load_graph(driver, graph_id) -> AttributionGraph      delete_graph(driver, graph_id)
     list_graphs(driver) -> [dict]                          graph_exists(driver, graph_id) -> bool
+    store_intervention(driver, result) -> intervention id  (circuitstore.interventions.Result)
 
 importer.py stores many graph files at once (what `circuitstore import` runs); errors.py holds
 the errors the store raises.
@@ -16,6 +17,7 @@ between them are retried by the driver). Every statement is a parameterised .cyp
 
 from circuitstore.store.delete import delete_graph
 from circuitstore.store.errors import GraphExists, GraphNotFound, GraphTooBig
+from circuitstore.store.interventions import store_intervention
 from circuitstore.store.load import graph_exists, list_graphs, load_graph
 from circuitstore.store.write import store_graph
 
@@ -28,4 +30,5 @@ __all__ = [
     "list_graphs",
     "load_graph",
     "store_graph",
+    "store_intervention",
 ]

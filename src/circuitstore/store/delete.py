@@ -8,8 +8,10 @@ from circuitstore.store.errors import GraphNotFound
 
 
 def clear_graph(tx: neo4j.ManagedTransaction, graph_id: str) -> list[str]:
-    """Delete a graph's nodes, edges and supernodes (not the :Graph node) inside `tx`; return the
-    elementIds of the Features and Vocab entries they used, for `prune_shared` afterwards."""
+    """Delete a graph's nodes, edges, supernodes and interventions (also those that swapped in its
+    latents; not the :Graph node) inside `tx`; return the elementIds of the Features and Vocab
+    entries they used, for `prune_shared` afterwards."""
+    tx.run(cypher("delete_interventions"), graph_id=graph_id).consume()
     return tx.run(cypher("delete_graph_nodes"), graph_id=graph_id).single(strict=True)["shared"]
 
 
