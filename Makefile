@@ -10,7 +10,8 @@ INSTALLED := $(VENV)/.circuitstore-installed
 .PHONY: demo test jars
 
 # The main job: start the server, store the example graphs, compute the graphs of the planted-
-# circuit model offline (docs/planted-circuit.md) beside them, ask questions of both.
+# circuit model offline (docs/planted-circuit.md) beside them, ask questions of both, and test a
+# planted graph on its model (Texas's features swapped for California's).
 GRAPHS ?= ../shared/graphs
 DALLAS := clt-hp-the-capital-of-201020250035-20251020-003525
 OAKLAND := capital_oakland-20251026-163348
@@ -30,6 +31,10 @@ demo: jars
 	$(BIN)/circuitstore query paths -p 'source= Dallas' -p 'target= Austin' -p k=5 \
 		-p graph=$$(grep "containing Dallas is'" $(PLANTED)/ingested.txt | cut -d' ' -f2)
 	$(BIN)/circuitstore query recurrence -p 'target= Austin' -p model=$(PLANTED_MODEL) -p paths=8
+	$(BIN)/circuitstore intervene $$(grep "containing Dallas is'" $(PLANTED)/ingested.txt | cut -d' ' -f2) \
+		--ablate 0_5_9 --ablate 0_18_9 --swap 0_31_9 --swap 0_12_9 \
+		--swap-from $$(grep "containing Oakland is'" $(PLANTED)/ingested.txt | cut -d' ' -f2)
+	$(BIN)/circuitstore query interventions
 	$(BIN)/circuitstore server status
 
 # Lint and formatting first (ruff, configured in pyproject.toml), then the tests. pytest exits 5

@@ -359,6 +359,14 @@ def test_the_doc_and_the_demo_name_the_latents_and_the_model_as_built(truth):
     assert all(node[name] == at for at, name in inline)
     assert f"model={truth['model']}" in doc and f"{truth['transcoder_set']}/" in doc
     assert f"PLANTED_MODEL := {truth['model']}\n" in (REPO / "Makefile").read_text()
+    # The state features the demo's intervention swaps: Texas's on the Dallas prompt, California's
+    # on Oakland's (first template), as node ids.
+    makefile = (REPO / "Makefile").read_text()
+    for city, state, option in (("Dallas", "Texas", "--ablate"), ("Oakland", "California", "--swap")):
+        pr = first_template(truth, city)
+        ids = [f"{lay}_{f}_{pos}" for lay, f, pos in pr["active"]["state"]]
+        assert sorted(ids) == sorted(f"{x[0]}_{x[1]}_{pr['positions']['city']}" for x in truth["supernodes"][state])
+        assert all(f"{option} {i}" in makefile and f"{option} {i}" in doc for i in ids)
 
 
 # ---- interventions: `circuitstore intervene` on the stored graphs ---------------------------
