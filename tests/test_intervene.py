@@ -287,7 +287,7 @@ def test_bad_requests_fail_in_one_line_and_store_nothing(stored, neo4j_target, t
             [gid, "--ablate", latent, "--model", str(other_model), "--transcoders", str(other_tcs)],
             f"the model loaded does not reproduce graph {gid!r}",
         ),
-        ([gid, "--ablate", latent, "--model", str(tmp_path / "gone")], "unknown model"),
+        ([gid, "--ablate", latent, "--model", str(tmp_path / "gone")], "cannot load its model", "unknown model"),
     ]
     for args, *fragments in cases:
         result = CliRunner().invoke(main, ["intervene", *args], env=neo4j_target)

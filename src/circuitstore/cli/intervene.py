@@ -95,12 +95,9 @@ def intervene_cmd(
         model=model,
         transcoders=transcoders,
     )
-    from circuitstore.compute import load_model, load_transcoders
-    from circuitstore.compute.intervene import intervene
+    from circuitstore.compute.intervene import intervene, load
 
-    lm = load_model(request.model_spec, device=device, dtype=request.dtype)
-    tcs = load_transcoders(request.transcoders_spec, lm, device=device, dtype=request.dtype)
-    result = intervene(request, lm, tcs, top=top)
+    result = intervene(request, *load(request, device), top=top)
 
     stored = store_intervention(driver, result) if keep else None
     if as_json:

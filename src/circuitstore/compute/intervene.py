@@ -31,8 +31,10 @@ from transformer_lens import HookedTransformer
 from transformer_lens.utilities.activation_functions import apply_softcap
 
 from circuitstore.compute.attribution import token_text
+from circuitstore.compute.errors import ComputeError
+from circuitstore.compute.models import load_model
 from circuitstore.compute.replacement import final_residual, frozen_name
-from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.compute.transcoders import TranscoderSet, load_transcoders
 from circuitstore.graph import AttributionGraph
 from circuitstore.interventions import Edit, InterventionError, LogitChange, Plan, Result, TopLogit, prompt_tokens
 from circuitstore.prediction import logit_nodes, predicted_changes
@@ -134,6 +136,16 @@ def generate(
     for _ in range(n):
         seq.append(int(run(model, tcs, seq, edits).logits.argmax()))
     return seq[len(tokens) :]
+
+
+def load(plan: Plan, device: str = "cpu") -> tuple[HookedTransformer, TranscoderSet]:
+    """The model and transcoders `plan` names, in the graph's dtype; one that cannot be loaded is
+    an InterventionError naming the graph."""
+    try:
+        model = load_model(plan.model_spec, device=device, dtype=plan.dtype)
+        return model, load_transcoders(plan.transcoders_spec, model, device=device, dtype=plan.dtype)
+    except ComputeError as exc:
+        raise InterventionError(f"graph {plan.graph.meta.id!r}: cannot load its model and transcoders: {exc}") from exc
 
 
 @torch.no_grad()
