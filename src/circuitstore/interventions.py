@@ -156,6 +156,8 @@ def plan(
         raise InterventionError(
             "--generate needs --free: attention patterns are frozen for the prompt's positions only"
         )
+    if ablate and scale == 1.0 and not swap:
+        raise InterventionError("--scale 1 changes nothing: give another scale, or --swap-from and --swap")
     tokens = prompt_tokens(graph)
     targets = [_target(graph, ABLATE, name) for name in dict.fromkeys(ablate)]
     edits: dict[tuple[int, int, int], Edit] = {}
@@ -165,35 +167,7 @@ def plan(
                 node.layer, node.position, node.feature_index, Rule(scale), gid, node.id
             )
     if swap_graph is not None:
-        sid = swap_graph.meta.id
-        for what in ("model", "transcoder_set"):
-            mine, theirs = getattr(graph.meta, what), getattr(swap_graph.meta, what)
-            if mine != theirs:
-                raise InterventionError(f"graph {sid!r} is of {what} {theirs!r}, graph {gid!r} of {mine!r}")
-        shift = len(tokens) - len(prompt_tokens(swap_graph))
-        latents = {(n.layer, n.position, n.feature_index): n for n in graph.nodes if n.kind == "latent"}
-        swapped = [_target(swap_graph, SWAP_IN, name) for name in dict.fromkeys(swap)]
-        for t in swapped:
-            for node in map(swap_graph.node, t.node_ids):
-                position = node.position + shift
-                if position < 0:
-                    raise InterventionError(
-                        f"latent {node.id!r} of graph {sid!r} sits at position {node.position}, before the start "
-                        f"of graph {gid!r}'s prompt when the prompts are aligned at their ends"
-                    )
-                key = (node.layer, position, node.feature_index)
-                if key in edits and edits[key].rule.value is None:
-                    raise InterventionError(f"latent {node.id!r} of graph {sid!r} is both ablated and swapped in")
-                own = latents.get(key)
-                edits[key] = Edit(
-                    *key,
-                    Rule(value=node.activation),
-                    gid if own is not None else sid,
-                    own.id if own is not None else node.id,
-                )
-        targets += swapped
-    if ablate and scale == 1.0 and not swap:
-        raise InterventionError("--scale 1 changes nothing: give another scale, or --swap-from and --swap")
+        targets += _swap_in(graph, swap_graph, swap, edits)
     model, transcoders = _specs(graph, model, transcoders)
     return Plan(
         graph=graph,
@@ -208,6 +182,41 @@ def plan(
         dtype=str(graph.meta.generation.get("dtype", "float32")),
         swap_graph=swap_graph,
     )
+
+
+def _swap_in(
+    graph: AttributionGraph, swap_graph: AttributionGraph, names: Sequence[str], edits: dict[tuple, Edit]
+) -> list[Target]:
+    """The swap's targets; adds an Edit for each of their latents to `edits`, at the position of
+    `graph`'s prompt that lies as far from its end."""
+    gid = graph.meta.id
+    sid = swap_graph.meta.id
+    for what in ("model", "transcoder_set"):
+        mine, theirs = getattr(graph.meta, what), getattr(swap_graph.meta, what)
+        if mine != theirs:
+            raise InterventionError(f"graph {sid!r} is of {what} {theirs!r}, graph {gid!r} of {mine!r}")
+    shift = len(prompt_tokens(graph)) - len(prompt_tokens(swap_graph))
+    latents = {(n.layer, n.position, n.feature_index): n for n in graph.nodes if n.kind == "latent"}
+    swapped = [_target(swap_graph, SWAP_IN, name) for name in dict.fromkeys(names)]
+    for t in swapped:
+        for node in map(swap_graph.node, t.node_ids):
+            position = node.position + shift
+            if position < 0:
+                raise InterventionError(
+                    f"latent {node.id!r} of graph {sid!r} sits at position {node.position}, before the start "
+                    f"of graph {gid!r}'s prompt when the prompts are aligned at their ends"
+                )
+            key = (node.layer, position, node.feature_index)
+            if key in edits and edits[key].rule.value is None:
+                raise InterventionError(f"latent {node.id!r} of graph {sid!r} is both ablated and swapped in")
+            own = latents.get(key)
+            edits[key] = Edit(
+                *key,
+                Rule(value=node.activation),
+                gid if own is not None else sid,
+                own.id if own is not None else node.id,
+            )
+    return swapped
 
 
 def prompt_tokens(graph: AttributionGraph) -> tuple[int, ...]:
