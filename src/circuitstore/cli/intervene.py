@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     help="... these, set to their activation on GRAPH2's prompt, at the same position counted from the "
     "prompt's end; repeatable.",
 )
-@click.option("--generate", type=int, default=0, metavar="N", help="Also continue the prompt by N tokens (greedy).")
+@click.option(
+    "--generate", type=int, default=0, metavar="N", help="Also continue the prompt by N tokens (greedy; with --free)."
+)
 @click.option(
     "--frozen-attention/--free",
     "frozen",
