@@ -35,7 +35,7 @@ from pathlib import Path
 
 import torch
 
-from circuitstore.compute import AttributionSettings, TranscoderSet, compute_graph
+from circuitstore.compute import AttributionSettings, SaeLensTranscoders, compute_graph
 from circuitstore.compute.gguf import load_gemma3_270m, row_major_unembed
 from tests.synthetic import (
     GEMMA_SCOPE_2_270M,
@@ -87,7 +87,7 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
     model, shape, prompts = setup(name, device)
     calibration = prompts[0] if not isinstance(prompts[0], str) else model.to_tokens(prompts[0])[0]
     saes = random_transcoders(model, **shape, tokens=torch.as_tensor(calibration, device=model.cfg.device))
-    transcoders = TranscoderSet.from_saes(shape["release"], saes, model)
+    transcoders = SaeLensTranscoders.from_saes(shape["release"], saes, model)
     _sync(device)
     setup_s = time.perf_counter() - start
     compute_graph(model, transcoders, prompts[0], AttributionSettings())  # warm-up (first call: +15 s on Gemma, CPU)

@@ -40,7 +40,14 @@ import numpy as np
 import torch
 
 from circuitstore.cli.output import emit
-from circuitstore.compute import AttributionSettings, TranscoderSet, attribute, compute_graph, load_model
+from circuitstore.compute import (
+    AttributionSettings,
+    SaeLensTranscoders,
+    TranscoderSet,
+    attribute,
+    compute_graph,
+    load_model,
+)
 from circuitstore.compute.intervene import intervene
 from circuitstore.compute.planted import cached
 from circuitstore.compute.transcoders import load_transcoders
@@ -70,7 +77,7 @@ def setup(name: str, n_prompts: int):
     g = torch.Generator().manual_seed(0)
     prompts = [torch.randint(model.cfg.d_vocab, (10,), generator=g).tolist() for _ in range(n_prompts)]
     saes = random_transcoders(model, **TINY_TRANSCODERS, tokens=torch.tensor(prompts[0]))
-    return model, TranscoderSet.from_saes(TINY_TRANSCODERS["release"], saes, model), [(p, None) for p in prompts]
+    return model, SaeLensTranscoders.from_saes(TINY_TRANSCODERS["release"], saes, model), [(p, None) for p in prompts]
 
 
 def strongest(graph: AttributionGraph, k: int = 3) -> list[str]:

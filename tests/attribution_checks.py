@@ -1,15 +1,19 @@
 """Identity checks for attribution graphs, computed independently of circuitstore.compute.
 
-Each check takes a HookedTransformer, its transcoders (SAELens transcoders in layer order, or a
-circuitstore TranscoderSet) and prompt token ids, asserts, and returns nothing:
+Each check takes a HookedTransformer, its transcoders (SAELens transcoders in layer order, a
+circuitstore SaeLensTranscoders, or the directory of a set in circuit-tracer's layout: a
+cross-layer transcoder or per-layer ReLU, JumpReLU or Top-K transcoders) and prompt token ids,
+asserts, and returns nothing:
 
 - `check_replacement_logits(model, transcoders, tokens)`: the replacement model (transcoders
   plus error terms, frozen attention patterns and norm scales) reproduces the model's logits,
   both as the reference below builds it and as `circuitstore.compute.Replacement` does.
 - `check_edges(model, transcoders, tokens)`: every edge weight of the unpruned graph from
   `circuitstore.compute.attribute` equals d(target)/dα at α = 1, where α scales what the
-  source writes (activation times decoder row; error vector; token vector) and the target
-  is a latent's pre-activation or a logit read along its demeaned unembedding column. Graph
+  source writes (activation times decoder rows, at every layer it writes to; error vector;
+  token vector) and the target is a latent's pre-activation or a logit read along its vector
+  (a likely or chosen token's demeaned unembedding column, a logit difference, a given vector:
+  `targets`, the settings' Target values, as the graph was computed with). Graph
   latents must be active latents with their activations; when the graph holds every active
   latent, sources outside it must have zero derivative. `max_targets` checks an even subset of
   targets (for big models); `graph` checks a graph computed elsewhere (e.g. with a budget).
@@ -31,18 +35,32 @@ The reference is this file's own frozen forward pass: TransformerLens hooks repl
 `hook_pattern` and every `hook_scale` (LayerNorm/RMSNorm, incl. Gemma's ln1_post/ln2_post and
 q/k norms) by their values on the prompt, replace each transcoder's output hook with
 α-weighted sources, and torch.autograd takes derivatives with respect to α. It uses SAELens' own
-encode/decode, nothing from circuitstore.compute except the graph under test.
+encode/decode for SAELens transcoders, and for circuit-tracer's layouts reads the files itself
+(safetensors, dense) and computes circuit-tracer's activations (JumpReLU x * (x > t), Top-K
+without ReLU) and a cross-layer latent's writes at each later layer here; nothing from
+circuitstore.compute except the graph under test.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 
 import torch
+import torch.nn.functional as F
+import yaml
+from safetensors.torch import load_file
 from transformer_lens import HookedTransformer
 from transformer_lens.utilities.activation_functions import apply_softcap
 
-from circuitstore.compute import AttributionSettings, TranscoderSet, attribute
+from circuitstore.compute import (
+    AttributionSettings,
+    SaeLensTranscoders,
+    Target,
+    TranscoderSet,
+    attribute,
+    load_transcoders,
+)
 from circuitstore.graph import AttributionGraph
 
 # The hook whose value a token node's α scales, by AttributionSettings.token_vectors.
@@ -54,14 +72,100 @@ def _frozen(name: str) -> bool:
     return name.endswith("hook_pattern") or name.endswith("hook_scale")
 
 
-def _saes(transcoders) -> list:
-    return list(transcoders.transcoders) if isinstance(transcoders, TranscoderSet) else list(transcoders)
+class _SaeLens:
+    """SAELens transcoders as the reference reads them: SAELens' own encode, then float32."""
+
+    def __init__(self, saes: list) -> None:
+        self.saes = saes
+        self.hooks_in = [tc.cfg.metadata.hook_name for tc in saes]
+        self.hooks_out = [tc.cfg.metadata.hook_name_out for tc in saes]
+        self.d_sae = saes[0].cfg.d_sae
+
+    def encode(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        tc = self.saes[layer]
+        return tc.encode(x.to(tc.dtype)).float()
+
+    def pre(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        tc = self.saes[layer]
+        return x.float() @ tc.W_enc.float() + tc.b_enc.float()
+
+    def output(self, layer: int, acts: list[torch.Tensor]) -> torch.Tensor:
+        tc = self.saes[layer]
+        return acts[layer] @ tc.W_dec.float() + tc.b_dec.float()
+
+    def skip(self, layer: int, x: torch.Tensor) -> torch.Tensor | None:
+        tc = self.saes[layer]
+        return x.float() @ tc.W_skip.float().T if hasattr(tc, "W_skip") else None
+
+
+class _Files:
+    """A set in circuit-tracer's layout, read whole from its directory: a cross-layer
+    transcoder (layer l's latents write to layers l..n-1) or one transcoder per layer."""
+
+    def __init__(self, directory: Path, n_layers: int) -> None:
+        config = yaml.safe_load((directory / "config.yaml").read_text())
+        self.hooks_in = [f"blocks.{i}.{config['feature_input_hook']}" for i in range(n_layers)]
+        self.hooks_out = [f"blocks.{i}.{config['feature_output_hook']}" for i in range(n_layers)]
+        self.k = config.get("k") if config.get("activation") == "topk" else None
+        self.w_enc, self.b_enc, self.b_dec, self.threshold, self.w_skip = [], [], [], [], []
+        self.w_dec: list[dict[int, torch.Tensor]] = []  # per source layer: {output layer: [d_sae, d]}
+        for i in range(n_layers):
+            if config["model_kind"] == "cross_layer_transcoder":
+                enc = load_file(directory / f"W_enc_{i}.safetensors")
+                dec = load_file(directory / f"W_dec_{i}.safetensors")[f"W_dec_{i}"].float()
+                self.w_enc.append(enc[f"W_enc_{i}"].float())
+                self.b_enc.append(enc[f"b_enc_{i}"].float())
+                self.b_dec.append(enc[f"b_dec_{i}"].float())
+                self.threshold.append(enc.get(f"threshold_{i}"))
+                self.w_dec.append({i + j: dec[:, j] for j in range(dec.shape[1])})
+                self.w_skip.append(None)
+            else:
+                w = load_file(directory / f"layer_{i}.safetensors")
+                self.w_enc.append(w["W_enc"].float())
+                self.b_enc.append(w["b_enc"].float())
+                self.b_dec.append(w["b_dec"].float())
+                self.threshold.append(None if self.k else w.get("activation_function.threshold"))
+                self.w_dec.append({i: w["W_dec"].float()})
+                self.w_skip.append(w["W_skip"].float() if "W_skip" in w else None)
+        self.d_sae = self.w_enc[0].shape[0]
+
+    def pre(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        return x.float() @ self.w_enc[layer].T + self.b_enc[layer]
+
+    def encode(self, layer: int, x: torch.Tensor) -> torch.Tensor:
+        pre = self.pre(layer, x)
+        if self.k is not None:  # the k largest pre-activations, whatever their sign
+            kept = torch.zeros_like(pre, dtype=torch.bool)
+            kept.scatter_(-1, pre.topk(self.k, dim=-1).indices, True)
+            return torch.where(kept, pre, 0.0)
+        t = self.threshold[layer]
+        return F.relu(pre) if t is None else torch.where(pre > t.float(), pre, 0.0)
+
+    def output(self, layer: int, acts: list[torch.Tensor]) -> torch.Tensor:
+        """What every latent writing at `layer` writes there, plus the bias."""
+        out = self.b_dec[layer]
+        for source, decoders in enumerate(self.w_dec):
+            if layer in decoders:
+                out = out + acts[source] @ decoders[layer]
+        return out
+
+    def skip(self, layer: int, x: torch.Tensor) -> torch.Tensor | None:
+        w = self.w_skip[layer]
+        return None if w is None else x.float() @ w.T
+
+
+def _reference_set(model, transcoders):
+    if isinstance(transcoders, (str, Path)):
+        return _Files(Path(transcoders), model.cfg.n_layers)
+    return _SaeLens(list(transcoders.transcoders) if isinstance(transcoders, SaeLensTranscoders) else list(transcoders))
 
 
 def _set(model, transcoders) -> TranscoderSet:
     if isinstance(transcoders, TranscoderSet):
         return transcoders
-    return TranscoderSet.from_saes("checks", transcoders, model)
+    if isinstance(transcoders, (str, Path)):
+        return load_transcoders(transcoders, model)
+    return SaeLensTranscoders.from_saes("checks", transcoders, model)
 
 
 def unpruned_graph(
@@ -79,18 +183,25 @@ def unpruned_graph(
 
 class Reference:
     """The frozen replacement model as a function of α, built from hooks alone, with the
-    conventions of `generation` (a graph's meta.generation)."""
+    conventions of `generation` (a graph's meta.generation) and its logits read along the
+    vectors of `targets` (the settings' Target values; none: the likely tokens')."""
 
-    def __init__(self, model: HookedTransformer, transcoders, tokens: Sequence[int], generation=None) -> None:
+    def __init__(
+        self,
+        model: HookedTransformer,
+        transcoders,
+        tokens: Sequence[int],
+        generation=None,
+        targets: Sequence[Target] = (),
+    ) -> None:
         defaults = AttributionSettings()
         generation = generation or {}
         self.token_hook = TOKEN_HOOK[generation.get("token_vectors", defaults.token_vectors)]
         # Latents and errors before this position are no sources.
         self.first_source = 0 if generation.get("position_0_sources", defaults.position_0_sources) else 1
-        self.model, self.saes = model, _saes(transcoders)
+        self.model, self.set, self.targets = model, _reference_set(model, transcoders), list(targets)
+        self.n_layers = len(self.set.hooks_in)
         self.tokens = torch.tensor([list(tokens)], device=model.cfg.device)
-        self.hooks_in = [tc.cfg.metadata.hook_name for tc in self.saes]
-        self.hooks_out = [tc.cfg.metadata.hook_name_out for tc in self.saes]
         clean: dict[str, torch.Tensor] = {}
 
         def save(value, hook):
@@ -100,28 +211,27 @@ class Reference:
             self.frozen[hook.name] = value.detach().clone()
 
         self.frozen: dict[str, torch.Tensor] = {}
-        names = [self.token_hook, *self.hooks_in, *self.hooks_out]
+        names = [self.token_hook, *self.set.hooks_in, *self.set.hooks_out]
         with torch.no_grad():
             hooks = [(n, save) for n in names] + [(_frozen, save_frozen)]
             self.clean_logits = model.run_with_hooks(self.tokens, fwd_hooks=hooks)[0]
             self.embed = clean[self.token_hook].float()
-            self.acts, self.errors = [], []
-            for tc, h_in, h_out in zip(self.saes, self.hooks_in, self.hooks_out):
-                x = clean[h_in].float()
-                acts = tc.encode(x.to(tc.dtype)).float()
-                out = tc.decode(acts.to(tc.dtype)).float()
-                if hasattr(tc, "W_skip"):
-                    out = out + x @ tc.W_skip.float().T
-                self.acts.append(acts)
-                self.errors.append(clean[h_out].float() - out)
+            inputs = [clean[h].float() for h in self.set.hooks_in]
+            self.acts = [self.set.encode(layer, x) for layer, x in enumerate(inputs)]
+            self.errors = []
+            for layer, x in enumerate(inputs):
+                out = self.set.output(layer, self.acts)
+                skip = self.set.skip(layer, x)
+                out = out if skip is None else out + skip
+                self.errors.append(clean[self.set.hooks_out[layer]].float() - out)
         self.n_pos = self.tokens.shape[1]
 
     def alphas(self, value: float) -> dict[str, torch.Tensor]:
         n = self.n_pos
         return {
             "token": torch.full((n,), value, requires_grad=True),
-            "error": torch.full((len(self.saes), n), value, requires_grad=True),
-            "latent": torch.full((len(self.saes), n, self.saes[0].cfg.d_sae), value, requires_grad=True),
+            "error": torch.full((self.n_layers, n), value, requires_grad=True),
+            "latent": torch.full((self.n_layers, n, self.set.d_sae), value, requires_grad=True),
         }
 
     def run(self, alpha: dict[str, torch.Tensor]) -> tuple[torch.Tensor, list[torch.Tensor]]:
@@ -143,26 +253,25 @@ class Reference:
             fixed = torch.ones_like(a[: self.first_source])
             return torch.cat([fixed, a[self.first_source :]])
 
-        def write(layer):
-            tc = self.saes[layer]
+        # A latent's α scales it wherever it writes (at several layers for a cross-layer one).
+        acts = [scale(alpha["latent"][layer]) * a for layer, a in enumerate(self.acts)]
 
+        def write(layer):
             def fn(value, hook):
-                acts = scale(alpha["latent"][layer]) * self.acts[layer]
                 errors = scale(alpha["error"][layer])[:, None] * self.errors[layer]
-                out = acts @ tc.W_dec.float() + tc.b_dec.float() + errors
-                if hasattr(tc, "W_skip"):
-                    out = out + reads[self.hooks_in[layer]][0].float() @ tc.W_skip.float().T
-                return out[None].to(dtype)
+                out = self.set.output(layer, acts) + errors
+                skip = self.set.skip(layer, reads[self.set.hooks_in[layer]][0])
+                return (out if skip is None else out + skip)[None].to(dtype)
 
             return fn
 
         hooks = [(_frozen, freeze), (self.token_hook, embed)]
-        hooks += [(h, read) for h in self.hooks_in]
-        hooks += [(h, write(layer)) for layer, h in enumerate(self.hooks_out)]
+        hooks += [(h, read) for h in self.set.hooks_in]
+        hooks += [(h, write(layer)) for layer, h in enumerate(self.set.hooks_out)]
         with torch.enable_grad(), model.hooks(fwd_hooks=hooks):
             resid = model(self.tokens, stop_at_layer=model.cfg.n_layers)
             final = model.ln_final(resid) if model.cfg.normalization_type is not None else resid
-        pre = [reads[h][0].float() @ tc.W_enc.float() + tc.b_enc.float() for h, tc in zip(self.hooks_in, self.saes)]
+        pre = [self.set.pre(layer, reads[h][0]) for layer, h in enumerate(self.set.hooks_in)]
         return final[0].float(), pre
 
     def logits(self) -> torch.Tensor:
@@ -171,10 +280,29 @@ class Reference:
         cap = self.model.cfg.output_logits_soft_cap
         return cap * torch.tanh(logits / cap) if cap > 0 else logits
 
-    def target_value(self, node, final: torch.Tensor, pre: list[torch.Tensor]) -> torch.Tensor:
+    def read_vector(self, place: int, node) -> torch.Tensor:
+        """What the `place`-th logit node is read along at the unembedding's input."""
+        w_u = self.model.W_U.float()
+        target = self.targets[place] if self.targets else None
+        if target is None or target.kind == "token":
+            return w_u[:, node.token_id] - w_u.mean(dim=1)
+        if target.kind == "vector":
+            return torch.tensor(target.vector, dtype=torch.float32)
+        a, b = (self._token(t) for t in target.tokens)
+        return w_u[:, a] - w_u[:, b]
+
+    def _token(self, token: str | int) -> int:
+        if isinstance(token, int):
+            return token
+        if self.model.tokenizer is None:
+            return int(token)
+        (only,) = self.model.tokenizer.encode(token, add_special_tokens=False)
+        return only
+
+    def target_value(self, graph: AttributionGraph, node, final: torch.Tensor, pre: list[torch.Tensor]):
         if node.kind == "logit":
-            w_u = self.model.W_U.float()
-            return final[node.position] @ (w_u[:, node.token_id] - w_u.mean(dim=1))
+            place = [n.id for n in graph.nodes if n.kind == "logit"].index(node.id)
+            return final[node.position] @ self.read_vector(place, node)
         return pre[node.layer][node.position, node.feature_index]
 
 
@@ -217,13 +345,14 @@ def check_edges(
     rtol: float = 1e-4,
     max_targets: int | None = None,
     graph: AttributionGraph | None = None,
+    targets: Sequence[Target] = (),
 ) -> None:
-    graph = graph or unpruned_graph(model, transcoders, tokens)
-    ref = Reference(model, transcoders, tokens, graph.meta.generation)
+    graph = graph or unpruned_graph(model, transcoders, tokens, targets=tuple(targets))
+    ref = Reference(model, transcoders, tokens, graph.meta.generation, targets)
     complete = _check_latents(graph, ref)
     sources = [i for i, n in enumerate(graph.nodes) if n.kind != "logit"]
     # Where each graph source sits among the flattened α's: token, error, latent blocks.
-    n_pos, n_layers, d_sae = ref.n_pos, len(ref.saes), ref.saes[0].cfg.d_sae
+    n_pos, n_layers, d_sae = ref.n_pos, ref.n_layers, ref.set.d_sae
     flat = []
     for i in sources:
         n = graph.nodes[i]
@@ -242,7 +371,7 @@ def check_edges(
     for t in _targets(graph, max_targets):
         node = graph.nodes[t]
         found = torch.autograd.grad(
-            ref.target_value(node, final, pre), list(alpha.values()), retain_graph=True, allow_unused=True
+            ref.target_value(graph, node, final, pre), list(alpha.values()), retain_graph=True, allow_unused=True
         )
         derivative = torch.cat(
             [(torch.zeros_like(a) if g is None else g).reshape(-1) for a, g in zip(alpha.values(), found)]
@@ -267,9 +396,10 @@ def check_completeness(
     rtol: float = 1e-4,
     max_targets: int | None = None,
     graph: AttributionGraph | None = None,
+    targets: Sequence[Target] = (),
 ) -> None:
-    graph = graph or unpruned_graph(model, transcoders, tokens)
-    ref = Reference(model, transcoders, tokens, graph.meta.generation)
+    graph = graph or unpruned_graph(model, transcoders, tokens, targets=tuple(targets))
+    ref = Reference(model, transcoders, tokens, graph.meta.generation, targets)
     assert _check_latents(graph, ref), "completeness needs a graph holding every active latent"
     with torch.no_grad():
         full = ref.run(ref.alphas(1.0))
@@ -277,8 +407,8 @@ def check_completeness(
     incoming = _incoming(graph)
     for t in _targets(graph, max_targets):
         node = graph.nodes[t]
-        value = float(ref.target_value(node, *full))
-        b = float(ref.target_value(node, *bias))
+        value = ref.target_value(graph, node, *full).detach().item()
+        b = ref.target_value(graph, node, *bias).detach().item()
         edges = incoming.get(t, {}).values()
         total = b + sum(edges)
         scale = abs(value) + abs(b) + sum(abs(w) for w in edges)

@@ -13,6 +13,11 @@ attribution graphs have the size and cost of real ones.
 - `random_transcoders(model, kind)`: one SAELens transcoder per layer, of any of the four kinds
   (KINDS), scaled on one run of the model so that about `l0` latents fire per position, as with
   trained transcoders. GEMMA_SCOPE_2_270M and GEMMA_SCOPE_2B give the shape of published sets.
+- `random_clt(model)` and `random_layer_set(model, activation)`: a cross-layer transcoder
+  (JumpReLU or ReLU) and per-layer ReLU, JumpReLU or Top-K transcoders in circuit-tracer's
+  layouts (tensors by file), scaled the same way; `save_ct_layout` writes them with their
+  config.yaml, as circuit-tracer and the mntss / facebook releases lay them out. GEMMA_2_2B_CLT
+  gives the shape of mntss/clt-gemma-2-2b-426k.
 - `save_transcoders` writes transcoders in SAELens' disk format; `save_tiny` saves a tiny model
   (with a word tokenizer over WORDS if asked) and its transcoders.
 """
@@ -23,6 +28,7 @@ import dataclasses
 from pathlib import Path
 
 import torch
+import yaml
 from sae_lens import (
     JumpReLUSkipTranscoder,
     JumpReLUSkipTranscoderConfig,
@@ -34,6 +40,7 @@ from sae_lens import (
     TranscoderConfig,
 )
 from sae_lens.saes.sae import SAEMetadata
+from safetensors.torch import save_file
 from transformer_lens import HookedTransformer, HookedTransformerConfig
 from transformer_lens.loading_from_pretrained import get_pretrained_model_config
 from transformers import PreTrainedTokenizerBase
@@ -68,6 +75,10 @@ GEMMA_SCOPE_2B = {
     "d_sae": 16384,
     "l0": 76,
 }
+
+
+# mntss/clt-gemma-2-2b-426k: gemma-2-2b's 26 layers and d_model 2304, 16384 latents per layer.
+GEMMA_2_2B_CLT = {"n_layers": 26, "d_model": 2304, "d_sae": 16384}
 
 
 def gpt2_style(n_layers: int = 2, d_model: int = 32) -> HookedTransformerConfig:
@@ -165,34 +176,13 @@ def random_transcoders(
     have about the MLP output's norm, a skip path a tenth of it."""
     sae_cls, config_cls = KINDS[kind]
     jump, skip = kind.startswith("jumprelu"), kind.endswith("_skip")
-    l0 = l0 or d_sae // 3
-    if not 0 < l0 < d_sae / 2:
-        raise ValueError(f"l0 must lie between 0 and half of d_sae ({d_sae}), got {l0}")
+    sizes = _Sizes(model, hook_in, d_sae, l0, tokens, seed)
+    typical = sizes.threshold if jump else sizes.excess
     d_model, device = model.cfg.d_model, model.cfg.device
-    if tokens is None:
-        ids = torch.Generator().manual_seed(seed)
-        tokens = torch.randint(model.cfg.d_vocab, (min(model.cfg.n_ctx, 16),), generator=ids).to(device)
-    hooks = [(f"blocks.{n}.{hook_in}", f"blocks.{n}.hook_mlp_out") for n in range(model.cfg.n_layers)]
-    wanted = {h for pair in hooks for h in pair}
-    mlp_in = model.cfg.use_hook_mlp_in
-    model.set_use_hook_mlp_in(mlp_in or hook_in == "hook_mlp_in")  # fired only when asked for
-    _, cache = model.run_with_cache(tokens.reshape(1, -1), names_filter=lambda name: name in wanted)
-    model.set_use_hook_mlp_in(mlp_in)
-    # A latent fires with probability l0/d_sae: a standard-normal pre-activation over this threshold.
-    threshold = float(torch.special.ndtri(torch.tensor(1.0 - l0 / d_sae, dtype=torch.float64)))
-    # A typical activation: JumpReLU passes the pre-activation from the threshold up; ReLU, with
-    # the threshold moved into the bias, passes the excess over it (a normal tail's mean excess).
-    tail = torch.tensor(threshold, dtype=torch.float64)
-    excess = float(torch.exp(-(tail**2) / 2) / (2 * torch.pi) ** 0.5 / torch.special.ndtr(-tail)) - threshold
-    typical = threshold if jump else excess
     saes = []
-    for layer, (name_in, name_out) in enumerate(hooks):
-        scale_in, scale_out = _typical_norm(cache[name_in]), _typical_norm(cache[name_out])
-        g = torch.Generator(device="cpu").manual_seed(seed * 100_003 + layer)
-
-        def randn(*shape: int, std: float, g: torch.Generator = g) -> torch.Tensor:
-            return (torch.randn(*shape, generator=g) * std).to(device)
-
+    for layer in range(model.cfg.n_layers):
+        scale_in, scale_out = sizes.scales[layer]
+        randn = sizes.randn(layer)
         cfg = config_cls(
             d_in=d_model,
             d_sae=d_sae,
@@ -200,20 +190,153 @@ def random_transcoders(
             device=str(device),
             apply_b_dec_to_input=False,
             metadata=SAEMetadata(
-                model_name=model.cfg.model_name, hook_name=name_in, hook_name_out=name_out, release=release
+                model_name=model.cfg.model_name,
+                hook_name=f"blocks.{layer}.{hook_in}",
+                hook_name_out=f"blocks.{layer}.hook_mlp_out",
+                release=release,
             ),
         )
         sae = sae_cls(cfg)
         sae.W_enc.copy_(randn(d_model, d_sae, std=1.0 / scale_in))
-        sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else threshold))
+        sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else sizes.threshold))
         if jump:
-            sae.threshold.fill_(threshold)
-        sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (typical * (l0 * d_model) ** 0.5)))
+            sae.threshold.fill_(sizes.threshold)
+        sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (typical * (sizes.l0 * d_model) ** 0.5)))
         sae.b_dec.copy_(randn(d_model, std=0.01 * scale_out / d_model**0.5))
         if skip:
             sae.W_skip.copy_(randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
         saes.append(sae.eval())
     return saes
+
+
+class _Sizes:
+    """How big random transcoder weights are for `model`: per layer, the typical norms of the
+    input read (blocks.L.<hook_in>) and of the MLP output on a run of `tokens`; the
+    pre-activation threshold a standard normal crosses with probability l0 / d_sae, and the mean
+    excess over it of those that cross; and a seeded normal generator per layer."""
+
+    def __init__(self, model, hook_in, d_sae, l0, tokens, seed) -> None:
+        self.l0 = l0 or d_sae // 3
+        if not 0 < self.l0 < d_sae / 2:
+            raise ValueError(f"l0 must lie between 0 and half of d_sae ({d_sae}), got {self.l0}")
+        self.device, self.seed = model.cfg.device, seed
+        if tokens is None:
+            ids = torch.Generator().manual_seed(seed)
+            tokens = torch.randint(model.cfg.d_vocab, (min(model.cfg.n_ctx, 16),), generator=ids).to(self.device)
+        hooks = [(f"blocks.{n}.{hook_in}", f"blocks.{n}.hook_mlp_out") for n in range(model.cfg.n_layers)]
+        wanted = {h for pair in hooks for h in pair}
+        mlp_in = model.cfg.use_hook_mlp_in
+        model.set_use_hook_mlp_in(mlp_in or hook_in == "hook_mlp_in")  # fired only when asked for
+        _, cache = model.run_with_cache(tokens.reshape(1, -1), names_filter=lambda name: name in wanted)
+        model.set_use_hook_mlp_in(mlp_in)
+        self.scales = [(_typical_norm(cache[a]), _typical_norm(cache[b])) for a, b in hooks]
+        self.threshold = float(torch.special.ndtri(torch.tensor(1.0 - self.l0 / d_sae, dtype=torch.float64)))
+        # ReLU, with the threshold moved into the bias, passes the excess over it (a normal
+        # tail's mean excess); JumpReLU passes the pre-activation from the threshold up.
+        tail = torch.tensor(self.threshold, dtype=torch.float64)
+        density = torch.exp(-(tail**2) / 2) / (2 * torch.pi) ** 0.5
+        self.excess = float(density / torch.special.ndtr(-tail)) - self.threshold
+
+    def randn(self, layer: int):
+        g = torch.Generator(device="cpu").manual_seed(self.seed * 100_003 + layer)
+
+        def randn(*shape: int, std: float) -> torch.Tensor:
+            return (torch.randn(*shape, generator=g) * std).to(self.device)
+
+        return randn
+
+
+@torch.no_grad()
+def random_clt(
+    model: HookedTransformer,
+    *,
+    jump: bool = True,
+    hook_in: str = "ln2.hook_normalized",
+    d_sae: int = 48,
+    l0: int | None = None,
+    tokens: torch.Tensor | None = None,
+    seed: int = 0,
+) -> dict[str, dict[str, torch.Tensor]]:
+    """A random cross-layer transcoder (JumpReLU, or ReLU) for `model` in circuit-tracer's layout:
+    {file name: {tensor name: tensor}}. Scaled as random_transcoders: about `l0` latents fire per
+    position, and what all latents write at a layer (its own and every earlier layer's) has
+    about the MLP output's norm there."""
+    sizes = _Sizes(model, hook_in, d_sae, l0, tokens, seed)
+    n_layers, d_model = model.cfg.n_layers, model.cfg.d_model
+    typical = sizes.threshold if jump else sizes.excess
+    files = {}
+    for i in range(n_layers):
+        randn = sizes.randn(i)
+        scale_in = sizes.scales[i][0]
+        enc = {
+            f"W_enc_{i}": randn(d_sae, d_model, std=1.0 / scale_in),
+            f"b_enc_{i}": randn(d_sae, std=0.1) - (0.0 if jump else sizes.threshold),
+            f"b_dec_{i}": randn(d_model, std=0.01 * sizes.scales[i][1] / d_model**0.5),
+        }
+        if jump:
+            enc[f"threshold_{i}"] = torch.full((d_sae,), sizes.threshold)
+        # Output layer i + j gets the writes of i + j + 1 source layers.
+        out_scale = torch.tensor([sizes.scales[i + j][1] / (i + j + 1) ** 0.5 for j in range(n_layers - i)])
+        std = out_scale[None, :, None] / (typical * (sizes.l0 * d_model) ** 0.5)
+        files[f"W_enc_{i}.safetensors"] = enc
+        files[f"W_dec_{i}.safetensors"] = {f"W_dec_{i}": randn(d_sae, n_layers - i, d_model, std=1.0) * std}
+    return files
+
+
+@torch.no_grad()
+def random_layer_set(
+    model: HookedTransformer,
+    activation: str = "topk",
+    *,
+    k: int = 6,
+    skip: bool = False,
+    hook_in: str = "ln2.hook_normalized",
+    d_sae: int = 48,
+    tokens: torch.Tensor | None = None,
+    seed: int = 0,
+) -> dict[str, dict[str, torch.Tensor]]:
+    """Random per-layer transcoders (`activation` relu, jumprelu or topk, keeping `k` per
+    position) in circuit-tracer's `transcoder_set` layout: {file name: {tensor name: tensor}}."""
+    sizes = _Sizes(model, hook_in, d_sae, k if activation == "topk" else None, tokens, seed)
+    d_model = model.cfg.d_model
+    typical = sizes.excess if activation == "relu" else sizes.threshold
+    files = {}
+    for i in range(model.cfg.n_layers):
+        randn = sizes.randn(i)
+        scale_in, scale_out = sizes.scales[i]
+        w = {
+            "W_enc": randn(d_sae, d_model, std=1.0 / scale_in),
+            "b_enc": randn(d_sae, std=0.1) - (sizes.threshold if activation == "relu" else 0.0),
+            "W_dec": randn(d_sae, d_model, std=scale_out / (typical * (sizes.l0 * d_model) ** 0.5)),
+            "b_dec": randn(d_model, std=0.01 * scale_out / d_model**0.5),
+        }
+        if activation == "jumprelu":
+            w["activation_function.threshold"] = torch.full((d_sae,), sizes.threshold)
+        if skip:
+            w["W_skip"] = randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5)
+        files[f"layer_{i}.safetensors"] = w
+    return files
+
+
+def save_ct_layout(
+    files: dict[str, dict[str, torch.Tensor]],
+    directory: str | Path,
+    *,
+    hook_in: str = "ln2.hook_normalized",
+    hook_out: str = "hook_mlp_out",
+    dtype: torch.dtype = torch.float32,
+    **config,
+) -> Path:
+    """Write `files` (random_clt, random_layer_set) and their config.yaml (model_kind from the
+    file names, the hooks, and `config`: activation, k, scan) into `directory`."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, tensors in files.items():
+        save_file({k: v.to(dtype).contiguous().cpu() for k, v in tensors.items()}, directory / name)
+    kind = "cross_layer_transcoder" if "W_enc_0.safetensors" in files else "transcoder_set"
+    config = {"model_kind": kind, "feature_input_hook": hook_in, "feature_output_hook": hook_out, **config}
+    (directory / "config.yaml").write_text(yaml.safe_dump(config))
+    return directory
 
 
 def save_transcoders(saes: list[Transcoder], directory: str | Path) -> Path:

@@ -12,7 +12,7 @@ import torch
 from sae_lens import StandardSAE, StandardSAEConfig
 from transformer_lens import HookedTransformer
 
-from circuitstore.compute import ComputeError, TranscoderSet, load_model, load_transcoders, save_model
+from circuitstore.compute import ComputeError, SaeLensTranscoders, load_model, load_transcoders, save_model
 from circuitstore.compute.tokenizer import SPECIALS
 from tests.synthetic import WORDS, gemma_style, gpt2_style, random_model, random_transcoders, save_tiny
 
@@ -99,7 +99,7 @@ def test_gemmascope2_transcoders_read_the_normed_mlp_input(tmp_path):
             torch.testing.assert_close(loaded(cache[tcs.hooks_in[layer]]), original(normed))
     # Converting again (the same objects handed back in) must not fold the weight twice.
     before = [copy.deepcopy(tc.W_enc) for tc in tcs.transcoders]
-    TranscoderSet.from_saes("again", list(tcs.transcoders), model)
+    SaeLensTranscoders.from_saes("again", list(tcs.transcoders), model)
     assert all(torch.equal(b, tc.W_enc) for b, tc in zip(before, tcs.transcoders))
 
 
@@ -128,24 +128,24 @@ def _mismatch(model, edit):
 def test_mismatched_sets(edit, message):
     model = random_model(gpt2_style())
     with pytest.raises(ComputeError, match=message):
-        TranscoderSet.from_saes("bad", _mismatch(model, edit), model)
+        SaeLensTranscoders.from_saes("bad", _mismatch(model, edit), model)
 
 
 def test_wrong_width_and_layer_count(tmp_path):
     small = random_model(gpt2_style(n_layers=2, d_model=32))
     with pytest.raises(ComputeError, match="maps 48 -> 48, the model's d_model is 32"):
-        TranscoderSet.from_saes(
+        SaeLensTranscoders.from_saes(
             "wide", random_transcoders(random_model(gpt2_style(n_layers=2, d_model=48)), "relu"), small
         )
     with pytest.raises(ComputeError, match=r"layer\(s\) \[2\], but the model has 2 layers"):
-        TranscoderSet.from_saes("deep", random_transcoders(random_model(gpt2_style(n_layers=3)), "relu"), small)
+        SaeLensTranscoders.from_saes("deep", random_transcoders(random_model(gpt2_style(n_layers=3)), "relu"), small)
 
 
 def test_not_a_transcoder():
     model = random_model(gpt2_style())
     sae = StandardSAE(StandardSAEConfig(d_in=32, d_sae=16))
     with pytest.raises(ComputeError, match="StandardSAE, not a SAELens transcoder"):
-        TranscoderSet.from_saes("sae", [sae], model)
+        SaeLensTranscoders.from_saes("sae", [sae], model)
 
 
 def test_bad_specs(tmp_path, saved):

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from circuitstore.cli import main
-from circuitstore.compute import AttributionSettings, TranscoderSet, attribute, load_model, load_transcoders
+from circuitstore.compute import AttributionSettings, SaeLensTranscoders, attribute, load_model, load_transcoders
 from circuitstore.compute.intervene import intervene
 from circuitstore.formats import read_graph
 from circuitstore.graph import AttributionGraph, Supernode
@@ -255,7 +255,7 @@ def test_bad_requests_fail_in_one_line_and_store_nothing(stored, neo4j_target, t
     store_graph(driver, imported)
     model, tcs = tiny
     # A graph computed with transcoders built in Python records no spec to load them again.
-    loose = attribute(model, TranscoderSet.from_saes("loose", tcs.transcoders, model), OTHER_TOKENS[:4])
+    loose = attribute(model, SaeLensTranscoders.from_saes("loose", tcs.transcoders, model), OTHER_TOKENS[:4])
     store_graph(driver, loose)
     other_model, other_tcs = save_tiny(tmp_path, *case, seed=7)  # the same shapes, other weights
     latent = chain(g1)[0]

@@ -9,8 +9,11 @@ torch-free modules of their own, and what of them this API always offered is re-
 
 `attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both. With the
 default AttributionSettings the graph is circuit-tracer's (v0.5.0) for the same model,
-transcoders and prompt: nodes, edges, pruning, influence and scores (tests/test_circuit_tracer.py);
-`position_0_sources` and `token_vectors="resid_pre"` are the other conventions, as options.
+transcoders and prompt: nodes, edges, pruning, influence and scores (tests/test_circuit_tracer.py),
+for per-layer SAELens transcoders, cross-layer transcoders and Top-K transcoders (circuit-tracer's
+layouts, compute/ct_layouts.py) alike, and for chosen targets (`AttributionSettings(targets=
+(Target("diff", (" Austin", " Dallas")),))`); `position_0_sources` and
+`token_vectors="resid_pre"` are the other conventions, as options.
 `load_model("planted")` and `load_transcoders("planted", model)` give the planted-circuit model
 (circuitstore.compute.planted), whose circuit is known by construction.
 """
@@ -19,9 +22,10 @@ from circuitstore.compute.attribution import attribute, compute_graph, graph_id,
 from circuitstore.compute.errors import ComputeError, PromptError
 from circuitstore.compute.models import load_model, save_model
 from circuitstore.compute.replacement import Replacement
-from circuitstore.compute.transcoders import TranscoderSet, load_transcoders
+from circuitstore.compute.transcoder_set import TranscoderSet
+from circuitstore.compute.transcoders import SaeLensTranscoders, load_transcoders
 from circuitstore.pruning import cumulative_influence, graph_scores, prune, raw_influence
-from circuitstore.settings import DEFAULT_MODEL, DEFAULT_TRANSCODERS, AttributionSettings
+from circuitstore.settings import DEFAULT_MODEL, DEFAULT_TRANSCODERS, AttributionSettings, Target
 
 __all__ = [
     "DEFAULT_MODEL",
@@ -30,6 +34,8 @@ __all__ = [
     "ComputeError",
     "PromptError",
     "Replacement",
+    "SaeLensTranscoders",
+    "Target",
     "TranscoderSet",
     "attribute",
     "compute_graph",

@@ -1,10 +1,12 @@
 """Attribution graphs: the direct, linear effect of every source on every target in one
 prompt's local replacement model (see replacement.py).
 
-Targets are read along reading vectors: a logit along its demeaned unembedding column at the
-last position, a latent along its encoder column at its position (its pre-activation). Each
+Targets are read along reading vectors: a logit along its vector at the last position
+(targets.py: a likely token's demeaned unembedding column, or a chosen token, logit difference
+or direction), a latent along its encoder row at its position (its pre-activation). Each
 batch of targets is pushed back through the frozen model at once, one target per copy of the
-prompt; the gradient where a source writes, dotted with what it writes, is the edge weight.
+prompt; the gradient where a source writes, dotted with what it writes, is the edge weight (a
+cross-layer latent writes at several layers: its edge is the sum over them).
 Logits come first, then latents in order of their estimated influence on the logits (from the
 edges computed so far, re-estimated every `update_interval` batches), up to
 `max_feature_nodes`. Each batch's edges are kept sparse. With the default settings the graph is
@@ -14,7 +16,6 @@ the one circuit-tracer computes (its node order, edges, and the latents a cap se
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import UTC, datetime
 
 import numpy as np
@@ -25,7 +26,8 @@ from circuitstore import identity
 from circuitstore.compute.errors import PromptError
 from circuitstore.compute.models import loaded_from
 from circuitstore.compute.replacement import Replacement
-from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.compute.targets import logit_targets, token_text
+from circuitstore.compute.transcoder_set import TranscoderSet
 from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.pruning import influence, normalized_matrix, prune
@@ -72,10 +74,6 @@ def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
     return text, ids
 
 
-def token_text(model: HookedTransformer, token: int) -> str:
-    return model.tokenizer.decode([token]) if model.tokenizer is not None else str(token)
-
-
 def graph_id(
     model: HookedTransformer, transcoders: TranscoderSet, prompt: Prompt, settings: AttributionSettings
 ) -> str:
@@ -85,7 +83,7 @@ def graph_id(
 
 
 def _graph_id(model, transcoders, text, ids, settings) -> str:
-    key = {k: v for k, v in asdict(settings).items() if k != "batch_size"}
+    key = settings.identity()
     key["dtype"] = str(model.cfg.dtype).removeprefix("torch.")
     return identity.graph_id(text, ids, model.cfg.model_name, transcoders.name, key)
 
@@ -127,14 +125,8 @@ class _Attribution:
         # Edges are summed in float64 for a float64 model, else in float32.
         self.dtype = torch.float64 if model.cfg.dtype == torch.float64 else torch.float32
 
-        probs = torch.softmax(rep.next_logits.to(self.dtype), dim=-1)
-        ordered = probs.sort(descending=True)
-        reached = int((ordered.values.cumsum(0) < settings.desired_logit_prob).sum()) + 1
-        n_logits = min(reached, settings.max_n_logits)
-        self.logit_tokens = ordered.indices[:n_logits].tolist()
-        self.logit_probs = ordered.values[:n_logits].tolist()
-        w_u = model.W_U.to(self.dtype)
-        self.logit_reads = (w_u[:, self.logit_tokens] - w_u.mean(dim=1, keepdim=True)).T  # [n_logits, d]
+        self.logits = logit_targets(model, rep.next_logits, settings, self.dtype)
+        n_logits = len(self.logits.weights)
 
         self.lat_layer = torch.cat([torch.full_like(s.positions, i) for i, s in enumerate(rep.layers)]).tolist()
         self.lat_pos = torch.cat([s.positions for s in rep.layers]).tolist()
@@ -189,7 +181,7 @@ class _Attribution:
             return unvisited
         targets, sources, values = self._edges()
         weights = np.zeros(self.n_nodes)
-        weights[self.n_sources :] = self.logit_probs
+        weights[self.n_sources :] = self.logits.weights
         score = influence(normalized_matrix(self.n_nodes, sources, targets, values), weights)[unvisited]
         return unvisited[np.argsort(-score, kind="stable")[:count]]
 
@@ -209,12 +201,12 @@ class _Attribution:
             if t >= self.n_sources:
                 if final_grad is None:
                     final_grad = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
-                final_grad[b, -1] = self.logit_reads[t - self.n_sources]
+                final_grad[b, -1] = self.logits.reads[t - self.n_sources]
             else:
                 layer = self.lat_layer[t]
                 if layer not in read_grads:
                     read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
-                read_grads[layer][b, self.lat_pos[t]] = rep.transcoders.transcoders[layer].W_enc[:, self.lat_feat[t]]
+                read_grads[layer][b, self.lat_pos[t]] = rep.layers[layer].encoders[t - self.lat_offset[layer]]
         if final_grad is not None:
             final_grad = final_grad.to(frozen.final.dtype)
         with torch.no_grad():
@@ -223,13 +215,19 @@ class _Attribution:
             dt = self.dtype
             block = torch.zeros(n, self.n_sources, dtype=dt, device=rep.tokens.device)
             block[:, self.tok_offset :] = (g_embed[:n].to(dt) * rep.embeddings.to(dt)).sum(-1)
-            for layer, src in enumerate(rep.layers):
-                g = g_mlp[layer][:n].to(dt)
-                at = self.err_offset + layer * n_pos
+            for out, src in enumerate(rep.layers):
+                g = g_mlp[out][:n].to(dt)
+                at = self.err_offset + out * n_pos
                 block[:, at : at + n_pos] = (g * src.errors.to(dt)).sum(-1)
-                base = self.lat_offset[layer]
-                for p, lo, hi in self.groups[layer]:
-                    block[:, base + lo : base + hi] = g[:, p] @ src.writes[lo:hi].to(dt).T
+                # Every latent writing at this output: of this layer and, for a cross-layer
+                # transcoder, of earlier ones.
+                for layer in range(out + 1):
+                    writes = rep.layers[layer].writes.get(out)
+                    if writes is None:
+                        continue
+                    base = self.lat_offset[layer]
+                    for p, lo, hi in self.groups[layer]:
+                        block[:, base + lo : base + hi] += g[:, p] @ writes[lo:hi].to(dt).T
             nz = block.nonzero(as_tuple=True)
             self.edge_targets.append(np.asarray(targets, dtype=np.int64)[nz[0].cpu().numpy()])
             self.edge_sources.append(nz[1].cpu().numpy().astype(np.int64))
@@ -254,19 +252,22 @@ class _Attribution:
             Node(identity.error_id(layer, p), "error", p, layer=layer) for layer in range(L) for p in range(n_pos)
         ]
         nodes += [Node(identity.token_id(t, p), "token", p, token_id=t, text=texts[p]) for p, t in enumerate(ids)]
+        logits = self.logits
         nodes += [
             Node(
-                identity.logit_id(L, t, n_pos - 1),
+                identity.logit_id(L, index, n_pos - 1),
                 "logit",
                 n_pos - 1,
                 layer=L + 1,
-                token_id=t,
-                text=token_text(model, t),
-                probability=prob,
-                label=logit_clerp(token_text(model, t), prob),  # as circuit-tracer labels it
+                token_id=token,
+                text=label,
+                probability=weight,
+                label=logit_clerp(label, weight),  # as circuit-tracer labels it
                 is_target=j == 0,
             )
-            for j, (t, prob) in enumerate(zip(self.logit_tokens, self.logit_probs))
+            for j, (index, token, label, weight) in enumerate(
+                zip(logits.vocab_indices, logits.token_ids, logits.texts, logits.weights)
+            )
         ]
         # Unvisited latents leave the graph, and with them their edges.
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
@@ -285,6 +286,7 @@ class _Attribution:
             created=datetime.now(UTC).isoformat(timespec="seconds"),
             generation={
                 **self.settings.generation(),
+                **self.rep.transcoders.description(),
                 "dtype": str(model.cfg.dtype).removeprefix("torch."),
                 "n_active_latents": self.n_latents,
                 **{key: spec for key, spec in specs.items() if spec is not None},

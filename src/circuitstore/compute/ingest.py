@@ -16,7 +16,8 @@ from transformer_lens import HookedTransformer
 
 from circuitstore.compute.attribution import compute_graph, graph_id
 from circuitstore.compute.errors import PromptError
-from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.compute.targets import check_targets
+from circuitstore.compute.transcoder_set import TranscoderSet
 from circuitstore.formats import write_graph
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.settings import AttributionSettings
@@ -45,6 +46,7 @@ def ingest_prompts(
     """Compute, prune and store each prompt's graph (also written to `out_dir` as graph JSON, if
     given); `progress(i, done, total)` follows the targets attributed for prompt i, `on_done(i,
     outcome)` sees each outcome as it comes."""
+    check_targets(model, settings.targets)  # a bad target would fail every prompt: refuse it first
     if out_dir:
         out_dir.mkdir(parents=True, exist_ok=True)
     outcomes = []

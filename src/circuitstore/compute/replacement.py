@@ -1,9 +1,13 @@
 """One prompt's local replacement model.
 
-Every MLP is replaced by its transcoder plus an error term (the true MLP output minus the
-transcoder's), attention patterns and every normalisation scale are frozen at their values on
-the prompt. What remains is linear in what the sources write: token embeddings, latent
-activations times decoder rows, and error vectors (skip connections are linear paths).
+Every MLP output is replaced by what the transcoders write there plus an error term (the true
+MLP output minus the transcoders' reconstruction), attention patterns and every normalisation
+scale are frozen at their values on the prompt. What remains is linear in what the sources
+write: token embeddings, latent activations times decoder rows, and error vectors (skip
+connections are linear paths). A latent of a cross-layer transcoder writes at its own layer's
+MLP output and at every later one; the error at a layer is what all latents writing there miss.
+The latents found active are fixed: a JumpReLU that would close, or a Top-K set that would
+change, under a change of the input does not (circuit-tracer's choice too).
 
 As in circuit-tracer, a token node writes its embedding W_E[token] at `hook_embed` (a learned
 position embedding is a constant, attributed to no node), and position 0 has no latent or error
@@ -24,7 +28,7 @@ from dataclasses import dataclass
 import torch
 from transformer_lens import HookedTransformer
 
-from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.compute.transcoder_set import TranscoderSet
 from circuitstore.settings import AttributionSettings
 
 # Where token nodes write, by AttributionSettings.token_vectors.
@@ -49,14 +53,16 @@ def final_residual(model: HookedTransformer, tokens: torch.Tensor) -> torch.Tens
 
 @dataclass(frozen=True)
 class LayerSources:
-    """A layer's active latents (sorted by position, then feature) and its error vectors."""
+    """Layer l's active latents (sorted by position, then feature), what each reads and writes,
+    and what is fixed at layer l's MLP output."""
 
     positions: torch.Tensor  # [k] long
     features: torch.Tensor  # [k] long
     activations: torch.Tensor  # [k]
-    writes: torch.Tensor  # [k, d_model] activation times decoder row
-    constant: torch.Tensor  # [pos, d_model] decoded latents + b_dec + error: what is fixed
-    errors: torch.Tensor  # [pos, d_model] true MLP output minus the transcoder's
+    encoders: torch.Tensor  # [k, d_model] encoder rows: how each latent is read
+    writes: dict[int, torch.Tensor]  # output layer -> [k, d_model] activation times decoder row there
+    constant: torch.Tensor  # [pos, d_model] the true MLP output less the skip path: what is fixed
+    errors: torch.Tensor  # [pos, d_model] the true MLP output minus the transcoders' reconstruction
 
 
 class Replacement:
@@ -85,34 +91,47 @@ class Replacement:
             logits = model.run_with_hooks(self.tokens[None], fwd_hooks=[(n, keep) for n in names])
             self.next_logits = logits[0, -1]  # at the last position
             self.embeddings = captured[self.token_hook]  # what each token node writes
-            self.layers = tuple(
-                self._layer_sources(
-                    layer, captured[transcoders.hooks_in[layer]], captured[transcoders.hooks_out[layer]]
-                )
-                for layer in range(transcoders.n_layers)
+            self.layers = self._sources(
+                [captured[h] for h in transcoders.hooks_in], [captured[h] for h in transcoders.hooks_out]
             )
 
-    def _layer_sources(self, layer: int, x: torch.Tensor, mlp_out: torch.Tensor) -> LayerSources:
-        tc = self.transcoders.transcoders[layer]
-        x = x.to(tc.dtype)
-        acts = tc.encode(x)
-        decoded = tc.decode(acts)
-        out = decoded + x @ tc.W_skip.T if self.transcoders.has_skip(layer) else decoded
-        errors = mlp_out.to(tc.dtype) - out
-        constant = decoded + errors  # the forward pass keeps every position's true output
-        acts[: self.first_source] = 0
-        errors[: self.first_source] = 0
-        positions, features = acts.nonzero(as_tuple=True)
-        activations = acts[positions, features]
-        dtype = self.model.cfg.dtype
-        return LayerSources(
-            positions=positions,
-            features=features,
-            activations=activations,
-            writes=(activations[:, None] * tc.W_dec[features]).to(dtype),
-            constant=constant.to(dtype),
-            errors=errors.to(dtype),
-        )
+    def _sources(self, inputs: list[torch.Tensor], outputs: list[torch.Tensor]) -> tuple[LayerSources, ...]:
+        """Every layer's latents (none at positions before the first source), and each output's
+        error: the true output minus the bias, the skip path and everything the latents of this
+        and earlier layers write there."""
+        tcs, dtype = self.transcoders, self.model.cfg.dtype
+        n = tcs.n_layers
+        skips = [tcs.skip(layer, inputs[layer]) for layer in range(n)]
+        recon = [tcs.bias(layer).expand(self.n_pos, -1) + (0 if s is None else s) for layer, s in enumerate(skips)]
+        latents = []
+        for layer in range(n):
+            acts = tcs.encode(layer, inputs[layer])
+            acts[: self.first_source] = 0
+            positions, features = acts.nonzero(as_tuple=True)
+            activations = acts[positions, features]
+            writes = {}
+            for out, rows in tcs.decoders(layer, features):
+                writes[out] = activations[:, None] * rows
+                recon[out] = recon[out].index_add(0, positions, writes[out])
+            latents.append((positions, features, activations, tcs.encoders(layer, features), writes))
+        sources = []
+        for layer, (positions, features, activations, encoders, writes) in enumerate(latents):
+            out = outputs[layer].to(tcs.dtype)
+            errors = out - recon[layer]
+            errors[: self.first_source] = 0
+            constant = out if skips[layer] is None else out - skips[layer]
+            sources.append(
+                LayerSources(
+                    positions=positions,
+                    features=features,
+                    activations=activations,
+                    encoders=encoders,
+                    writes={k: w.to(dtype) for k, w in writes.items()},
+                    constant=constant.to(dtype),
+                    errors=errors.to(dtype),
+                )
+            )
+        return tuple(sources)
 
     def frozen(self, batch: int) -> Frozen:
         return Frozen(self, batch)
@@ -145,14 +164,12 @@ class Frozen:
             return hook_fn
 
         def write(layer: int):
-            tc, src = tcs.transcoders[layer], rep.layers[layer]
+            src = rep.layers[layer]
 
             def hook_fn(value: torch.Tensor, hook) -> torch.Tensor:
                 out = src.constant + self.mlp_probes[layer]
-                if tcs.has_skip(layer):
-                    x = self.reads[layer]
-                    out = out + (x.to(tc.dtype) @ tc.W_skip.T).to(out.dtype)
-                return out
+                skip = tcs.skip(layer, self.reads[layer])
+                return out if skip is None else out + skip.to(out.dtype)
 
             return hook_fn
 

@@ -1,22 +1,28 @@
-"""Per-layer SAELens transcoders: loading by release and id or from disk, and checking that
-they fit the model before any compute.
+"""Transcoder sets: what attribution needs of one, whatever its kind, loaded by a spec string
+and checked against the model before any compute.
 
-A transcoder set is given by a spec string:
+A spec is one of:
 - a named set (see NAMED_SETS), e.g. `gemma-scope-2-270m-pt-transcoders-all`: every layer of
-  that release, at the width, sparsity and skip connection the set names;
+  that SAELens release, at the width, sparsity and skip connection the set names;
 - `RELEASE:ID_TEMPLATE`, e.g. `gemma-scope-2-270m-pt-transcoders-all:layer_{layer}_width_16k_l0_big`,
   where `{layer}` runs over the model's layers (`SAE.from_pretrained`);
-- a local directory whose subdirectories each hold one transcoder saved by SAELens
-  (`sae.save_model(dir)`, read back with `SAE.load_from_disk`); the set is named by the
-  directory's absolute path;
+- a local directory, either of SAELens saves (subdirectories each holding one transcoder,
+  `sae.save_model(dir)`, read with `SAE.load_from_disk`; the set is named by the directory's
+  absolute path) or in circuit-tracer's layout (a config.yaml naming `model_kind`: a cross-layer
+  transcoder, or a per-layer set of ReLU, JumpReLU or Top-K transcoders; see ct_layouts.py);
+- a Hugging Face repository in circuit-tracer's layout, `OWNER/NAME[/SUBFOLDER][@REVISION]`
+  (e.g. `mntss/clt-gemma-2-2b-426k`, `facebook/crv-8b-instruct-transcoders`), downloaded with
+  huggingface_hub and named by the spec, as circuit-tracer and Neuronpedia name it;
 - `planted`: the planted-circuit model's transcoders (compute/planted.py), read from its build
   in the user cache like a directory, and named planted.TRANSCODER_SET.
-Python callers may also pass already-loaded transcoders (`TranscoderSet.from_saes`). A set that
-`load_transcoders` loaded keeps the spec that loads it again (`spec`; a directory's absolute
-path), which computed graphs record so that interventions can reload it.
+Python callers may also pass already-loaded SAELens transcoders (`SaeLensTranscoders.from_saes`).
+A set that `load_transcoders` loaded keeps the spec that loads it again (`spec`; a directory's
+absolute path), which computed graphs record so that interventions can reload it.
 
-Each transcoder's layer, and the hooks it reads and writes, come from its config
-(`metadata.hook_name`, `metadata.hook_name_out`).
+Every kind offers the TranscoderSet interface, which is all that attribution (replacement.py)
+and interventions use: what a layer's latents read and how they activate, and what each writes
+at which layers (`decoders`: its own layer for a per-layer transcoder, its own and every later
+one for a cross-layer transcoder).
 """
 
 from __future__ import annotations
@@ -25,14 +31,16 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 from sae_lens import SAE, JumpReLUSkipTranscoder, JumpReLUTranscoder, SkipTranscoder, Transcoder
 from transformer_lens import HookedTransformer
 
-from circuitstore.compute import planted
+from circuitstore.compute import ct_layouts, planted
 from circuitstore.compute.errors import ComputeError
 from circuitstore.compute.models import DTYPES
+from circuitstore.compute.transcoder_set import TranscoderSet, check_hooks
 from circuitstore.settings import PLANTED
 
 NAMED_SETS = {
@@ -40,29 +48,30 @@ NAMED_SETS = {
     "gemma-scope-2-270m-pt-transcoders-all": "layer_{layer}_width_16k_l0_small_affine",
 }
 
-# Hooks a transcoder may read: the MLP's input, before or after the pre-MLP norm. Each is
-# computed before the MLP, so the transcoder can stand in for it.
-INPUT_HOOKS = ("hook_resid_mid", "hook_mlp_in", "ln2.hook_normalized")
-OUTPUT_HOOK = "hook_mlp_out"
 # ReLU or JumpReLU latents, with or without a linear skip path: the replacement stays linear
 # in the activations once they are fixed.
 SUPPORTED = (Transcoder, SkipTranscoder, JumpReLUTranscoder, JumpReLUSkipTranscoder)
 _LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
+# A Hugging Face repository: OWNER/NAME, an optional subfolder, an optional @revision.
+_HUB = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?(@[\w./-]+)?$")
 
 
-@dataclass(frozen=True)
-class TranscoderSet:
-    """One transcoder per layer, in layer order, with the hooks each reads and writes, and the
-    spec `load_transcoders` loads it from again (None for sets built in Python)."""
+@dataclass(frozen=True, eq=False)
+class SaeLensTranscoders(TranscoderSet):
+    """One SAELens transcoder per layer, in layer order, with the hooks each reads and writes."""
 
+    kind: ClassVar[str] = "per-layer"
     name: str
     transcoders: tuple[Transcoder, ...]
     hooks_in: tuple[str, ...]
     hooks_out: tuple[str, ...]
+    url: str | None = None
     spec: str | None = None
 
     @classmethod
-    def from_saes(cls, name: str, saes: Sequence[SAE], model: HookedTransformer) -> TranscoderSet:
+    def from_saes(
+        cls, name: str, saes: Sequence[SAE], model: HookedTransformer, url: str | None = None
+    ) -> SaeLensTranscoders:
         """Order `saes` by the layer their hooks name and check them against `model`."""
         by_layer: dict[int, Transcoder] = {}
         for i, sae in enumerate(saes):
@@ -78,39 +87,50 @@ class TranscoderSet:
             if layer in by_layer:
                 raise ComputeError(f"{name!r} holds two transcoders for layer {layer}")
             by_layer[layer] = sae
-        _check(name, by_layer, model)
+        _check_saes(name, by_layer, model)
         layers = range(model.cfg.n_layers)
         return cls(
             name,
             tuple(by_layer[layer] for layer in layers),
             tuple(by_layer[layer].cfg.metadata.hook_name for layer in layers),
             tuple(by_layer[layer].cfg.metadata.hook_name_out for layer in layers),
+            url,
         )
 
     @property
-    def n_layers(self) -> int:
-        return len(self.transcoders)
+    def activation(self) -> str:
+        return "jumprelu" if isinstance(self.transcoders[0], JumpReLUTranscoder) else "relu"
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.transcoders[0].dtype
 
     def has_skip(self, layer: int) -> bool:
         return isinstance(self.transcoders[layer], SkipTranscoder)
 
     def encode(self, layer: int, x: torch.Tensor) -> torch.Tensor:
-        """The latent activations of layer `layer` on its input `x` [..., d_model]."""
         tc = self.transcoders[layer]
         return tc.encode(x.to(tc.dtype))
 
     def output(self, layer: int, x: torch.Tensor, acts: torch.Tensor) -> torch.Tensor:
-        """What layer `layer`'s transcoder writes for input `x` and activations `acts`: the
-        decoded latents plus the skip path."""
         tc = self.transcoders[layer]
         out = tc.decode(acts)
         return out + x.to(tc.dtype) @ tc.W_skip.T if self.has_skip(layer) else out
 
+    def encoders(self, layer: int, features: torch.Tensor) -> torch.Tensor:
+        return self.transcoders[layer].W_enc[:, features].T
+
     def decoders(self, layer: int, features: torch.Tensor) -> list[tuple[int, torch.Tensor]]:
-        """What latents `features` of layer `layer` write per unit of activation, and where:
-        (output layer, decoder rows [k, d_model]) for each layer they write to. A per-layer
-        transcoder writes to its own layer's output only; a cross-layer one writes to several."""
         return [(layer, self.transcoders[layer].W_dec[features])]
+
+    def bias(self, layer: int) -> torch.Tensor:
+        return self.transcoders[layer].b_dec
+
+    def skip(self, layer: int, x: torch.Tensor) -> torch.Tensor | None:
+        if not self.has_skip(layer):
+            return None
+        tc = self.transcoders[layer]
+        return x.to(tc.dtype) @ tc.W_skip.T
 
 
 def load_transcoders(
@@ -127,13 +147,17 @@ def load_transcoders(
         return replace(_from_directory(path, name, model, device, dtype), spec=name)
     if path.exists():
         raise ComputeError(f"{spec!r} is not a directory of transcoders")
+    if ":" not in spec and _HUB.match(spec):
+        directory, config = ct_layouts.download(spec)
+        tcs = ct_layouts.load(directory, config, spec, model, device, DTYPES[dtype], url=ct_layouts.hub_url(spec))
+        return replace(tcs, spec=spec)
     release, _, template = spec.partition(":")
     template = template or NAMED_SETS.get(release, "")
     if "{layer}" not in template:
         known = ", ".join(NAMED_SETS)
         raise ComputeError(
-            f"transcoders {spec!r}: give a directory, a named set ({known}, {PLANTED}) or RELEASE:ID_TEMPLATE "
-            "with {layer}"
+            f"transcoders {spec!r}: give a directory, a Hugging Face repository OWNER/NAME in circuit-tracer's "
+            f"layout, a named set ({known}, {PLANTED}) or RELEASE:ID_TEMPLATE with {{layer}}"
         )
     saes = []
     for layer in range(model.cfg.n_layers):
@@ -142,15 +166,28 @@ def load_transcoders(
             saes.append(SAE.from_pretrained(release, sae_id, device=device, dtype=dtype))
         except (OSError, ValueError, KeyError) as exc:
             raise ComputeError(f"cannot load transcoder {release}/{sae_id}: {exc}") from exc
-    return replace(TranscoderSet.from_saes(spec, saes, model), spec=spec)
+    return replace(SaeLensTranscoders.from_saes(spec, saes, model, url=_release_url(release)), spec=spec)
+
+
+def _release_url(release: str) -> str | None:
+    from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
+
+    lookup = get_pretrained_saes_directory().get(release)
+    return ct_layouts.hub_url(lookup.repo_id) if lookup is not None else None
 
 
 def _from_directory(path: Path, name: str, model: HookedTransformer, device: str, dtype: str) -> TranscoderSet:
+    if (path / ct_layouts.CONFIG).is_file():
+        config = ct_layouts.read_config(path)
+        return ct_layouts.load(path, config, config.get("scan") or name, model, device, DTYPES[dtype])
     subdirs = sorted(p for p in path.iterdir() if (p / "cfg.json").is_file())
     if not subdirs:
-        raise ComputeError(f"{str(path)!r} holds no saved transcoders (subdirectories with cfg.json)")
+        raise ComputeError(
+            f"{str(path)!r} holds no saved transcoders (subdirectories with cfg.json, or circuit-tracer's "
+            f"{ct_layouts.CONFIG})"
+        )
     saes = [SAE.load_from_disk(p, device=device, dtype=dtype) for p in subdirs]
-    return TranscoderSet.from_saes(name, saes, model)
+    return SaeLensTranscoders.from_saes(name, saes, model)
 
 
 def _read_normalized_mlp_input(tc: Transcoder, model: HookedTransformer, layer: int) -> None:
@@ -177,7 +214,7 @@ def _read_normalized_mlp_input(tc: Transcoder, model: HookedTransformer, layer: 
     meta.hook_name = f"blocks.{layer}.ln2.hook_normalized"
 
 
-def _check(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer) -> None:
+def _check_saes(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer) -> None:
     """Every mismatch that would make attribution wrong, found before any compute."""
     n_layers, d_model = model.cfg.n_layers, model.cfg.d_model
     missing = [layer for layer in range(n_layers) if layer not in by_layer]
@@ -198,20 +235,7 @@ def _check(name: str, by_layer: dict[int, Transcoder], model: HookedTransformer)
             raise ComputeError(
                 f"{where}: {type(tc).__name__} is not supported ({', '.join(c.__name__ for c in SUPPORTED)})"
             )
-        hook_in, hook_out = tc.cfg.metadata.hook_name, tc.cfg.metadata.hook_name_out
-        for hook in (hook_in, hook_out):
-            if hook not in model.hook_dict:
-                raise ComputeError(f"{where}: the model has no hook {hook!r}")
-        if hook_out != f"blocks.{layer}.{OUTPUT_HOOK}":
-            raise ComputeError(f"{where}: writes {hook_out!r}; a transcoder must write blocks.{layer}.{OUTPUT_HOOK}")
-        if hook_in not in {f"blocks.{layer}.{h}" for h in INPUT_HOOKS}:
-            allowed = ", ".join(f"blocks.{layer}.{h}" for h in INPUT_HOOKS)
-            raise ComputeError(f"{where}: reads {hook_in!r}; expected one of {allowed}")
-    if not model.cfg.use_hook_mlp_in and any(
-        tc.cfg.metadata.hook_name.endswith(".hook_mlp_in") for tc in by_layer.values()
-    ):
-        # TransformerLens only fires hook_mlp_in when asked to.
-        model.set_use_hook_mlp_in(True)
-    dtype = next(iter(by_layer.values())).dtype
-    if not all(tc.dtype == dtype for tc in by_layer.values()) or dtype not in DTYPES.values():
+        check_hooks(where, layer, tc.cfg.metadata.hook_name, tc.cfg.metadata.hook_name_out, model)
+    dtypes = {tc.dtype for tc in by_layer.values()}
+    if len(dtypes) != 1 or next(iter(dtypes)) not in DTYPES.values():
         raise ComputeError(f"{name!r}: transcoders must share one dtype, {', '.join(DTYPES)}")
