@@ -201,6 +201,8 @@ class Reference:
         self.first_source = 0 if generation.get("position_0_sources", defaults.position_0_sources) else 1
         self.model, self.set, self.targets = model, _reference_set(model, transcoders), list(targets)
         self.n_layers = len(self.set.hooks_in)
+        if any(h.endswith(".hook_mlp_in") for h in self.set.hooks_in):
+            model.set_use_hook_mlp_in(True)  # TransformerLens fires it only when asked to
         self.tokens = torch.tensor([list(tokens)], device=model.cfg.device)
         clean: dict[str, torch.Tensor] = {}
 
