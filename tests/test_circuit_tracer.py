@@ -21,6 +21,7 @@ computed here are stored in the test Neo4j, and the queries give the same answer
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -33,6 +34,7 @@ import torch
 
 from circuitstore.compute import (
     AttributionSettings,
+    Target,
     attribute,
     compute_graph,
     graph_scores,
@@ -49,14 +51,38 @@ from circuitstore.graph import AttributionGraph
 from circuitstore.queries import run_query
 from circuitstore.store import store_graph
 from tests.circuit_tracer.env import Unavailable, python_for
-from tests.synthetic import WORDS, gemma_style, gpt2_style, random_model, random_transcoders, save_transcoders
+from tests.synthetic import (
+    WORDS,
+    gemma_style,
+    gpt2_style,
+    random_clt,
+    random_layer_set,
+    random_model,
+    random_transcoders,
+    save_ct_layout,
+    save_transcoders,
+)
 
 pytestmark = pytest.mark.slow
 
 RUN_CT = Path(__file__).parent / "circuit_tracer" / "run_ct.py"
 ARCHITECTURES = {"gpt2": gpt2_style(n_layers=3), "gemma": gemma_style(n_layers=3)}
 KINDS = ("relu", "relu_skip", "jumprelu", "jumprelu_skip")
-CASES = [f"{arch}-{kind}" for arch in ARCHITECTURES for kind in KINDS]
+# Sets in circuit-tracer's own layouts, read by its own loaders (load_clt, load_transcoder_set).
+CT_LAYOUTS = ("gpt2-clt_jumprelu", "gemma-clt_jumprelu", "gemma-clt_relu", "gpt2-topk", "gemma-topk_skip")
+CASES = [f"{arch}-{kind}" for arch in ARCHITECTURES for kind in KINDS] + list(CT_LAYOUTS)
+TOP_K = 6
+# Attribution targets in place of the likely logits, on one case: token strings, and custom
+# targets (a logit difference and a direction with their weights), as circuit-tracer takes them.
+TARGETS_CASE = "gemma-clt_jumprelu"
+DIRECTION = [((-1) ** i) * (i + 1) / 32 for i in range(32)]
+TARGETS = {
+    "tokens": (Target("token", (" austin",)), Target("token", (" dallas",)), Target("token", (" city",))),
+    "custom": (
+        Target("diff", (" austin", " dallas"), label="austin-dallas", weight=0.4),
+        Target("vector", vector=DIRECTION, label="direction", weight=0.25),
+    ),
+}
 PROMPT = "the capital of the state in dallas is"
 UNCAPPED = AttributionSettings(max_feature_nodes=None, batch_size=32)
 # A cap below the active latents, several refills of update_interval batches each.
@@ -87,6 +113,8 @@ def circuit_tracer() -> Path:
 def save_case(directory: Path, case: str) -> tuple[Path, Path]:
     arch, kind = case.split("-")
     model = random_model(ARCHITECTURES[arch], tokenizer=word_tokenizer(WORDS, directory / "tokenizer"))
+    if case in CT_LAYOUTS:
+        return save_model(model, directory / "model"), save_ct_case(model, kind, directory / "transcoders")
     saes = random_transcoders(model, kind, seed=1)
     # Layer-0 latents numbered below n_layers never fire: circuit-tracer names error nodes
     # 0_<layer>_<pos>, which would also be such a latent's id, and a file where one is kept
@@ -100,6 +128,17 @@ def save_case(directory: Path, case: str) -> tuple[Path, Path]:
     return save_model(model, directory / "model"), save_transcoders(saes, directory / "transcoders")
 
 
+def save_ct_case(model, kind: str, directory: Path) -> Path:
+    if kind.startswith("clt"):
+        files, config = random_clt(model, jump=kind == "clt_jumprelu", seed=1), {}
+        first, bias = "W_enc_0.safetensors", "b_enc_0"
+    else:
+        files = random_layer_set(model, "topk", k=TOP_K, skip=kind.endswith("_skip"), seed=1)
+        config, first, bias = {"activation": "topk", "k": TOP_K}, "layer_0.safetensors", "b_enc"
+    files[first][bias][: model.cfg.n_layers] = -1e6  # see save_case: these never fire (nor are kept)
+    return save_ct_layout(files, directory, **config)
+
+
 def jobs(weights: dict[str, tuple[Path, Path]], tokens: list[int]) -> list[dict]:
     out = []
     for case, (model_dir, tc_dir) in weights.items():
@@ -107,30 +146,57 @@ def jobs(weights: dict[str, tuple[Path, Path]], tokens: list[int]) -> list[dict]
         runs += [("float64", CAPPED)] if case in CAPPED_CASES else []
         for dtype, settings in runs:
             name = f"{case}-{dtype}" + ("-capped" if settings is CAPPED else "")
-            out.append(
-                {
-                    "name": name,
-                    "case": case,
-                    "model": str(model_dir),
-                    "transcoders": str(tc_dir),
-                    "tokens": tokens,
-                    "dtype": dtype,
-                    "settings": {
-                        k: getattr(settings, k)
-                        for k in ("max_n_logits", "desired_logit_prob", "batch_size", "max_feature_nodes")
-                    }
-                    | {"update_interval": settings.update_interval},
-                    "thresholds": THRESHOLDS,
-                    "json": {
-                        "slug": f"ct-{name}",
-                        # The transcoder set's name here, so both graphs' latents are the same Features.
-                        "scan": str(tc_dir.resolve()),
-                        "node_threshold": settings.node_threshold,
-                        "edge_threshold": settings.edge_threshold,
-                    },
-                }
-            )
+            out.append(job(name, case, model_dir, tc_dir, tokens, dtype, settings))
+    model_dir, tc_dir = weights[TARGETS_CASE]
+    for kind, targets in TARGETS.items():
+        name = f"{TARGETS_CASE}-float64-{kind}"
+        out.append(job(name, TARGETS_CASE, model_dir, tc_dir, tokens, "float64", UNCAPPED, targets))
     return out
+
+
+def job(name, case, model_dir, tc_dir, tokens, dtype, settings, targets=()) -> dict:
+    """One run's job for run_ct.py; `targets` (Target values) as circuit-tracer takes them."""
+    spec = None
+    if targets and all(t.kind == "token" for t in targets):
+        spec = {"tokens": [t.tokens[0] for t in targets]}
+    elif targets:
+        model = load_model(model_dir)
+        ids = lambda t: [model.tokenizer.encode(w, add_special_tokens=False)[0] for w in t.tokens]  # noqa: E731
+        spec = {
+            "custom": [
+                {"label": t.label, "prob": t.weight}
+                | ({"logit_diff": ids(t)} if t.kind == "diff" else {"vec": DIRECTION})
+                for t in targets
+            ]
+        }
+    return {
+        "name": name,
+        "case": case,
+        "model": str(model_dir),
+        "transcoders": str(tc_dir),
+        "tokens": tokens,
+        "dtype": dtype,
+        "settings": {
+            k: getattr(settings, k) for k in ("max_n_logits", "desired_logit_prob", "batch_size", "max_feature_nodes")
+        }
+        | {"update_interval": settings.update_interval},
+        "thresholds": THRESHOLDS,
+        "json": {
+            "slug": f"ct-{name}",
+            # The transcoder set's name here, so both graphs' latents are the same Features.
+            "scan": str(tc_dir.resolve()),
+            "node_threshold": settings.node_threshold,
+            "edge_threshold": settings.edge_threshold,
+        },
+        "targets": spec,
+    }
+
+
+def settings_of(name: str) -> AttributionSettings:
+    for kind, targets in TARGETS.items():
+        if name.endswith(f"-{kind}"):
+            return dataclasses.replace(UNCAPPED, targets=targets)
+    return CAPPED if name.endswith("capped") else UNCAPPED
 
 
 class Run:
@@ -154,7 +220,7 @@ class Run:
         self.file = read_graph(out / f"{job['json']['slug']}.json")
         self.model = load_model(job["model"], dtype=self.dtype)
         self.transcoders = load_transcoders(job["transcoders"], self.model, dtype=self.dtype)
-        self.settings = CAPPED if job["name"].endswith("capped") else UNCAPPED
+        self.settings = settings_of(job["name"])
         self.graph = attribute(self.model, self.transcoders, job["tokens"], self.settings)
         n_layers, n_pos = self.model.cfg.n_layers, len(self.input_tokens)
         # circuit-tracer's node order: selected latents, errors by layer then position, tokens,
@@ -196,6 +262,7 @@ def runs(tmp_path_factory) -> dict[str, Run]:
 
 def run_names() -> list[str]:
     names = [f"{case}-{dtype}" for case in CASES for dtype in ("float64", "float32")]
+    names += [f"{TARGETS_CASE}-float64-{kind}" for kind in TARGETS]
     return names + [f"{case}-float64-capped" for case in CAPPED_CASES]
 
 
@@ -227,7 +294,9 @@ def test_the_unpruned_graph_is_circuit_tracers(runs, name):
         assert len(run.selected) == CAPPED.max_feature_nodes < len(run.active)
     assert close([n.activation for n in g.nodes if n.kind == "latent"], run.activations[run.selected], tol)
     logits = [n for n in g.nodes if n.kind == "logit"]
-    assert [n.token_id for n in logits] == run.logit_tokens
+    # A custom target is no vocabulary token: circuit-tracer numbers it d_vocab + its place.
+    d_vocab = run.model.cfg.d_vocab
+    assert [n.token_id for n in logits] == [t if t < d_vocab else None for t in run.logit_tokens]
     assert close([n.probability for n in logits], run.probabilities, tol)
     of_largest, rel = edge_differences(run.dense(g), run.adjacency)
     bound = EDGE_TOLERANCE[run.dtype]
@@ -269,8 +338,11 @@ def test_circuit_tracers_json_reads_back_as_the_graph_computed_here(runs, name):
     assert sorted(n.id for n in theirs.nodes) == sorted(n.id for n in ours.nodes)
     for mine in ours.nodes:
         other = theirs.node(mine.id)
-        for field in ("kind", "position", "layer", "feature_index", "token_id", "is_target", "text"):
+        for field in ("kind", "position", "layer", "feature_index", "is_target", "text"):
             assert getattr(other, field) == getattr(mine, field), (mine.id, field)
+        # A custom target has no token: circuit-tracer's file numbers it d_vocab + its place,
+        # which reads back as a token id (the file does not tell them apart).
+        assert other.token_id == (mine.token_id if mine.token_id is not None else mine.file_feature), mine.id
         for field in ("activation", "influence", "probability"):
             a, b = getattr(mine, field), getattr(other, field)
             assert (a is None) == (b is None) and (a is None or math.isclose(a, b, rel_tol=tol, abs_tol=tol)), (

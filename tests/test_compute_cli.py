@@ -3,6 +3,7 @@ that the CLI imports torch only inside the commands that compute."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from dataclasses import replace
@@ -12,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 from circuitstore.cli import main
-from circuitstore.compute import AttributionSettings, compute_graph, graph_id, load_model, load_transcoders
+from circuitstore.compute import AttributionSettings, Target, compute_graph, graph_id, load_model, load_transcoders
 from circuitstore.formats import read_graph
 from circuitstore.store import load_graph
 from tests.database import value
@@ -125,3 +126,41 @@ def test_ingest_rejects_a_mismatched_set_before_computing(neo4j_target, tiny, tm
         result.stderr.strip()
         == f"error: {str(other_tc.resolve())!r} has transcoders for layer(s) [2], but the model has 2 layers"
     )
+
+
+def test_chosen_targets_are_the_graphs_logits(store, neo4j_target, tiny, tmp_path):
+    model_dir, tc_dir = tiny
+    model = load_model(model_dir)
+    direction = [float(v) for v in np.linspace(-1, 1, model.cfg.d_model)]
+    (tmp_path / "north.json").write_text(json.dumps(direction))
+    args = ["ingest", "the capital of texas is", "--model", str(model_dir), "--transcoders", str(tc_dir), *SETTINGS]
+    args += ["--target-vector", str(tmp_path / "north.json"), "--logit-diff", " austin", " dallas"]
+    args += ["--target", " city", "--out", str(tmp_path / "out")]
+    result = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    settings = AttributionSettings(
+        max_feature_nodes=25,
+        node_threshold=0.9,
+        edge_threshold=0.95,
+        batch_size=8,
+        targets=(
+            Target("token", (" city",)),
+            Target("diff", (" austin", " dallas")),
+            Target("vector", vector=direction, label="north"),
+        ),
+    )
+    tcs = load_transcoders(tc_dir, model)
+    gid = graph_id(model, tcs, "the capital of texas is", settings)
+    expected = compute_graph(model, tcs, "the capital of texas is", settings)
+    for got in (load_graph(store, gid), read_graph(tmp_path / "out" / f"{gid}.json")):
+        logits = [n for n in got.nodes if n.kind == "logit"]
+        assert [n.text for n in logits] == [" city", "logit( austin)-logit( dallas)", "north"]
+        assert [n.id for n in logits] == [n.id for n in expected.nodes if n.kind == "logit"]
+        assert got.meta.generation["targets"] == expected.meta.generation["targets"]
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"x": 1}')
+    result = CliRunner().invoke(main, [*args[:-2], "--target-vector", str(bad)], env=neo4j_target)
+    assert result.exit_code == 2 and "holds no JSON list of numbers" in result.output
+    # A bad target is refused before any prompt is computed.
+    result = CliRunner().invoke(main, [*args[:6], "--logit-diff", " austin", " texas is"], env=neo4j_target)
+    assert result.exit_code == 1 and "\nerror: target ' texas is' is 2 tokens" in result.stderr, result.output

@@ -111,10 +111,13 @@ def test_the_targets_are_recorded_and_kept_in_the_graph_file(tiny, tokens, graph
     write_graph(graph, path)
     back = read_graph(path)
     assert back.meta.generation["targets"] == recorded
-    raw = json.loads(path.read_text())
-    assert [n["node_id"] for n in raw["nodes"] if n["feature_type"] == "logit"] == [
-        n.id for n in graph.nodes if n.kind == "logit"
-    ]
+    raw = [n for n in json.loads(path.read_text())["nodes"] if n["feature_type"] == "logit"]
+    assert [n["node_id"] for n in raw] == [n.id for n in graph.nodes if n.kind == "logit"]
+    # As circuit-tracer writes them: a token by its id, a difference or vector by d_vocab + place.
+    d_vocab, last = model.cfg.d_vocab, len(tokens) - 1
+    indices = [d_vocab, raw[1]["feature"], d_vocab + 2, 5]
+    assert [n["feature"] for n in raw] == indices
+    assert [n["jsNodeId"] for n in raw] == [f"L_{i}-{last}" for i in indices]
 
 
 def test_a_cross_layer_set_with_a_logit_difference(tmp_path):

@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 from dataclasses import dataclass, field, fields
-
-import numpy as np
 
 from circuitstore.errors import CircuitstoreError
 
@@ -92,9 +91,9 @@ class Target:
         if self.tokens:
             out["tokens"] = list(self.tokens)
         if self.vector:
-            values = np.asarray(self.vector, dtype=np.float64)
-            out["dim"] = len(values)
-            out["sha256"] = hashlib.sha256(values.tobytes()).hexdigest()
+            out["dim"] = len(self.vector)
+            # Of the values as little-endian float64s (numpy's float64 tobytes()).
+            out["sha256"] = hashlib.sha256(struct.pack(f"<{len(self.vector)}d", *self.vector)).hexdigest()
         if self.label is not None:
             out["label"] = self.label
         if self.weight is not None:

@@ -7,7 +7,8 @@ tracer's own functions; it only converts the weights into circuit-tracer's class
 JOBS.json is a list of jobs, each
     {"name", "model": dir, "transcoders": dir, "tokens": [ids], "dtype": "float32" | "float64",
      "settings": {max_n_logits, desired_logit_prob, batch_size, max_feature_nodes, update_interval},
-     "thresholds": [[node, edge], ...], "json": null | {"slug", "scan", "node_threshold", "edge_threshold"}}
+     "thresholds": [[node, edge], ...], "json": null | {"slug", "scan", "node_threshold", "edge_threshold"},
+     "targets": absent | {"tokens": [str, ...]} | {"custom": [{"label", "prob", "vec": [...] | "logit_diff": [a, b]}]}}
 - model: circuitstore's local format (config.json = HookedTransformerConfig fields as
   TransformerLens 3.9 writes them, model.safetensors, Hugging Face tokenizer files). Fields this
   TransformerLens (3.2) lacks are dropped when they hold 3.9's default, else refused; buffers
@@ -18,6 +19,11 @@ JOBS.json is a list of jobs, each
   d_model]), W_dec, b_enc, b_dec and W_skip as they are (both compute x @ W_skip.T), a
   threshold as JumpReLU(threshold, bandwidth) (circuit-tracer's x * (x > t) equals SAELens'
   relu(x) * (x > t) for t >= 0, refused otherwise; the bandwidth only matters in training).
+- transcoders in circuit-tracer's own layouts (a config.yaml naming model_kind): read by its own
+  loaders, load_clt (cross_layer_transcoder) and load_transcoder_set (transcoder_set, with the
+  config's activation and k), its decoders lazily, as its hub loading does.
+- targets: circuit-tracer's AttributionTargets, token strings or CustomTargets (a logit
+  difference's vector from the model's own W_U).
 - dtype float64 also makes float64 torch's default dtype, so that circuit-tracer's edge matrix
   and pruning are float64 too (they are created in the default dtype).
 
@@ -88,8 +94,43 @@ def portable_tokenizer(model_dir: Path, directory: Path) -> Path:
     return directory
 
 
+def ct_layout(tc_dir: Path, dtype: torch.dtype):
+    import yaml
+    from circuit_tracer.transcoder.cross_layer_transcoder import load_clt
+    from circuit_tracer.transcoder.single_layer_transcoder import load_transcoder_set
+
+    config = yaml.safe_load((tc_dir / "config.yaml").read_text())
+    hooks = {"feature_input_hook": config["feature_input_hook"], "feature_output_hook": config["feature_output_hook"]}
+    cpu = torch.device("cpu")
+    if config["model_kind"] == "cross_layer_transcoder":
+        return load_clt(str(tc_dir), **hooks, scan=str(tc_dir), device=cpu, dtype=dtype, lazy_decoder=True)
+    paths = {int(p.stem.split("_")[1]): str(p) for p in tc_dir.glob("layer_*.safetensors")}
+    return load_transcoder_set(
+        paths, str(tc_dir), **hooks, device=cpu, dtype=dtype, activation=config.get("activation"), k=config.get("k")
+    )
+
+
+def targets(spec: dict | None, model):
+    from circuit_tracer.attribution.targets import CustomTarget
+
+    if spec is None:
+        return None
+    if "tokens" in spec:
+        return list(spec["tokens"])
+    w_u = model.unembed.W_U.detach()
+    out = []
+    for t in spec["custom"]:
+        a, b = t.get("logit_diff", (None, None))
+        vec = w_u[:, a] - w_u[:, b] if a is not None else torch.tensor(t["vec"], dtype=w_u.dtype)
+        out.append(CustomTarget(token_str=t["label"], prob=float(t["prob"]), vec=vec))
+    return out
+
+
 def transcoder_set(tc_dir: Path, n_layers: int, dtype: torch.dtype):
     from circuit_tracer.transcoder.activation_functions import JumpReLU
+
+    if (tc_dir / "config.yaml").is_file():
+        return ct_layout(tc_dir, dtype)
     from circuit_tracer.transcoder.single_layer_transcoder import SingleLayerTranscoder, TranscoderSet
 
     by_layer, hooks = {}, set()
@@ -160,7 +201,7 @@ def run(job: dict, out: Path) -> None:
     transcoders = transcoder_set(tc_dir, cfg.n_layers, dtype)
     model = replacement_model(cfg, load_file(str(model_dir / "model.safetensors")), transcoders)
 
-    graph = attribute(job["tokens"], model, **job["settings"])
+    graph = attribute(job["tokens"], model, attribution_targets=targets(job.get("targets"), model), **job["settings"])
     arrays = {
         "adjacency": graph.adjacency_matrix,
         "active_features": graph.active_features,

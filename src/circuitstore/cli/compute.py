@@ -14,7 +14,14 @@ import click
 
 from circuitstore.cli.driver import store
 from circuitstore.cli.output import emit
-from circuitstore.settings import DEFAULT_MODEL, PLANTED, TOKEN_VECTORS, AttributionSettings, default_transcoders
+from circuitstore.settings import (
+    DEFAULT_MODEL,
+    PLANTED,
+    TOKEN_VECTORS,
+    AttributionSettings,
+    Target,
+    default_transcoders,
+)
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AttributionSettings)}
 # One bar across prompts: each prompt is this many steps, shared out over its targets.
@@ -45,8 +52,10 @@ def _setting(name: str, type: Any, help: str) -> Any:
 )
 @click.option(
     "--transcoders",
-    help="A named set, RELEASE:ID_TEMPLATE with {layer}, or a directory of saved "
-    f"transcoders. [default: {PLANTED} for --model {PLANTED}, else {default_transcoders(None)}]",
+    help="A named set, RELEASE:ID_TEMPLATE with {layer}, a directory of saved transcoders (SAELens', or "
+    "circuit-tracer's layout: cross-layer, Top-K), or a Hugging Face repository OWNER/NAME in circuit-tracer's "
+    "layout (e.g. mntss/clt-gemma-2-2b-426k). "
+    f"[default: {PLANTED} for --model {PLANTED}, else {default_transcoders(None)}]",
 )
 @click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
 @click.option("--dtype", type=click.Choice(["float32", "bfloat16", "float64"]), default="float32", show_default=True)
@@ -68,6 +77,27 @@ def _setting(name: str, type: Any, help: str) -> Any:
     "What a token node writes: embed = W_E[token] (circuit-tracer); resid_pre = the first residual "
     "stream, W_E + W_pos on models with learned positions (an option).",
 )
+@click.option(
+    "--target",
+    "target_tokens",
+    multiple=True,
+    help="Attribute to this token's logit (a text of one token) in place of the likely logits; repeatable.",
+)
+@click.option(
+    "--logit-diff",
+    nargs=2,
+    multiple=True,
+    metavar="A B",
+    help="Attribute to logit(A) - logit(B) (each a text of one token), weighted |p(A) - p(B)|; repeatable.",
+)
+@click.option(
+    "--target-vector",
+    type=click.Path(exists=True, dir_okay=False),
+    multiple=True,
+    help="Attribute to a direction at the unembedding's input: a JSON file holding d_model numbers, "
+    "labelled by the file's name; repeatable. Targets come in this order: --target, --logit-diff, "
+    "--target-vector; the first is the graph's target logit.",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
 @click.pass_context
 def ingest_cmd(
@@ -79,6 +109,9 @@ def ingest_cmd(
     device: str,
     dtype: str,
     out: str | None,
+    target_tokens: tuple[str, ...],
+    logit_diff: tuple[tuple[str, str], ...],
+    target_vector: tuple[str, ...],
     **settings: Any,
 ) -> None:
     """Compute, prune and store the attribution graph of each PROMPT.
@@ -86,7 +119,8 @@ def ingest_cmd(
     With the default settings a graph is the one circuit-tracer computes and prunes for the same
     model, transcoders and prompt (a special token first, no sources at position 0, token nodes
     writing W_E); --position-0-sources and --token-vectors resid_pre are the options, recorded
-    on the stored graph. A prompt already stored with the same model, transcoders and settings
+    on the stored graph, as are chosen targets (--target, --logit-diff, --target-vector) in place
+    of the likely logits. A prompt already stored with the same model, transcoders and settings
     is skipped, so an interrupted batch resumes. A prompt that cannot be attributed is reported
     and the rest go on; the exit status is then 1."""
     from circuitstore.compute import load_model, load_transcoders
@@ -97,7 +131,10 @@ def ingest_cmd(
         texts += [line for line in Path(prompts_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     if not texts:
         raise click.UsageError("give PROMPT arguments or --prompts FILE")
-    config = AttributionSettings(**settings)
+    targets = [Target("token", (t,)) for t in target_tokens]
+    targets += [Target("diff", pair) for pair in logit_diff]
+    targets += [Target("vector", vector=_vector(path), label=Path(path).stem) for path in target_vector]
+    config = AttributionSettings(**settings, targets=tuple(targets))
     lm = load_model(model or DEFAULT_MODEL, device=device, dtype=dtype)
     tcs = load_transcoders(transcoders or default_transcoders(model), lm, device=device, dtype=dtype)
     driver = store(ctx)
@@ -128,6 +165,16 @@ def ingest_cmd(
     click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
     if counts["failed"]:
         sys.exit(1)
+
+
+def _vector(path: str) -> list[float]:
+    try:
+        values = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise click.BadParameter(f"{path}: {exc}", param_hint="--target-vector") from None
+    if not isinstance(values, list) or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        raise click.BadParameter(f"{path} holds no JSON list of numbers", param_hint="--target-vector")
+    return values
 
 
 @click.command("demo-model")

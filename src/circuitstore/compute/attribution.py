@@ -264,6 +264,10 @@ class _Attribution:
                 probability=weight,
                 label=logit_clerp(label, weight),  # as circuit-tracer labels it
                 is_target=j == 0,
+                # A difference or a vector has no token: its file number is its index, as
+                # circuit-tracer writes it.
+                file_feature=None if token is not None else index,
+                js_id=None if token is not None else f"L_{index}-{n_pos - 1}",
             )
             for j, (index, token, label, weight) in enumerate(
                 zip(logits.vocab_indices, logits.token_ids, logits.texts, logits.weights)
