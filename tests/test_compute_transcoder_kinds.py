@@ -5,13 +5,16 @@ the same files itself and differentiates the frozen model with torch.autograd.""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 import yaml
 from safetensors.torch import load_file, save_file
 
-from circuitstore.compute import ComputeError, load_model, load_transcoders, save_model
+from circuitstore.compute import ComputeError, compute_graph, load_model, load_transcoders, save_model
 from circuitstore.compute.ct_layouts import CrossLayerTranscoders
+from circuitstore.formats import write_graph
 from tests.attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
 from tests.synthetic import gemma_style, gpt2_style, random_clt, random_layer_set, random_model, save_ct_layout
 
@@ -206,5 +209,12 @@ def test_a_hub_repository_loads_from_the_hugging_face_cache(tmp_path, monkeypatc
     assert ours.weights.tolist() == theirs.weights.tolist()
     assert ours.meta.transcoder_set == "someone/clt-tiny"
     assert ours.meta.generation["transcoder_url"] == "https://huggingface.co/someone/clt-tiny"
+    # Its graph file names the set as Neuronpedia's CLT graphs do.
+    write_graph(compute_graph(model, tcs, TOKENS), tmp_path / "graph.json")
+    raw = json.loads((tmp_path / "graph.json").read_text())
+    info = raw["metadata"]["info"]
+    assert info["transcoder_set"] == "someone/clt-tiny"
+    assert info["source_urls"] == ["https://huggingface.co/someone/clt-tiny"]
+    assert {n["feature_type"] for n in raw["nodes"]} >= {"cross layer transcoder"}
     with pytest.raises(ComputeError, match="cannot fetch transcoders 'someone/absent'"):
         load_transcoders("someone/absent", model)

@@ -66,6 +66,8 @@ def _metadata(meta: GraphMeta) -> dict[str, Any]:
             md["node_threshold"] = meta.pruning["node_threshold"]
         md["schema_version"] = SCHEMA_VERSION
         info: dict[str, Any] = {"transcoder_set": meta.transcoder_set}
+        if meta.generation.get("transcoder_url"):
+            info["source_urls"] = [meta.generation["transcoder_url"]]  # where Neuronpedia's files name it
         if meta.created is not None:
             try:
                 info["create_time_ms"] = round(datetime.fromisoformat(meta.created).timestamp() * 1000)
