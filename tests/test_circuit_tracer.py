@@ -9,7 +9,10 @@ cannot be built, the module skips and says why.
 Cases: GPT-2 style (LayerNorm, GELU, learned positions) and Gemma 3 style (RMSNorm pre- and
 post-norms, gated MLP, rotary, grouped queries, q/k norms) models, each with ReLU, ReLU + skip,
 JumpReLU and JumpReLU + skip transcoders, saved by SAELens and read by each tool its own way;
-the Dallas prompt. Every case runs in float64 on both sides (circuit-tracer with float64 as
+and sets in circuit-tracer's own layouts, read by its own loaders (a cross-layer transcoder,
+JumpReLU or ReLU, and Top-K per-layer transcoders, with and without skip); the Dallas prompt.
+One case also runs with attribution targets in place of the likely logits: token strings, and
+custom targets (a logit difference, a direction). Every case runs in float64 on both sides (circuit-tracer with float64 as
 torch's default dtype, so its edge matrix and pruning are float64 too), where the issue's
 tolerance (1e-5 relative on edges above 1e-3 of the largest) is meaningful, and in float32.
 Two cases also run with a cap on latents, which re-ranks them every `update_interval` batches.

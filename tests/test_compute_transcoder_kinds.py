@@ -189,14 +189,8 @@ def test_a_hub_repository_loads_from_the_hugging_face_cache(tmp_path, monkeypatc
 
     model_dir, tc_dir = _save(tmp_path / "local", "gpt2-clt-jumprelu")
     cache = tmp_path / "hub"
-    commit = "0123456789abcdef0123456789abcdef01234567"
-    snapshot = cache / "models--someone--clt-tiny" / "snapshots" / commit
-    snapshot.parent.mkdir(parents=True)
-    (snapshot.parent.parent / "refs").mkdir()
-    (snapshot.parent.parent / "refs" / "main").write_text(commit)
-    snapshot.mkdir()
-    for path in tc_dir.iterdir():
-        (snapshot / path.name).write_bytes(path.read_bytes())
+    for repo in ("someone/clt-tiny", "mntss/clt-gemma-2-2b-2.5M"):
+        _cache(tc_dir, repo, cache)
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
     model = load_model(model_dir)
@@ -218,3 +212,19 @@ def test_a_hub_repository_loads_from_the_hugging_face_cache(tmp_path, monkeypatc
     assert {n["feature_type"] for n in raw["nodes"]} >= {"cross layer transcoder"}
     with pytest.raises(ComputeError, match="cannot fetch transcoders 'someone/absent'"):
         load_transcoders("someone/absent", model)
+    # SAELens' "as per-layer" release of a cross-layer transcoder (its decoders summed, wrong for
+    # attribution) is read as the cross-layer transcoder, from the release's repository.
+    clt = load_transcoders("mntss-gemma-2-2b-2.5m-clt-as-per-layer", model)
+    assert isinstance(clt, CrossLayerTranscoders) and clt.name == "mntss/clt-gemma-2-2b-2.5M"
+    assert unpruned_graph(model, clt, TOKENS).weights.tolist() == theirs.weights.tolist()
+
+
+def _cache(directory, repo: str, cache) -> None:
+    """`directory`'s files in a Hugging Face cache as a download of `repo` leaves them."""
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    home = cache / f"models--{repo.replace('/', '--')}"
+    (home / "refs").mkdir(parents=True)
+    (home / "refs" / "main").write_text(commit)
+    (home / "snapshots" / commit).mkdir(parents=True)
+    for path in directory.iterdir():
+        (home / "snapshots" / commit / path.name).write_bytes(path.read_bytes())

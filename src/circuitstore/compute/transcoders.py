@@ -13,6 +13,8 @@ A spec is one of:
 - a Hugging Face repository in circuit-tracer's layout, `OWNER/NAME[/SUBFOLDER][@REVISION]`
   (e.g. `mntss/clt-gemma-2-2b-426k`, `facebook/crv-8b-instruct-transcoders`), downloaded with
   huggingface_hub and named by the spec, as circuit-tracer and Neuronpedia name it;
+  a SAELens release that loads a cross-layer transcoder "as per-layer" (decoders summed, e.g.
+  `mntss-gemma-2-2b-2.5m-clt-as-per-layer`) is read this way too, from the release's repository;
 - `planted`: the planted-circuit model's transcoders (compute/planted.py), read from its build
   in the user cache like a directory, and named planted.TRANSCODER_SET.
 Python callers may also pass already-loaded SAELens transcoders (`SaeLensTranscoders.from_saes`).
@@ -51,6 +53,8 @@ NAMED_SETS = {
 # ReLU or JumpReLU latents, with or without a linear skip path: the replacement stays linear
 # in the activations once they are fixed.
 SUPPORTED = (Transcoder, SkipTranscoder, JumpReLUTranscoder, JumpReLUSkipTranscoder)
+# SAELens conversions that load a cross-layer transcoder as per-layer ones (decoders summed).
+CLT_AS_PER_LAYER = ("mntss_clt_layer_transcoder",)
 _LAYER = re.compile(r"^blocks\.(\d+)\.(.+)$")
 # A Hugging Face repository: OWNER/NAME, an optional subfolder, an optional @revision.
 _HUB = re.compile(r"^[\w.-]+/[\w.-]+(/[\w./-]+)?(@[\w./-]+)?$")
@@ -148,10 +152,13 @@ def load_transcoders(
     if path.exists():
         raise ComputeError(f"{spec!r} is not a directory of transcoders")
     if ":" not in spec and _HUB.match(spec):
-        directory, config = ct_layouts.download(spec)
-        tcs = ct_layouts.load(directory, config, spec, model, device, DTYPES[dtype], url=ct_layouts.hub_url(spec))
-        return replace(tcs, spec=spec)
+        return _from_hub(spec, model, device, dtype)
     release, _, template = spec.partition(":")
+    lookup = _release(release)
+    if lookup is not None and lookup.conversion_func in CLT_AS_PER_LAYER:
+        # SAELens sums such a set's decoders into per-layer transcoders: right for activations,
+        # wrong for attribution. The cross-layer transcoder itself is in the release's repository.
+        return _from_hub(lookup.repo_id, model, device, dtype)
     template = template or NAMED_SETS.get(release, "")
     if "{layer}" not in template:
         known = ", ".join(NAMED_SETS)
@@ -166,14 +173,21 @@ def load_transcoders(
             saes.append(SAE.from_pretrained(release, sae_id, device=device, dtype=dtype))
         except (OSError, ValueError, KeyError) as exc:
             raise ComputeError(f"cannot load transcoder {release}/{sae_id}: {exc}") from exc
-    return replace(SaeLensTranscoders.from_saes(spec, saes, model, url=_release_url(release)), spec=spec)
+    url = ct_layouts.hub_url(lookup.repo_id) if lookup is not None else None
+    return replace(SaeLensTranscoders.from_saes(spec, saes, model, url=url), spec=spec)
 
 
-def _release_url(release: str) -> str | None:
+def _release(release: str):
+    """SAELens' directory entry for a release, or None."""
     from sae_lens.loading.pretrained_saes_directory import get_pretrained_saes_directory
 
-    lookup = get_pretrained_saes_directory().get(release)
-    return ct_layouts.hub_url(lookup.repo_id) if lookup is not None else None
+    return get_pretrained_saes_directory().get(release)
+
+
+def _from_hub(repo: str, model: HookedTransformer, device: str, dtype: str) -> TranscoderSet:
+    directory, config = ct_layouts.download(repo)
+    tcs = ct_layouts.load(directory, config, repo, model, device, DTYPES[dtype], url=ct_layouts.hub_url(repo))
+    return replace(tcs, spec=repo)
 
 
 def _from_directory(path: Path, name: str, model: HookedTransformer, device: str, dtype: str) -> TranscoderSet:
