@@ -12,9 +12,10 @@ JumpReLU and JumpReLU + skip transcoders, saved by SAELens and read by each tool
 and sets in circuit-tracer's own layouts, read by its own loaders (a cross-layer transcoder,
 JumpReLU or ReLU, and Top-K per-layer transcoders, with and without skip); the Dallas prompt.
 One case also runs with attribution targets in place of the likely logits: token strings, and
-custom targets (a logit difference, a direction). Every case runs in float64 on both sides (circuit-tracer with float64 as
-torch's default dtype, so its edge matrix and pruning are float64 too), where the issue's
-tolerance (1e-5 relative on edges above 1e-3 of the largest) is meaningful, and in float32.
+custom targets (a logit difference, a direction). Every case runs in float64 on both sides
+(circuit-tracer with float64 as torch's default dtype, so its edge matrix and pruning are
+float64 too), where the issue's tolerance (1e-5 relative on edges above 1e-3 of the largest) is
+meaningful, and in float32.
 Two cases also run with a cap on latents, which re-ranks them every `update_interval` batches.
 Compared: nodes and their order, activations, edge weights, logit probabilities, raw influence,
 replacement and completeness scores, pruned nodes and edges and cumulative influence at several
