@@ -228,3 +228,21 @@ def _cache(directory, repo: str, cache) -> None:
     (home / "snapshots" / commit).mkdir(parents=True)
     for path in directory.iterdir():
         (home / "snapshots" / commit / path.name).write_bytes(path.read_bytes())
+
+
+def test_what_a_layer_writes_for_interventions(tmp_path):
+    """A per-layer set's output at a layer is its files' decoders, bias and skip; a cross-layer
+    set's also depends on earlier layers, which interventions do not follow: it refuses."""
+    model_dir, tc_dir = _save(tmp_path / "topk", "gpt2-topk-skip")
+    model = load_model(model_dir)
+    tcs = load_transcoders(tc_dir, model)
+    x = torch.randn(4, model.cfg.d_model, generator=torch.Generator().manual_seed(3))
+    for layer in range(model.cfg.n_layers):
+        w = load_file(tc_dir / f"layer_{layer}.safetensors")
+        acts = tcs.encode(layer, x)
+        expected = acts @ w["W_dec"] + w["b_dec"] + x @ w["W_skip"].T
+        torch.testing.assert_close(tcs.output(layer, x, acts), expected)
+    model_dir, tc_dir = _save(tmp_path / "clt", "gpt2-clt-jumprelu")
+    clt = load_transcoders(tc_dir, load_model(model_dir))
+    with pytest.raises(ComputeError, match="is a cross-layer transcoder"):
+        clt.output(1, x, clt.encode(1, x))
