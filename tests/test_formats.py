@@ -264,9 +264,10 @@ def test_info_written_as_a_python_repr_string_is_read_without_running_it(tmp_pat
 
     marker = tmp_path / "ran"
     f["metadata"]["info"] = f"__import__('pathlib').Path({str(marker)!r}).touch()"
-    g = parse_graph(f, origin="x")
+    # unreadable: refused rather than guessing another transcoder set (whose Features no sibling shares)
+    with pytest.raises(FormatError, match="x: metadata.info is neither an object nor a readable"):
+        parse_graph(f, origin="x")
     assert not marker.exists()
-    assert g.meta.transcoder_set == "gemma-2-2b"  # no usable info: the scan names the coders
 
 
 def test_without_slug_or_info_the_file_name_and_scan_stand_in(tmp_path):
@@ -355,6 +356,76 @@ BAD = {
     "duplicate link": (edit(lambda f: f["links"].append(f["links"][0])), "duplicate edge"),
     "unknown supernode member": (edit(lambda f: f["qParams"]["supernodes"].append(["x", "0_9_9"])), "'0_9_9'"),
     "no prompt tokens": (edit(lambda f: f["metadata"].pop("prompt_tokens")), "'prompt_tokens'"),
+    # a wrong type is refused, naming the field (numpy alone would store true as 1.0)
+    "boolean weight": (
+        edit(lambda f: f["links"][2].update(weight=True)),
+        r"links\[2\] .*weight must be a number, got true",
+    ),
+    "string is_target_logit": (edit(lambda f: f["nodes"][5].update(is_target_logit="false")), "is_target_logit"),
+    "numeric clerp": (edit(lambda f: f["nodes"][2].update(clerp=5)), "clerp must be a string, got 5"),
+    "feature beyond 64 bits": (
+        edit(lambda f: f["nodes"][2].update(feature=2**70)),
+        "feature 1180591620717411303424 does not fit in 64 bits",
+    ),
+    "index beyond 64 bits": (
+        edit(lambda f: f["nodes"][0].update(node_id=f"E_{2**70}_0")),
+        "token_id 1180591620717411303424 does not fit in 64 bits",
+    ),
+    "token outside the prompt": (
+        edit(lambda f: f["nodes"][1].update(ctx_idx=5)),
+        "ctx_idx 5 is outside the prompt's 2 tokens",
+    ),
+    "pruning_settings a list": (
+        edit(lambda f: f["metadata"].update(pruning_settings=[])),
+        "pruning_settings must be an object, got",
+    ),
+    "string node_threshold": (
+        edit(lambda f: f["metadata"].update(pruning_settings={"node_threshold": "0.8"})),
+        "pruning node_threshold must be a finite number, got '0.8'",
+    ),
+    "boolean score": (
+        edit(lambda f: f["metadata"].update(scores={"replacement_score": True})),
+        "scores replacement_score must be a finite number",
+    ),
+    # metadata.info names the transcoder set: unreadable means refused, not guessed
+    "unreadable info": (
+        edit(lambda f: f["metadata"].update(info="{'transcoder_set': 'a/b'")),
+        "metadata.info is neither an object nor a readable",
+    ),
+    "info a list": (edit(lambda f: f["metadata"].update(info=[1])), "metadata.info must be an object, got"),
+    "numeric transcoder_set": (
+        edit(lambda f: f["metadata"]["info"].update(transcoder_set=7)),
+        "transcoder_set must be a non-empty string, got 7",
+    ),
+    "bad create_time_ms": (
+        edit(lambda f: f["metadata"]["info"].update(create_time_ms="today")),
+        'create_time_ms must be milliseconds since 1970, got "today"',
+    ),
+    # ids are printed and typed: no control characters, nothing that reads as a relative path
+    "escape in slug": (
+        edit(lambda f: f["metadata"].update(slug="a\x1b]0;owned\x07b")),
+        r"graph id .* contains the control character '\\x1b'",
+    ),
+    "dot segments in slug": (
+        edit(lambda f: f["metadata"].update(slug="a/b/../c")),
+        "graph id 'a/b/../c' has an empty, '.' or '..' path segment",
+    ),
+    "NUL in node id": (
+        edit(lambda f: f["nodes"][0].update(node_id="E_2_0\x00")),
+        r"node id 'E_2_0\\x00' contains the control character",
+    ),
+    "spaces around a node id": (
+        edit(lambda f: f["nodes"][0].update(node_id=" E_2_0")),
+        "node id ' E_2_0' has leading or trailing whitespace",
+    ),
+    "duplicate supernode names": (
+        edit(lambda f: f["qParams"]["supernodes"].append(["grp", "E_17_1"])),
+        "two supernodes are named 'grp'",
+    ),
+    "latin-1 byte": (
+        lambda: text_of(small_file()).encode().replace("Hé".encode(), b"H\xe9").decode("latin-1"),
+        "byte 0xe9 at line 1 byte .* is not UTF-8",
+    ),
 }
 
 
@@ -362,7 +433,7 @@ BAD = {
 def test_bad_input_is_one_line_naming_file_and_problem(case, tmp_path):
     make, problem = BAD[case]
     path = tmp_path / "bad.json"
-    path.write_text(make())
+    path.write_bytes(make().encode("latin-1" if case == "latin-1 byte" else "utf-8"))
     with pytest.raises(FormatError, match=problem) as caught:
         read_graph(path)
     message = str(caught.value)
@@ -390,3 +461,34 @@ def test_the_schema_check_itself_catches_a_bad_node():
     del f["nodes"][0]["jsNodeId"]
     f["links"][0]["weight"] = "heavy"
     assert schema_errors(f, SCHEMA) == ["$.nodes[0]: missing 'jsNodeId'", "$.links[0].weight: expected number, got str"]
+
+
+def test_extra_settings_and_scores_are_kept_and_written_back():
+    f = small_file()
+    f["metadata"]["pruning_settings"] = {"node_threshold": 0.8, "edge_threshold": 0.98, "sparsity": 0.1}
+    f["metadata"]["scores"] = {"replacement_score": 0.5, "max_nodes": 100, "note": "kept"}
+    g = parse_graph(f, origin="x")
+    assert g.meta.pruning == f["metadata"]["pruning_settings"] and g.meta.scores == f["metadata"]["scores"]
+    assert dump_graph(g) == f
+
+
+def test_null_settings_read_as_none_given():
+    f = small_file()
+    f["metadata"].update(generation_settings=None, pruning_settings=None, scores=None)
+    g = parse_graph(f, origin="x")
+    assert (g.meta.generation, g.meta.pruning, g.meta.scores) == ({}, {}, {})
+
+
+def test_spaces_around_a_slug_are_dropped():
+    f = small_file()
+    f["metadata"]["slug"] = "  tiny\t"
+    assert parse_graph(f, origin="x").meta.id == "tiny"
+    f["metadata"]["slug"] = "   "
+    assert parse_graph(f, origin="dir/ my-file .json").meta.id == "my-file"
+
+
+def test_an_unreadable_logit_clerp_leaves_the_text_unknown():
+    f = small_file()
+    f["nodes"][-1]["clerp"] = "Austin, probably"
+    logit = parse_graph(f, origin="x").node("27_99_1")
+    assert (logit.text, logit.label, logit.token_id) == (None, "Austin, probably", 99)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
@@ -20,10 +21,38 @@ import numpy as np
 from circuitstore.errors import CircuitstoreError
 
 KINDS = ("token", "latent", "error", "logit")
+# Neo4j stores integers as 64-bit.
+INT64 = (-(2**63), 2**63 - 1)
+MAX_GRAPH_ID = 256
+# Pruning and score entries with a meaning of their own (each also a :Graph column): numbers.
+NUMERIC_SETTINGS = ("node_threshold", "edge_threshold", "replacement_score", "completeness_score")
 
 
 class GraphError(CircuitstoreError, ValueError):
     """A graph that is not well formed; the message names the culprit."""
+
+
+def check_text(value: object, what: str, *, trimmed: bool = True) -> None:
+    """A name that is printed and typed: a non-empty string with no control characters (terminal
+    escapes, NULs, line breaks, invisible format characters) and, if `trimmed`, no surrounding
+    whitespace."""
+    if not isinstance(value, str) or not value:
+        raise GraphError(f"{what} must be a non-empty string, got {value!r}")
+    if trimmed and value != value.strip():
+        raise GraphError(f"{what} {value!r} has leading or trailing whitespace")
+    bad = next((ch for ch in value if unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp")), None)
+    if bad is not None:
+        raise GraphError(f"{what} {value!r} contains the control character {bad!r}")
+
+
+def check_graph_id(value: object) -> None:
+    """A graph id: a name (check_text) of at most MAX_GRAPH_ID characters that does not look
+    like a relative path (no empty, `.` or `..` segments between slashes)."""
+    check_text(value, "graph id")
+    if len(value) > MAX_GRAPH_ID:
+        raise GraphError(f"graph id {value[:40]!r}... is {len(value)} characters long (at most {MAX_GRAPH_ID})")
+    if any(part in ("", ".", "..") for part in value.split("/")):
+        raise GraphError(f"graph id {value!r} has an empty, '.' or '..' path segment")
 
 
 def edge_shares(n_nodes: int, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -68,9 +97,8 @@ class Node:
     js_id: str | None = None
 
     def __post_init__(self) -> None:
+        check_text(self.id, "node id")
         where = f"node {self.id!r}"
-        if not isinstance(self.id, str) or not self.id:
-            raise GraphError(f"node id must be a non-empty string, got {self.id!r}")
         if self.kind not in KINDS:
             raise GraphError(f"{where}: unknown kind {self.kind!r} (expected one of {', '.join(KINDS)})")
         if not isinstance(self.position, int) or self.position < 0:
@@ -79,6 +107,10 @@ class Node:
             raise GraphError(f"{where}: a latent needs both a layer and a feature index")
         if self.kind == "error" and self.layer is None:
             raise GraphError(f"{where}: an error node needs a layer")
+        for name in ("position", "layer", "feature_index", "token_id", "file_feature"):
+            value = getattr(self, name)
+            if value is not None and not INT64[0] <= value <= INT64[1]:
+                raise GraphError(f"{where}: {name} {value} does not fit in 64 bits")
         for name in ("activation", "influence", "probability"):
             value = getattr(self, name)
             if value is not None and not math.isfinite(value):
@@ -115,8 +147,14 @@ class GraphMeta:
     source: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id:
-            raise GraphError(f"graph id must be a non-empty string, got {self.id!r}")
+        check_graph_id(self.id)
+        for what, settings in (("pruning", self.pruning), ("scores", self.scores)):
+            for key in NUMERIC_SETTINGS:
+                value = settings.get(key)
+                if value is not None and (
+                    not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
+                ):
+                    raise GraphError(f"graph {self.id!r}: {what} {key} must be a finite number, got {value!r}")
 
 
 class AttributionGraph:
@@ -175,7 +213,15 @@ class AttributionGraph:
                 )
 
         self.supernodes = tuple(supernodes)
+        names: set[str] = set()
         for sn in self.supernodes:
+            check_text(sn.name, f"graph {meta.id!r}: supernode name", trimmed=False)
+            if sn.name in names:
+                raise GraphError(
+                    f"graph {meta.id!r}: two supernodes are named {sn.name!r}; names must be unique within a "
+                    "graph (rename one, or merge their members into one)"
+                )
+            names.add(sn.name)
             for member in sn.members:
                 if member not in index:
                     raise GraphError(f"graph {meta.id!r}: supernode {sn.name!r} names unknown node {member!r}")

@@ -24,13 +24,31 @@ How a file maps onto an AttributionGraph:
 - logit: token_id = `feature`, probability = `token_prob`, is_target = `is_target_logit`,
   text from the clerp: `Output " Austin" (p=0.332)` → " Austin", `output: "Austin" (p=0.984)` →
   "Austin".
+  A logit clerp in neither style leaves the text unknown (None): the clerp is kept as the
+  label, and captions fall back to it (never "null").
 - label = `clerp` ('' → None; written back as ''). null influence / activation → None.
-- Graph id = metadata.slug, else the file's stem. model = metadata.scan, except Anthropic's
-  scans, which name a run (`jackl-circuits-...` → `claude-3.5-haiku`). transcoder_set =
-  info.transcoder_set, else the scan (Neuronpedia: the scan names the model and its coders).
-  `info` may be an object or a Python-repr string (read with ast.literal_eval, never eval).
-  created = info.create_time_ms as ISO 8601 UTC. generation / pruning / scores =
-  metadata.generation_settings / pruning_settings / scores.
+- Graph id = metadata.slug without surrounding whitespace, else the file's stem. model =
+  metadata.scan, except Anthropic's scans, which name a run (`jackl-circuits-...` →
+  `claude-3.5-haiku`). transcoder_set = info.transcoder_set, else (no info, or an info without
+  one) the scan (Neuronpedia: the scan names the model and its coders). `info` may be an object
+  or a Python-repr string (read with ast.literal_eval, never eval). created =
+  info.create_time_ms as ISO 8601 UTC. generation / pruning / scores =
+  metadata.generation_settings / pruning_settings / scores, every key kept (null: none given).
+
+Lenient where a user would be, strict where a guess would store something wrong:
+- Kept, not fatal: unknown keys anywhere (settings and score keys such as `sparsity` or
+  `max_nodes`, node fields, metadata and qParams entries), written back as they were.
+- Refused, one line naming the field: a value of the wrong type (`"weight": true`,
+  `"is_target_logit": "false"`, a numeric clerp, a string threshold or score; JSON `true` is
+  never taken for 1), an integer beyond 64 bits, a token whose ctx_idx is outside the prompt,
+  bytes that are not UTF-8, and an `info` that is present but unreadable (it names the
+  transcoder set: guessing another would give the graph Features its siblings do not share).
+- Ids (graph.check_text / check_graph_id): a slug loses surrounding whitespace; a graph id,
+  node id or supernode name with a control character (terminal escapes, NUL, line breaks,
+  invisible format characters) is refused, as is a graph id with an empty, `.` or `..` segment
+  (`a/b/../c`) or longer than 256 characters, and a node id with surrounding whitespace.
+- Two supernodes with one name are refused (names are unique within a graph; merging them
+  silently would change what the file's author drew).
 - Supernodes: qParams.supernodes `[name, member, ...]`. A member is a node id, or else a
   jsNodeId (Haiku), which names a feature rather than one place (gemma's jsNodeIds repeat at
   each position), so it resolves to every node that carries it.

@@ -4,6 +4,7 @@ the package docstring; every problem becomes one FormatError line starting with 
 from __future__ import annotations
 
 import ast
+import json
 import math
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -51,6 +52,15 @@ def read_graph(path: str | Path) -> AttributionGraph:
 
 
 def _decode_problem(data: bytes, exc: orjson.JSONDecodeError) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as bad:
+        line = data.count(b"\n", 0, bad.start) + 1
+        column = bad.start - (data.rfind(b"\n", 0, bad.start) + 1) + 1
+        return (
+            f"byte 0x{data[bad.start]:02x} at line {line} byte {column} is not UTF-8; "
+            "save the file as UTF-8 (it looks like Latin-1 or another legacy encoding)"
+        )
     text = data.decode("utf-8", errors="replace")  # exc.pos counts characters, not bytes
     where = f"line {exc.lineno} column {exc.colno}"
     if not text.strip():
@@ -154,17 +164,21 @@ def _meta(md: dict, origin: str) -> GraphMeta:
     if not all(isinstance(t, str) for t in tokens):
         raise _Bad("metadata.prompt_tokens must be a list of strings")
     scan = _field(md, "scan", str, "metadata")
-    slug = md.get("slug") or Path(origin).stem
-    if not isinstance(slug, str):
+    slug = md.get("slug")
+    if slug is not None and not isinstance(slug, str):
         raise _Bad(f"metadata.slug must be a string, got {_type(slug)}")
-    info = _info(md.get("info"))
+    # Surrounding whitespace is never meant: " x " and "x" are the same graph.
+    slug = (slug or "").strip() or Path(origin).stem.strip()
+    info = _info(md)
     transcoder_set = info.get("transcoder_set")
+    if transcoder_set is not None and not (isinstance(transcoder_set, str) and transcoder_set.strip()):
+        raise _Bad(f"metadata.info.transcoder_set must be a non-empty string, got {_show(transcoder_set)}")
     return GraphMeta(
         id=slug,
         prompt=_field(md, "prompt", str, "metadata"),
         prompt_tokens=tuple(tokens),
         model=next((model for prefix, model in _SCAN_MODELS.items() if scan.startswith(prefix)), scan),
-        transcoder_set=transcoder_set if isinstance(transcoder_set, str) and transcoder_set else scan,
+        transcoder_set=transcoder_set or scan,
         created=_created(info.get("create_time_ms")),
         generation=_optional(md, "generation_settings"),
         pruning=_optional(md, "pruning_settings"),
@@ -173,25 +187,37 @@ def _meta(md: dict, origin: str) -> GraphMeta:
 
 
 def _created(ms: Any) -> str | None:
-    """info.create_time_ms (milliseconds since the epoch) as ISO 8601 UTC; None if unusable."""
-    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+    """info.create_time_ms (milliseconds since the epoch) as ISO 8601 UTC; None if absent."""
+    if ms is None:
         return None
+    problem = f"metadata.info.create_time_ms must be milliseconds since 1970, got {_show(ms)}"
+    if not isinstance(ms, (int, float)) or isinstance(ms, bool):
+        raise _Bad(problem)
     try:
         return datetime.fromtimestamp(ms / 1000, UTC).isoformat(timespec="milliseconds")
     except (OverflowError, OSError, ValueError):
-        return None
+        raise _Bad(problem) from None
 
 
-def _info(info: Any) -> dict:
-    """metadata.info as a dict. Some producers wrote it as a Python repr string: that is read
-    with ast.literal_eval (literals only, nothing is run); an info that still is no dict is kept
-    verbatim for writing back but tells nothing."""
+def _info(md: dict) -> dict:
+    """metadata.info as a dict ({} when absent). Some producers wrote it as a Python repr string:
+    that is read with ast.literal_eval (literals only, nothing is run). An info that is present
+    but unreadable is refused: it names the transcoder set, and guessing another one would give
+    the graph Features that its siblings do not share."""
+    info = md.get("info")
+    if info is None:
+        return {}
     if isinstance(info, str):
         try:
             info = ast.literal_eval(info)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
-            return {}
-    return info if isinstance(info, dict) else {}
+            raise _Bad(
+                f"metadata.info is neither an object nor a readable Python dict literal ({_show(md['info'])}), "
+                "so its transcoder_set is unknown"
+            ) from None
+    if not isinstance(info, dict):
+        raise _Bad(f"metadata.info must be an object, got {_show(md['info'])}")
+    return info
 
 
 def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
@@ -204,23 +230,31 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
     if kind is None:
         raise _Bad(f"{who} has unknown feature_type {feature_type!r}")
     position = _field(raw, "ctx_idx", int, who)
-    label = raw.get("clerp") or None
+    label = raw.get("clerp")
     if label is not None and not isinstance(label, str):
-        raise _Bad(f"{who}: clerp must be a string, got {_type(label)}")
+        raise _Bad(f"{who}: clerp must be a string, got {_show(label)}")
+    label = label or None
     js_id = raw.get("jsNodeId")
     if js_id is not None and not isinstance(js_id, str):
-        raise _Bad(f"{who}: jsNodeId must be a string, got {_type(js_id)}")
+        raise _Bad(f"{who}: jsNodeId must be a string, got {_show(js_id)}")
     file_feature = raw.get("feature")
+    if isinstance(file_feature, float) and file_feature.is_integer():
+        # orjson reads an integer beyond 64 bits as a float
+        raise _Bad(f"{who}: feature {file_feature:.0f} does not fit in 64 bits")
     if file_feature is not None and (not isinstance(file_feature, int) or isinstance(file_feature, bool)):
-        raise _Bad(f"{who}: feature must be an integer or null, got {_type(file_feature)}")
+        raise _Bad(f"{who}: feature must be an integer or null, got {_show(file_feature)}")
+    is_target = raw.get("is_target_logit", False)
+    if not isinstance(is_target, bool):
+        raise _Bad(f"{who}: is_target_logit must be true or false, got {_show(is_target)}")
 
     layer = feature_index = token_id = text = probability = None
-    is_target = False
     if kind == "error":
         node_id = error_id(_layer(raw.get("layer"), who), position)
     if kind == "token":
         token_id = id_part(node_id)
-        text = tokens[position] if 0 <= position < len(tokens) else None
+        if not 0 <= position < len(tokens):
+            raise _Bad(f"{who}: ctx_idx {position} is outside the prompt's {len(tokens)} tokens")
+        text = tokens[position]
     else:
         layer = _layer(raw.get("layer"), who)
         if kind == "latent":
@@ -230,7 +264,6 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
         elif kind == "logit":
             token_id, text = file_feature, logit_text(label)
             probability = _number(raw, "token_prob", who)
-            is_target = bool(raw.get("is_target_logit", False))
     return Node(
         id=node_id,
         kind=kind,
@@ -243,7 +276,7 @@ def _node(raw: Any, tokens: tuple[str, ...]) -> Node:
         influence=_number(raw, "influence", who),
         probability=probability,
         label=label,
-        is_target=is_target,
+        is_target=is_target and kind == "logit",
         file_feature=file_feature,
         js_id=js_id,
     )
@@ -253,19 +286,16 @@ def _links(links: list, index: dict[str, int]) -> tuple[list[int], list[int], np
     try:
         sources = [index[link["source"]] for link in links]
         targets = [index[link["target"]] for link in links]
-        weights = np.array([link["weight"] for link in links])
-    except (KeyError, TypeError, ValueError):
+        values = [link["weight"] for link in links]
+    except (KeyError, TypeError):
         raise _Bad(_bad_link(links, index)) from None
-    if weights.dtype.kind not in "fiu" and len(links):
-        # strings, nulls, booleans; or, with no culprit, integers too wide for int64
-        problem = _bad_link(links, index)
-        if problem:
-            raise _Bad(problem)
-        weights = np.array([link["weight"] for link in links], dtype=np.float64)
-    return sources, targets, weights.astype(np.float64)
+    # Only JSON numbers: numpy would quietly take true as 1.0 (bool is an int in Python).
+    if not set(map(type, values)) <= {float, int}:
+        raise _Bad(_bad_link(links, index))
+    return sources, targets, np.array(values, dtype=np.float64)
 
 
-def _bad_link(links: list, index: dict[str, int]) -> str | None:
+def _bad_link(links: list, index: dict[str, int]) -> str:
     """The first link that the fast path could not take, and why (only run on failure)."""
     for i, link in enumerate(links):
         if not isinstance(link, dict):
@@ -277,8 +307,8 @@ def _bad_link(links: list, index: dict[str, int]) -> str | None:
                 return f"links[{i}]: {role} {link[role]!r} is not a node of this graph"
         weight = link.get("weight")
         if not isinstance(weight, (int, float)) or isinstance(weight, bool):
-            return f"links[{i}] ({link['source']} -> {link['target']}): weight must be a number, got {weight!r}"
-    return None
+            return f"links[{i}] ({link['source']} -> {link['target']}): weight must be a number, got {_show(weight)}"
+    raise AssertionError("no bad link found")  # only called once a link failed
 
 
 def _supernodes(raw: Any, nodes: list[Node], index: dict[str, int]) -> tuple[list[Supernode], bool]:
@@ -321,9 +351,12 @@ def _field(obj: dict, key: str, kind: type, owner: str) -> Any:
 
 
 def _optional(md: dict, key: str) -> dict:
-    value = md.get(key) or {}
+    """An optional settings object: null or absent is empty; its keys are kept, known or not."""
+    value = md.get(key)
+    if value is None:
+        return {}
     if not isinstance(value, dict):
-        raise _Bad(f"metadata.{key} must be an object, got {_type(value)}")
+        raise _Bad(f"metadata.{key} must be an object, got {_show(value)}")
     return value
 
 
@@ -336,7 +369,7 @@ def _layer(value: Any, who: str) -> int:
             return int(value)
         except ValueError:
             pass
-    raise _Bad(f"{who}: layer must be an integer, got {value!r}")
+    raise _Bad(f"{who}: layer must be an integer, got {_show(value)}")
 
 
 def _number(raw: dict, key: str, who: str) -> float | None:
@@ -344,7 +377,7 @@ def _number(raw: dict, key: str, who: str) -> float | None:
     if value is None:
         return None
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value):
-        raise _Bad(f"{who}: {key} must be a finite number or null, got {value!r}")
+        raise _Bad(f"{who}: {key} must be a finite number or null, got {_show(value)}")
     return float(value)
 
 
@@ -361,3 +394,10 @@ _TYPE_NAMES = {
 
 def _type(value: Any) -> str:
     return _TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _show(value: Any) -> str:
+    """A value as JSON would spell it (`true`, `null`, `"x"`), cut short: error messages stay one short line."""
+    scalar = isinstance(value, (bool, type(None), str, int, float))
+    text = json.dumps(value, ensure_ascii=False) if scalar else repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
