@@ -14,6 +14,8 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import FormatError, dump_graph, parse_graph, read_graph, write_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node, Supernode
 from tests.data import GRAPH_FILES, SCHEMA_FILE
+from tests.graph_files import cantor, small_file
+from tests.graph_files import node as raw_node
 from tests.raw_json import store_id
 from tests.schema_check import schema_errors
 
@@ -26,10 +28,6 @@ FILE_IDS = [f"{p.parent.name}/{p.stem}" for p in GRAPH_FILES]
 
 def original(path: Path) -> dict:
     return json.loads(path.read_text())
-
-
-def cantor(layer: int, index: int) -> int:
-    return (layer + index) * (layer + index + 1) // 2 + index
 
 
 def uncantor(number: int) -> tuple[int, int]:
@@ -167,66 +165,6 @@ def test_a_jsnodeid_shared_by_several_nodes_groups_them_all(tmp_path):
     assert dump_graph(g)["qParams"]["supernodes"] == raw["qParams"]["supernodes"]
 
 
-# A small file made up here, in circuit-tracer's shape.
-def node(node_id, feature_type, layer, ctx, feature, **more):
-    record = {
-        "node_id": node_id,
-        "feature": feature,
-        "layer": layer,
-        "ctx_idx": ctx,
-        "feature_type": feature_type,
-        "token_prob": 0.0,
-        "is_target_logit": False,
-        "run_idx": 0,
-        "reverse_ctx_idx": 0,
-        "jsNodeId": f"js-{node_id}",
-        "clerp": "",
-        "influence": 0.5,
-        "activation": None,
-    }
-    return {**record, **more}
-
-
-def small_file() -> dict:
-    return {
-        "metadata": {
-            "slug": "tiny",
-            "scan": "gemma-2-2b",
-            "prompt_tokens": ["<bos>", "Hé ↑"],
-            "prompt": "<bos>Hé ↑",
-            "info": {"transcoder_set": "some/clt", "create_time_ms": 1760913342206},
-        },
-        "qParams": {"pinnedIds": [], "supernodes": [["grp", "0_3_1", "1_-1_1"]], "linkType": "both"},
-        "nodes": [
-            node("E_2_0", "embedding", "E", 0, 0),
-            node("E_17_1", "embedding", "E", 1, 1),
-            # a layer-0 latent, and errors in the older id style (which looks like a layer-0 latent)
-            # and the newer one: the kind and layer come from feature_type and layer, and an
-            # error's id becomes the newer style.
-            node("0_3_1", "cross layer transcoder", "0", 1, cantor(0, 3), activation=1.25, clerp="greeting"),
-            node("0_4_1", "mlp reconstruction error", "4", 1, -1),
-            node("1_-1_1", "mlp reconstruction error", "1", 1, -1),
-            node(
-                "27_99_1",
-                "logit",
-                "27",
-                1,
-                99,
-                token_prob=0.75,
-                is_target_logit=True,
-                clerp='Output " there" (p=0.750)',
-                influence=None,
-            ),
-        ],
-        "links": [
-            {"source": "E_17_1", "target": "0_3_1", "weight": 2.5},
-            {"source": "0_3_1", "target": "27_99_1", "weight": -0.5},
-            {"source": "0_4_1", "target": "27_99_1", "weight": 0.125},
-            {"source": "1_-1_1", "target": "27_99_1", "weight": 1e-3},
-        ],
-    }
-
-
 def test_kinds_come_from_feature_type_whatever_the_error_id_style():
     g = parse_graph(small_file(), origin="tiny.json")
     assert [(n.id, n.kind, n.layer) for n in g.nodes] == [
@@ -350,7 +288,7 @@ BAD = {
     "empty graph": (edit(lambda f: f.update(nodes=[], links=[], qParams={})), "no nodes"),
     "duplicate node id": (edit(lambda f: f["nodes"].append(f["nodes"][3])), "duplicate node id '0_4_1'"),
     "error id of a latent": (
-        edit(lambda f: f["nodes"].append(node("0_4_1", "cross layer transcoder", "0", 1, cantor(0, 4)))),
+        edit(lambda f: f["nodes"].append(raw_node("0_4_1", "cross layer transcoder", "0", 1, cantor(0, 4)))),
         "'0_4_1' names both a latent and an error node",
     ),
     "duplicate link": (edit(lambda f: f["links"].append(f["links"][0])), "duplicate edge"),

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from circuitstore.formats import dump_graph, read_graph
+from circuitstore.formats import dump_graph, parse_graph, read_graph
 from circuitstore.store import (
     GraphExists,
     GraphNotFound,
@@ -22,6 +22,7 @@ from circuitstore.store import (
 from tests import raw_json
 from tests.data import GRAPH_FILES, GRAPHS_DIR
 from tests.database import value
+from tests.graph_files import node, small_file
 
 DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 OAKLAND = GRAPHS_DIR / "gemma-2-2b-clt" / "oakland-sacramento.json"
@@ -243,3 +244,46 @@ def test_concurrent_threads_share_features(store):
     with ThreadPoolExecutor(4) as pool:
         outcomes = list(pool.map(lambda _: store_graph(store, again), range(4)))
     assert sorted(outcomes) == ["created"] + ["unchanged"] * 3
+
+
+def test_extra_settings_and_scores_are_stored_and_come_back(store):
+    f = small_file()
+    f["metadata"]["pruning_settings"] = {"node_threshold": 0.8, "edge_threshold": 0.98, "sparsity": 0.1}
+    f["metadata"]["scores"] = {"replacement_score": 0.5, "completeness_score": 0.75, "max_nodes": 100}
+    graph = parse_graph(f, origin="tiny.json")
+    assert store_graph(store, graph) == "created"
+    back = load_graph(store, "tiny")
+    assert (back.meta.pruning, back.meta.scores) == (f["metadata"]["pruning_settings"], f["metadata"]["scores"])
+    assert dump_graph(back)["metadata"] == f["metadata"] and back.fingerprint() == graph.fingerprint()
+    assert value(store, "MATCH (g:Graph) RETURN [g.node_threshold, g.replacement_score, g.completeness_score]") == [
+        0.8,
+        0.5,
+        0.75,
+    ]
+
+
+def test_a_logit_whose_clerp_names_no_token_is_captioned_by_its_clerp_or_id(store):
+    f = small_file()
+    f["nodes"][-1]["clerp"] = "Austin, probably"
+    store_graph(store, parse_graph(f, origin="x"))
+    assert value(store, "MATCH (o:Logit) RETURN [o.name, o.text]") == ["→ Austin, probably 0.75", None]
+    f = small_file()
+    f["metadata"]["slug"] = "unlabelled"
+    f["nodes"][-1]["clerp"] = ""
+    store_graph(store, parse_graph(f, origin="x"))
+    assert value(store, "MATCH (o:Logit {graph_id: 'unlabelled'}) RETURN o.name") == "→ #99 0.75"
+    # the Vocab entry first met through a logit without text shows its id, never "null"
+    assert value(store, "MATCH (v:Vocab {token_id: 99}) RETURN [v.name, v.text]") == ["#99", None]
+    assert value(store, "MATCH (n) WHERE n.name CONTAINS 'null' RETURN count(n)") == 0
+
+
+def test_a_vocab_entry_learns_its_text_from_a_later_graph(store):
+    f = small_file()
+    f["nodes"][-1]["clerp"] = ""
+    store_graph(store, parse_graph(f, origin="x"))
+    f = small_file()
+    f["metadata"]["slug"] = "with-text"
+    f["metadata"]["prompt_tokens"].append(" there")
+    f["nodes"].append(node("E_99_2", "embedding", "E", 2, 2))
+    store_graph(store, parse_graph(f, origin="x"))
+    assert value(store, "MATCH (v:Vocab {token_id: 99}) RETURN [v.name, v.text]") == [" there", " there"]

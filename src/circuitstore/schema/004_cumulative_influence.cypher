@@ -8,7 +8,8 @@
 // records what it is: the conventions circuitstore used then (position-0 latents and errors as
 // sources, token nodes writing W_E + W_pos), influence_over 'kept nodes' (on the :Graph and in
 // its generation JSON, so exports tell too), no completeness score (then taken over nodes with
-// inputs only, so not comparable) and no fingerprint (its content changed).
+// inputs only, so not comparable; nor in the `scores` JSON that stores keep since, so the score
+// columns are read) and no fingerprint (its content changed).
 // A data migration: once done, no graph matches its WHERE, so applying it twice changes nothing.
 MATCH (g:Graph)
 WHERE g.source = '{}' AND g.position_0_sources IS NULL AND g.generation CONTAINS '"n_active_latents": '
@@ -30,6 +31,7 @@ SET g.position_0_sources = true,
     g.token_vectors = 'resid_pre',
     g.influence_over = 'kept nodes',
     g.completeness_score = null,
+    g.scores = null,
     g.fingerprint = null,
     g.generation = left(g.generation, size(g.generation) - 1) +
       ', "position_0_sources": true, "token_vectors": "resid_pre", "influence_over": "kept nodes"}';

@@ -67,8 +67,8 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
         transcoder_set=g["transcoder_set"],
         created=g.get("created"),
         generation=json.loads(g["generation"]),
-        pruning={k: g[k] for k in PRUNING_KEYS if g.get(k) is not None},
-        scores={k: g[k] for k in SCORE_KEYS if g.get(k) is not None},
+        pruning=_settings(g, "pruning", PRUNING_KEYS),
+        scores=_settings(g, "scores", SCORE_KEYS),
         source=json.loads(g["source"]),
     )
     return AttributionGraph(
@@ -79,3 +79,11 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
         [edges["weights"][k] for k in order],
         [Supernode(name, tuple(sorted(members, key=index.__getitem__))) for name, members in sorted(supernodes)],
     )
+
+
+def _settings(g: dict, prop: str, columns: tuple[str, ...]) -> dict:
+    """Pruning settings or scores: the JSON of all of them, or (graphs stored before it was
+    kept) the columns."""
+    if prop in g:
+        return json.loads(g[prop])
+    return {k: g[k] for k in columns if g.get(k) is not None}

@@ -33,7 +33,8 @@ NODE_PROPERTIES = {
 }
 # Each node kind's label, beside :Node.
 LABELS = {"token": "Token", "latent": "Latent", "error": "Error", "logit": "Logit"}
-# Pruning and score entries that have a column of their own on :Graph.
+# Pruning and score entries that have a column of their own on :Graph (all of them, known or
+# not, are also kept as JSON in `pruning` / `scores`).
 PRUNING_KEYS = ("node_threshold", "edge_threshold")
 SCORE_KEYS = ("replacement_score", "completeness_score")
 # Generation entries copied to :Graph columns, so that queries can tell which conventions a
@@ -45,14 +46,23 @@ GENERATION_COLUMNS = (*CONVENTIONS, "influence_over")
 def caption(node: Node) -> str:
     """The short `name` Neo4j Browser shows on a node (see the data model)."""
     if node.kind == "token":
-        return f"{json.dumps(node.text, ensure_ascii=False)}@{node.position}"
+        return f"{token_caption(node.text, node.token_id)}@{node.position}"
     if node.kind == "latent":
         text = f"L{node.layer}/{node.feature_index}@{node.position}"
         return f"{text} {node.label}" if node.label else text
     if node.kind == "error":
         return f"err L{node.layer}@{node.position}"
     prob = "" if node.probability is None else f" {node.probability:.2f}"
-    return f"→ {json.dumps(node.text, ensure_ascii=False)}{prob}"
+    # A clerp the reader could not parse says more than the bare token id.
+    shown = node.label if node.text is None and node.label else token_caption(node.text, node.token_id)
+    return f"→ {shown}{prob}"
+
+
+def token_caption(text: str | None, token_id: int | None) -> str:
+    """A token as captions show it: its text quoted (spaces visible), else `#<token id>`."""
+    if text is not None:
+        return json.dumps(text, ensure_ascii=False)
+    return "?" if token_id is None else f"#{token_id}"
 
 
 def _json(graph_id: str, what: str, value: Any) -> str:
@@ -124,10 +134,10 @@ class GraphParams:
                     feature["name"] = f"L{node.layer}/{node.feature_index} {node.label}"
             elif kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
-                vocab.setdefault(
-                    ref,
-                    {"id": ref, "model": meta.model, "token_id": node.token_id, "text": node.text, "name": node.text},
-                )
+                entry = vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id, "text": None})
+                if entry["text"] is None and node.text is not None:
+                    entry["text"] = node.text
+                entry["name"] = entry["text"] if entry["text"] is not None else token_caption(None, node.token_id)
             nodes.append({"label": LABELS[kind], "props": props, "feature": None, "vocab": None, "ref": ref})
         feature_ids = sorted(features)
         vocab_ids = sorted(vocab)
@@ -146,8 +156,6 @@ class GraphParams:
 
         shares = edge_shares(graph.n_nodes, graph.targets, graph.weights)
 
-        pruning = dict(meta.pruning)
-        scores = dict(meta.scores)
         graph_props = {
             "id": gid,
             "name": gid,
@@ -159,18 +167,17 @@ class GraphParams:
             "n_nodes": graph.n_nodes,
             "n_edges": graph.n_edges,
             "generation": _json(gid, "generation settings", dict(meta.generation)),
+            "pruning": _json(gid, "pruning settings", dict(meta.pruning)),
+            "scores": _json(gid, "scores", dict(meta.scores)),
             "source": _json(gid, "source metadata", dict(meta.source)),
             "fingerprint": graph.fingerprint(),
         }
         for key in GENERATION_COLUMNS:
             graph_props[key] = meta.generation.get(key)
         for key in PRUNING_KEYS:
-            graph_props[key] = pruning.pop(key, None)
+            graph_props[key] = meta.pruning.get(key)
         for key in SCORE_KEYS:
-            graph_props[key] = scores.pop(key, None)
-        if pruning or scores:
-            extra = ", ".join(sorted({*pruning, *scores}))
-            raise CircuitstoreError(f"graph {gid!r}: pruning/score entries without a :Graph column: {extra}")
+            graph_props[key] = meta.scores.get(key)
 
         return cls(
             graph_id=gid,

@@ -5,7 +5,8 @@
 //   $graph_id, $props                     the :Graph properties (fingerprint included)
 //   $features, $vocab                     shared rows, sorted by id (a fixed lock order for
 //                                         concurrent imports); a Feature keeps the first label
-//                                         it was given, a later graph only fills a missing one
+//                                         it was given, a later graph only fills a missing one;
+//                                         so does a Vocab entry's text
 //   $nodes                                [{label, props, feature, vocab}]: kind label, node
 //                                         properties (an absent one is not stored), index into
 //                                         $features / $vocab of the shared node (null: none);
@@ -32,6 +33,8 @@ CALL {
   UNWIND $vocab AS v
   MERGE (x:Vocab {id: v.id})
     ON CREATE SET x += v
+  // an entry first met as a logit whose clerp told no text learns it from a later graph
+  FOREACH (_ IN CASE WHEN x.text IS NULL AND v.text IS NOT NULL THEN [1] ELSE [] END | SET x.text = v.text, x.name = v.name)
   RETURN collect(x) AS vocab
 }
 CALL (features, vocab) {
