@@ -1,4 +1,4 @@
-"""Helpers over the test database: emptying it (schema kept) and reading one value."""
+"""Helpers over the test database: emptying it (schema kept), reading one value, the Feature labels."""
 
 from __future__ import annotations
 
@@ -25,3 +25,9 @@ def value(driver: neo4j.Driver, query: str, **params: Any) -> Any:
     """The first column of the first row of `query`."""
     records, _, _ = driver.execute_query(query, **params)
     return records[0][0]
+
+
+def stored_labels(driver: neo4j.Driver) -> dict[str, tuple]:
+    """{feature id: (label, label_source, label_graphs, name)} of every stored Feature."""
+    rows = value(driver, "MATCH (f:Feature) RETURN collect([f.id, f.label, f.label_source, f.label_graphs, f.name])")
+    return {fid: (label, source, graphs, name) for fid, label, source, graphs, name in rows}

@@ -64,3 +64,11 @@ def small_file() -> dict:
             {"source": "1_-1_1", "target": "27_99_1", "weight": 1e-3},
         ],
     }
+
+
+def labelled(slug: str, clerp: str) -> dict:
+    """The small file under another slug, its latent 0_3_1 (Feature some/clt/0/3) labelled `clerp`."""
+    f = small_file()
+    f["metadata"]["slug"] = slug
+    f["nodes"][2]["clerp"] = clerp
+    return f

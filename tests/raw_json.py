@@ -82,3 +82,40 @@ def supernode_members(raw: dict) -> dict[str, set[str]]:
         name: set().union(*({ids[m]} if m in ids else by_js[m] for m in members))
         for name, *members in raw["qParams"].get("supernodes", [])
     }
+
+
+def transcoder_set(raw: dict) -> str:
+    info = raw["metadata"].get("info") or {}
+    return info.get("transcoder_set") or raw["metadata"]["scan"]
+
+
+def feature_labels(raws: dict[str, dict]) -> dict[str, tuple[str, int] | None]:
+    """{feature id: (label, how many graphs give it)} over {graph id: raw file}: of the clerps the
+    graphs give a feature's latents, the one the most graphs give, ties to the alphabetically
+    first; None for a feature no graph labels."""
+    givers: dict[str, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
+    for gid, raw in raws.items():
+        for n in raw["nodes"]:
+            if kind_label(n) == "Latent":
+                layer, index, _ = n["node_id"].split("_")
+                labels = givers[f"{transcoder_set(raw)}/{layer}/{index}"]
+                if n["clerp"]:
+                    labels[n["clerp"]].add(gid)
+    out: dict[str, tuple[str, int] | None] = {}
+    for feature, labels in givers.items():
+        ranked = sorted(labels.items(), key=lambda item: (-len(item[1]), item[0]))
+        out[feature] = (ranked[0][0], len(ranked[0][1])) if ranked else None
+    return out
+
+
+def expected_labels(raws: dict[str, dict]) -> dict[str, tuple]:
+    """What database.stored_labels must say once exactly these files are stored: per Feature
+    (label, 'graph', how many graphs give it, caption), or no label and the bare caption."""
+    out = {}
+    for fid, best in feature_labels(raws).items():
+        layer, index = fid.split("/")[-2:]
+        if best is None:
+            out[fid] = (None, None, None, f"L{layer}/{index}")
+        else:
+            out[fid] = (best[0], "graph", best[1], f"L{layer}/{index} {best[0]}")
+    return out

@@ -11,12 +11,15 @@ import pytest
 
 from circuitstore import schema
 from circuitstore.errors import CircuitstoreError
-from circuitstore.formats import read_graph
+from circuitstore.formats import parse_graph, read_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.queries.library import get_check, get_query
 from circuitstore.store import load_graph, store_graph
 from circuitstore.store.cypher import cypher as store_cypher
+from tests import raw_json
 from tests.data import GRAPHS_DIR
+from tests.database import stored_labels
+from tests.graph_files import labelled
 
 DATA_MODEL = Path(schema.__file__).with_name("data-model.md")
 
@@ -253,3 +256,17 @@ def test_004_makes_the_influence_of_earlier_computed_graphs_cumulative(store):
     store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 3")
     schema.migrate(store)
     assert load_graph(store, old.meta.id).fingerprint() == migrated.fingerprint()
+
+
+def test_migration_5_derives_the_labels_an_older_store_took_from_its_first_graph(store):
+    files = {slug: labelled(slug, clerp) for slug, clerp in (("a", "greeting"), ("b", "hello"), ("c", "hello"))}
+    for slug, f in files.items():
+        store_graph(store, parse_graph(f, origin=slug))
+    # as circuitstore left them before version 5: the first label given, no provenance
+    store.execute_query(
+        "MATCH (f:Feature) SET f.label = 'greeting', f.name = 'L0/3 greeting' REMOVE f.label_source, f.label_graphs"
+    )
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 4")
+    assert schema.migrate(store) == schema.latest()
+    assert stored_labels(store) == raw_json.expected_labels(files)
+    assert stored_labels(store)["some/clt/0/3"][:3] == ("hello", "graph", 2)

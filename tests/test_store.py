@@ -21,8 +21,8 @@ from circuitstore.store import (
 )
 from tests import raw_json
 from tests.data import GRAPH_FILES, GRAPHS_DIR
-from tests.database import value
-from tests.graph_files import node, small_file
+from tests.database import stored_labels, value
+from tests.graph_files import labelled, node, small_file
 
 DALLAS = GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json"
 OAKLAND = GRAPHS_DIR / "gemma-2-2b-clt" / "oakland-sacramento.json"
@@ -287,3 +287,54 @@ def test_a_vocab_entry_learns_its_text_from_a_later_graph(store):
     f["nodes"].append(node("E_99_2", "embedding", "E", 2, 2))
     store_graph(store, parse_graph(f, origin="x"))
     assert value(store, "MATCH (v:Vocab {token_id: 99}) RETURN [v.name, v.text]") == [" there", " there"]
+
+
+def test_a_features_label_is_what_most_of_its_graphs_say(store):
+    files: dict[str, dict] = {}
+
+    def put(slug: str, clerp: str, **kw) -> None:
+        files[slug] = labelled(slug, clerp)
+        store_graph(store, parse_graph(files[slug], origin=slug), **kw)
+        assert stored_labels(store) == raw_json.expected_labels(files), slug
+
+    def drop(slug: str) -> None:
+        del files[slug]
+        delete_graph(store, slug)
+        assert stored_labels(store) == raw_json.expected_labels(files), slug
+
+    put("a", "greeting")
+    assert stored_labels(store)["some/clt/0/3"] == ("greeting", "graph", 1, "L0/3 greeting")
+    put("b", "hello")  # one graph each: the alphabetically first
+    assert stored_labels(store)["some/clt/0/3"][0] == "greeting"
+    put("c", "hello")  # two graphs say hello: it wins, for everyone
+    assert stored_labels(store)["some/clt/0/3"][:3] == ("hello", "graph", 2)
+    put("d", "")  # a graph without a label changes nothing
+    drop("c")  # what c said goes with it: a tie again
+    assert stored_labels(store)["some/clt/0/3"][0] == "greeting"
+    put("a", "hello", replace=True)  # replacing a relabels too
+    assert stored_labels(store)["some/clt/0/3"][:3] == ("hello", "graph", 2)
+    drop("a")
+    drop("b")
+    assert stored_labels(store)["some/clt/0/3"] == (None, None, None, "L0/3")
+    # each latent keeps its own graph's clerp
+    assert value(store, "MATCH (n:Latent) RETURN collect([n.graph_id, n.label])") == [["d", None]]
+
+
+def test_labels_of_the_shared_graphs(store):
+    raws = {raw_json.graph_id(raw_json.load(p), p): raw_json.load(p) for p in GRAPH_FILES}
+    for p in GRAPH_FILES:
+        store_graph(store, read_graph(p))
+    assert stored_labels(store) == raw_json.expected_labels(raws)
+
+
+def test_concurrent_imports_derive_labels_from_every_graph(store):
+    clerps = ["hello", "greeting", "hello", "hi", "greeting", "hello", "", "hi"]
+    files = {f"g{i}": labelled(f"g{i}", clerp) for i, clerp in enumerate(clerps)}
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda item: store_graph(store, parse_graph(item[1], origin=item[0])), files.items()))
+    assert stored_labels(store) == raw_json.expected_labels(files)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda gid: delete_graph(store, gid), ["g0", "g2", "g5"]))
+    assert stored_labels(store) == raw_json.expected_labels(
+        {k: v for k, v in files.items() if k not in ("g0", "g2", "g5")}
+    )

@@ -2,13 +2,16 @@
 
 A migration is a file of `;`-terminated statements that change nothing when run twice: schema
 statements written with IF NOT EXISTS, or data statements that match only what they have not
-converted yet (004). The highest number applied is kept on
+converted yet (004). A migration may also have a data step (`_data_steps`): Python that
+re-applies a rule kept in one place elsewhere (005: the store's Feature-label rule), in bounded
+transactions, and gives the same result when run twice. The highest number applied is kept on
 `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from importlib import resources
 
 from circuitstore.cypher_files import cypher_reader
@@ -25,6 +28,13 @@ _ALREADY_THERE = {
 
 
 cypher = cypher_reader(__name__)
+
+
+def _data_steps() -> dict[int, Callable[[neo4j.Driver], object]]:
+    """What runs after a migration's statements, by version."""
+    from circuitstore.store.labels import relabel_all
+
+    return {5: relabel_all}
 
 
 def migrations() -> list[tuple[int, str]]:
@@ -65,6 +75,7 @@ def migrate(driver: neo4j.Driver) -> int:
     pending = [(v, name) for v, name in migrations() if v > current]
     if not pending:
         return current
+    steps = _data_steps()
     with driver.session() as session:
         for version, name in pending:
             for statement in statements(cypher(name)):
@@ -73,6 +84,9 @@ def migrate(driver: neo4j.Driver) -> int:
                 except neo4j.exceptions.ClientError as exc:
                     if exc.code not in _ALREADY_THERE:
                         raise CircuitstoreError(f"migration {name} failed: {exc.message}") from None
+            if version in steps:
+                session.run(cypher("await_indexes"), seconds=300).consume()
+                steps[version](driver)
             session.run(cypher("version_record"), version=version).consume()
         session.run(cypher("await_indexes"), seconds=300).consume()
     return pending[-1][0]

@@ -12,7 +12,9 @@ One transaction per graph: a graph is stored whole or not at all, and replacing 
 new in that same transaction. The same content again (by fingerprint) changes nothing; different
 content under a stored id raises GraphExists unless replace=True. Shared Feature and Vocab nodes
 are MERGEd on their uniqueness constraints, so concurrent imports never duplicate them (deadlocks
-between them are retried by the driver). Every statement is a parameterised .cypher file here.
+between them are retried by the driver); the labels of the Features a graph touches are derived
+again, in the same transaction, from every graph that carries them (labels.py). Every statement
+is a parameterised .cypher file here.
 """
 
 from circuitstore.store.delete import delete_graph

@@ -5,14 +5,17 @@ from __future__ import annotations
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.store.cypher import cypher
 from circuitstore.store.errors import GraphNotFound
+from circuitstore.store.labels import relabel_features
 
 
-def clear_graph(tx: neo4j.ManagedTransaction, graph_id: str) -> list[str]:
+def clear_graph(tx: neo4j.ManagedTransaction, graph_id: str) -> tuple[list[str], list[str]]:
     """Delete a graph's nodes, edges, supernodes and interventions (also those that swapped in its
     latents; not the :Graph node) inside `tx`; return the elementIds of the Features and Vocab
-    entries they used, for `prune_shared` afterwards."""
+    entries they used, for `prune_shared` afterwards, and the ids of those Features, for
+    `relabel_features` after that."""
     tx.run(cypher("delete_interventions"), graph_id=graph_id).consume()
-    return tx.run(cypher("delete_graph_nodes"), graph_id=graph_id).single(strict=True)["shared"]
+    record = tx.run(cypher("delete_graph_nodes"), graph_id=graph_id).single(strict=True)
+    return record["shared"], record["features"]
 
 
 def prune_shared(tx: neo4j.ManagedTransaction, candidates: list[str]) -> int:
@@ -23,14 +26,16 @@ def prune_shared(tx: neo4j.ManagedTransaction, candidates: list[str]) -> int:
 
 
 def _delete(tx: neo4j.ManagedTransaction, graph_id: str) -> None:
-    shared = clear_graph(tx, graph_id)
+    shared, features = clear_graph(tx, graph_id)
     if not tx.run(cypher("delete_graph"), graph_id=graph_id).single(strict=True)["deleted"]:
         raise GraphNotFound(f"no graph {graph_id!r} is stored")
     prune_shared(tx, shared)
+    relabel_features(tx, features)  # what only this graph said about them goes with it
 
 
 def delete_graph(driver: neo4j.Driver, graph_id: str) -> None:
-    """Delete one graph in one transaction, keeping every shared node another graph still uses.
+    """Delete one graph in one transaction, keeping every shared node another graph still uses
+    (their labels re-derived without it).
     Raises GraphNotFound (and changes nothing) when no such graph is stored."""
     with driver.session() as session:
         session.execute_write(_delete, graph_id)

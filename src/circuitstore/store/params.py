@@ -87,7 +87,7 @@ class GraphParams:
     fingerprint: str
     graph: dict[str, Any]  # :Graph properties
     nodes: list[dict]  # in slot order: {label, props, feature, vocab}
-    features: list[dict]  # distinct :Feature properties, sorted by id (a fixed lock order)
+    features: list[dict]  # distinct :Feature keys (id, transcoder_set, layer, index), sorted by id (a fixed lock order)
     vocab: list[dict]  # distinct :Vocab properties, sorted by id
     sources: list[int]  # edge endpoints, as slots
     targets: list[int]
@@ -118,20 +118,16 @@ class GraphParams:
             ref = None
             if kind == "latent":
                 ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature_index)
-                feature = features.setdefault(
+                # label and name are derived afterwards, from every graph (feature_labels.cypher)
+                features.setdefault(
                     ref,
                     {
                         "id": ref,
                         "transcoder_set": meta.transcoder_set,
                         "layer": node.layer,
                         "index": node.feature_index,
-                        "label": None,
-                        "name": f"L{node.layer}/{node.feature_index}",
                     },
                 )
-                if feature["label"] is None and node.label:
-                    feature["label"] = node.label
-                    feature["name"] = f"L{node.layer}/{node.feature_index} {node.label}"
             elif kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
                 entry = vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id, "text": None})

@@ -7,6 +7,7 @@ from circuitstore.neo4j_driver import neo4j
 from circuitstore.store.cypher import cypher
 from circuitstore.store.delete import clear_graph, prune_shared
 from circuitstore.store.errors import GraphExists, GraphTooBig
+from circuitstore.store.labels import relabel_features
 from circuitstore.store.params import GraphParams
 
 # Edges per statement: large enough that per-statement costs vanish, small enough that one
@@ -55,13 +56,14 @@ def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> 
     gid = params.graph_id
     claim = tx.run(cypher("claim_graph"), graph_id=gid).single(strict=True)
     stale: list[str] = []
+    stale_features: list[str] = []
     outcome = "created"
     if not claim["fresh"]:
         if claim["fingerprint"] == params.fingerprint:
             return "unchanged"
         if not replace:
             raise GraphExists(f"a different graph is already stored as {gid!r} (use --replace to swap it)")
-        stale = clear_graph(tx, gid)
+        stale, stale_features = clear_graph(tx, gid)
         tx.run(cypher("unlink_graph"), graph_id=gid).consume()
         outcome = "replaced"
 
@@ -89,4 +91,5 @@ def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> 
             share=params.shares[lo:hi],
         ).consume()
     prune_shared(tx, stale)
+    relabel_features(tx, [f["id"] for f in params.features] + stale_features)
     return outcome

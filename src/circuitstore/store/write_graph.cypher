@@ -4,9 +4,10 @@
 // Parameters:
 //   $graph_id, $props                     the :Graph properties (fingerprint included)
 //   $features, $vocab                     shared rows, sorted by id (a fixed lock order for
-//                                         concurrent imports); a Feature keeps the first label
-//                                         it was given, a later graph only fills a missing one;
-//                                         so does a Vocab entry's text
+//                                         concurrent imports); a Feature's label and name are
+//                                         derived afterwards (feature_labels.cypher); a Vocab
+//                                         entry keeps its first text, a later graph only fills
+//                                         a missing one
 //   $nodes                                [{label, props, feature, vocab}]: kind label, node
 //                                         properties (an absent one is not stored), index into
 //                                         $features / $vocab of the shared node (null: none);
@@ -25,8 +26,6 @@ CALL {
   UNWIND $features AS f
   MERGE (x:Feature {id: f.id})
     ON CREATE SET x += f
-  FOREACH (_ IN CASE WHEN x.label IS NULL AND f.label IS NOT NULL THEN [1] ELSE [] END |
-    SET x.label = f.label, x.name = f.name)
   RETURN collect(x) AS features
 }
 CALL {
