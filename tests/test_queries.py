@@ -5,6 +5,7 @@ the queries' own output."""
 from __future__ import annotations
 
 import json
+import logging
 import math
 import re
 from collections import Counter, defaultdict
@@ -17,8 +18,8 @@ from click.testing import CliRunner
 from circuitstore.cli import main
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
-from circuitstore.queries import list_queries, run_query
-from circuitstore.queries.runner import problem_text
+from circuitstore.queries import QueryInfo, get_query, list_queries, run_query
+from circuitstore.queries.runner import bind, problem_text, run_statement
 from circuitstore.store import store_graph
 from tests.data import GRAPHS_DIR as GRAPHS
 from tests.database import wipe
@@ -138,6 +139,41 @@ def test_every_query_has_a_complete_header():
             assert f"${p.name}" in body, (q.name, p.name)
         # Browser refuses a query whose parameters are not all set, so the example sets each.
         assert set(re.findall(r"(\w+):", q.example)) == {p.name for p in q.params}, q.name
+        # every number and list is bounded (strings by the runner): no k = 10**9
+        assert all(p.max is not None for p in q.params if p.type in ("int", "float", "list")), q.name
+
+
+# The largest request each query takes, on the graphs here.
+AT_THE_BOUNDS = {
+    "paths": {"graph": DALLAS.meta.id, "max_length": 8, "k": 1000},
+    "recurrence": {"target": " Austin", "paths": 1000, "max_length": 8, "k": 1000},
+    "logit-drivers": {"graph": DALLAS.meta.id, "k": 1000},
+    "shared-features": {"graphs": [g.meta.id for g in GRAPH.values() if g is not HAIKU], "k": 1000},
+    "diff": {"graphs": [DALLAS.meta.id, OAKLAND.meta.id], "k": 1000},
+    "top-inputs": {"graph": DALLAS.meta.id, "node": "27_22605_7", "k": 1000},
+    "top-outputs": {"graph": DALLAS.meta.id, "node": "E_26865_6", "k": 1000},
+    "neighbourhood": {"graph": DALLAS.meta.id, "node": "27_22605_7", "depth": 3},
+    "supernode-graph": {"graph": HAIKU.meta.id, "influence": 1.0},
+    "feature": {"feature": next(n for n in DALLAS.nodes if n.kind == "latent").id, "k": 1000},
+    "search": {"text": "capital", "k": 1000},
+}
+
+
+@pytest.mark.parametrize("name", sorted(AT_THE_BOUNDS))
+def test_every_query_at_its_bounds_runs_in_bounded_memory(db, name):
+    """Neo4j's own accounting (PROFILE's GlobalMemory) of each query at its largest parameters:
+    a few MB, far inside even a 1 GiB heap's transaction pool (716.8 MiB)."""
+    query = get_query(name)
+    params = dict(AT_THE_BOUNDS[name])
+    if name == "feature":
+        node = next(n for n in DALLAS.nodes if n.kind == "latent")
+        params["feature"] = f"{DALLAS.meta.transcoder_set}/{node.layer}/{node.feature_index}"
+    values = bind(query, params)
+    with db.session() as session:
+        result = session.run("PROFILE " + query.text, values)
+        assert list(result) or name == "search"
+        memory = result.consume().profile["args"].get("GlobalMemory", 0)
+    assert memory < 32 * 2**20, (name, memory)
 
 
 # ---- paths --------------------------------------------------------------------------------
@@ -163,6 +199,19 @@ def test_paths_by_position_with_length_limit(db, position, max_length, k):
     assert [r["strength"] for r in rows] == pytest.approx([s for _, s, _ in expected], rel=1e-9)
     assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
     assert max(r["length"] for r in rows) <= max_length
+
+
+def test_many_long_paths_match_yens_algorithm(db):
+    """Far more paths than one node's share of the search (the k = 48 that once ran out of memory)."""
+    rows = run_query(db, "paths", graph=DALLAS.meta.id, max_length=8, k=150)
+    expected = strongest_paths(DALLAS, token_ids(DALLAS), logit(DALLAS).id, 8, 150)
+    assert len(rows) == 150
+    assert [r["strength"] for r in rows] == pytest.approx([s for _, s, _ in expected], rel=1e-9)
+    # the same paths; two of equal strength may come in either order (and the last place's tie either one)
+    cut = expected[-1][1]
+    assert {(round(r["strength"], 15), tuple(r["node_ids"])) for r in rows if r["strength"] > cut} == {
+        (round(s, 15), tuple(p)) for p, s, _ in expected if s > cut
+    }
 
 
 def test_paths_from_any_token_in_a_prefixed_graph(db):
@@ -212,7 +261,7 @@ def test_logit_drivers_match_the_matrix_inverse(db, path, target):
 
 
 def test_shared_features_dallas_and_oakland(db):
-    rows = run_query(db, "shared-features", graphs=[DALLAS.meta.id, OAKLAND.meta.id], k=10_000)
+    rows = run_query(db, "shared-features", graphs=[DALLAS.meta.id, OAKLAND.meta.id], k=1000)
     a, b = latents_by_feature(DALLAS), latents_by_feature(OAKLAND)
     assert {r["feature"] for r in rows} == a.keys() & b.keys()
     for r in rows:
@@ -229,7 +278,7 @@ def test_shared_features_dallas_and_oakland(db):
 
 def test_shared_features_across_the_prefixed_graphs(db):
     graphs = [GRAPH[p] for p in PREFIXED]
-    rows = run_query(db, "shared-features", graphs=[g.meta.id for g in graphs], k=10_000)
+    rows = run_query(db, "shared-features", graphs=[g.meta.id for g in graphs], k=1000)
     common = set.intersection(*(set(latents_by_feature(g)) for g in graphs))
     assert common and {r["feature"] for r in rows} == common
 
@@ -267,7 +316,7 @@ def test_diff_dallas_oakland(db):
 
 
 def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db):
-    rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=5, max_length=4, k=10_000)
+    rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=5, max_length=4, k=1000)
     counts, graphs_of = Counter(), defaultdict(set)
     assert len(PREFIXED) == 11
     for p in PREFIXED:
@@ -431,8 +480,40 @@ def test_bad_values_are_refused_before_any_query(db):
         run_query(db, "feature", feature="x/1/2")
     with pytest.raises(CircuitstoreError, match='no stored graph has a logit " Paris"; common logits are:'):
         run_query(db, "recurrence", target=" Paris")
-    with pytest.raises(CircuitstoreError, match="query search failed: .*"):
-        run_query(db, "search", text='"unbalanced')
+    with pytest.raises(CircuitstoreError, match="k must be at most 1000, got 99999999999999999999"):
+        run_query(db, "paths", graph=DALLAS.meta.id, k=99999999999999999999)
+    with pytest.raises(CircuitstoreError, match="text is longer than 10000 characters"):
+        run_query(db, "search", text="x" * 10_001)
+    with pytest.raises(CircuitstoreError, match=r"graph \"" + re.escape(DALLAS.meta.id) + r"\" is named twice"):
+        run_query(db, "shared-features", graphs=[DALLAS.meta.id, DALLAS.meta.id])
+    with pytest.raises(CircuitstoreError, match="is named twice"):
+        run_query(db, "diff", graphs=[OAKLAND.meta.id, OAKLAND.meta.id])
+    for text, where in (('"unbalanced', "Lexical error at line 1, column 12"), ("a AND", 'Encountered "<EOF>"')):
+        with pytest.raises(CircuitstoreError) as caught:
+            run_query(db, "search", text=text)
+        message = str(caught.value)
+        assert message.startswith(f"query search: the text is not a valid Lucene query ({where}")
+        assert "\n" not in message
+
+
+def test_a_request_beyond_the_transaction_memory_fails_at_once_in_one_line(db, caplog):
+    """Neo4j calls running out of transaction memory transient; the driver would retry it for a
+    minute. Here it is one line, at the first try."""
+    hungry = QueryInfo(
+        "hungry",
+        "sorts rows that each carry a list of 200,000 numbers",
+        (),
+        (),
+        "",
+        "WITH [x IN range(1, 200000) | toFloat(x)] AS xs UNWIND range(1, 1000) AS i "
+        "WITH xs, i ORDER BY i LIMIT 1000 RETURN count(*) AS n",
+    )
+    caplog.set_level(logging.INFO, logger="neo4j")
+    with db.session() as session, pytest.raises(CircuitstoreError) as caught:
+        session.execute_read(run_statement, hungry, {})
+    message = str(caught.value)
+    assert message.startswith("query hungry needs more memory than Neo4j gives a transaction (") and "\n" not in message
+    assert not [r for r in caplog.records if "retried" in r.getMessage()]
 
 
 # ---- the command line -------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from circuitstore.store import load_graph, store_graph
 from circuitstore.store.cypher import cypher as store_cypher
 from tests import raw_json
 from tests.data import GRAPHS_DIR
-from tests.database import stored_labels
+from tests.database import stored_labels, value
 from tests.graph_files import labelled
 
 DATA_MODEL = Path(schema.__file__).with_name("data-model.md")
@@ -62,6 +62,7 @@ def test_every_documented_index_exists(store):
     assert ("RANGE", ("Logit",), ("graph_id", "text")) in indexes
     assert ("RANGE", ("Intervention",), ("graph_id",)) in indexes
     assert ("RANGE", ("Intervention",), ("swap_from",)) in indexes
+    assert ("RANGE", ("Node",), ("graph_id", "slot")) in indexes
     fulltext = {
         r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
         for r in _rows(store, _SCHEMA)
@@ -82,8 +83,9 @@ def test_the_data_model_names_every_index_it_gets():
     statements = [s for _, f in schema.migrations() for s in schema.statements(schema.cypher(f))]
     created = [s for s in statements if s.startswith("CREATE")]
     assert all(re.match(r"CREATE (CONSTRAINT|INDEX|FULLTEXT INDEX) \w+ IF NOT EXISTS", s) for s in created)
-    # The others convert data (004) and create no index.
+    # The others convert data (004; 005: slots) and create no index.
     assert all(s.startswith("MATCH") and "INDEX" not in s for s in statements if s not in created)
+    assert "`node_slot`" in doc
     for version, name in schema.migrations():
         assert f"| {version} | `{name}.cypher` |" in doc
 
@@ -270,3 +272,13 @@ def test_migration_5_derives_the_labels_an_older_store_took_from_its_first_graph
     assert schema.migrate(store) == schema.latest()
     assert stored_labels(store) == raw_json.expected_labels(files)
     assert stored_labels(store)["some/clt/0/3"][:3] == ("hello", "graph", 2)
+
+
+def test_migration_5_gives_the_nodes_of_older_graphs_their_slots(store):
+    graph = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    store_graph(store, graph)
+    store.execute_query("MATCH (n:Node) REMOVE n.slot")  # as stored before version 5
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 4")
+    assert schema.migrate(store) == schema.latest()
+    slots = value(store, "MATCH (n:Node {graph_id: $g}) RETURN collect(n.slot)", g=graph.meta.id)
+    assert sorted(slots) == list(range(graph.n_nodes))

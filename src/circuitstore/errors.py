@@ -1,5 +1,9 @@
 """The one exception type users see: a one-line message, printed by the CLI without a traceback."""
 
+# Neo4j's code for a transaction that outgrew dbms.memory.transaction.total.max. The driver
+# counts it transient and retries it for about a minute; retrying cannot help.
+NEO4J_OUT_OF_MEMORY = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
 
 class CircuitstoreError(Exception):
     """A fault the user can act on (bad input, a missing server, a wrong password)."""

@@ -10,34 +10,40 @@
 // A and B.
 //
 // @param graphs list (min 2, max 2): the two graph ids, A then B
-// @param k int = 10 (min 1): rows per section
+// @param k int = 10 (min 1, max 1000): rows per section
 // @check graphs same_transcoders
 // @example :params {graphs: ["clt-hp-the-capital-of-201020250035-20251020-003525", "capital_oakland-20251026-163348"], k: 10}
-UNWIND $graphs AS graph
-MATCH (n:Latent {graph_id: graph})
-WITH n.feature_id AS feature,
-     count(CASE WHEN graph = $graphs[0] THEN 1 END) > 0 AS in_a,
-     count(CASE WHEN graph = $graphs[1] THEN 1 END) > 0 AS in_b,
-     min(CASE WHEN graph = $graphs[0] THEN n.influence END) AS a,
-     min(CASE WHEN graph = $graphs[1] THEN n.influence END) AS b
-WITH collect({feature: feature, in_a: in_a, in_b: in_b, a: a, b: b}) AS features
-CALL (features) {
-  UNWIND features AS x
-  WITH x WHERE NOT x.in_b
-  RETURN "only in A" AS section, x.feature AS item, x.a AS a, null AS b, null AS change
+// Each section ranks the rows of an aggregation, not of a collected list: rows that carry a list
+// make every ranked row count its whole size (k rows of it at the bound).
+CALL () {
+  UNWIND $graphs AS graph
+  MATCH (n:Latent {graph_id: graph})
+  WITH n.feature_id AS feature, collect(DISTINCT graph) AS graphs, min(n.influence) AS a
+  WHERE graphs = [$graphs[0]]
+  RETURN "only in A" AS section, feature AS item, a, null AS b, null AS change
   ORDER BY a, item LIMIT $k
 UNION ALL
-  UNWIND features AS x
-  WITH x WHERE NOT x.in_a
-  RETURN "only in B" AS section, x.feature AS item, null AS a, x.b AS b, null AS change
+  UNWIND $graphs AS graph
+  MATCH (n:Latent {graph_id: graph})
+  WITH n.feature_id AS feature, collect(DISTINCT graph) AS graphs, min(n.influence) AS b
+  WHERE graphs = [$graphs[1]]
+  RETURN "only in B" AS section, feature AS item, null AS a, b, null AS change
   ORDER BY b, item LIMIT $k
 UNION ALL
-  UNWIND features AS x
-  WITH x WHERE x.in_a AND x.in_b
-  RETURN "changed" AS section, x.feature AS item, x.a AS a, x.b AS b, x.b - x.a AS change
+  UNWIND $graphs AS graph
+  MATCH (n:Latent {graph_id: graph})
+  WITH n.feature_id AS feature,
+       count(CASE WHEN graph = $graphs[0] THEN 1 END) > 0 AND count(CASE WHEN graph = $graphs[1] THEN 1 END) > 0 AS both,
+       min(CASE WHEN graph = $graphs[0] THEN n.influence END) AS a,
+       min(CASE WHEN graph = $graphs[1] THEN n.influence END) AS b
+  WHERE both
+  RETURN "changed" AS section, feature AS item, a, b, b - a AS change
   ORDER BY coalesce(abs(change), -1.0) DESC, item LIMIT $k
 UNION ALL
-  WITH [x IN features WHERE x.in_a AND x.in_b | x.feature] AS shared
+  UNWIND $graphs AS graph
+  MATCH (n:Latent {graph_id: graph})
+  WITH n.feature_id AS feature, count(DISTINCT graph) AS in_graphs
+  WITH collect(CASE WHEN in_graphs = 2 THEN feature END) AS shared
   UNWIND $graphs AS graph
   MATCH (u:Latent {graph_id: graph})-[r:ATTRIBUTION]->(v:Latent)
   WHERE u.feature_id IN shared AND v.feature_id IN shared

@@ -6,7 +6,7 @@
 // stored (LOWER is MORE influential).
 //
 // @param feature string: Feature id, "<transcoder set>/<layer>/<index>"
-// @param k int = 5 (min 1): partners per latent
+// @param k int = 5 (min 1, max 1000): partners per latent
 // @check feature
 // @example :params {feature: "mntss/clt-gemma-2-2b-2.5M/20/44686", k: 5}
 MATCH (f:Feature {id: $feature})<-[:INSTANCE_OF]-(n:Latent)

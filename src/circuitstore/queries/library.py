@@ -11,7 +11,9 @@ into Neo4j Browser and what `circuitstore query` runs are the same text. Header 
     // @example :params {...}
 
 TYPE is one of string, int, float, bool, list (a list of strings); DEFAULT is JSON (`null`,
-`5`, `"x"`); a parameter without a default is required. Files whose name starts with `_` are
+`5`, `"x"`); a parameter without a default is required. Every int, float and list parameter has
+a max (for a list, of its length): a query at its bounds runs in bounded memory; strings are
+capped by the runner (runner.MAX_TEXT). Files whose name starts with `_` are
 helpers (checks), not listed as queries. A check returns no row when all is well, else a row
 whose `problem` is a string or a list of parts, each a string or a list of strings (which the
 runner joins with ", ").

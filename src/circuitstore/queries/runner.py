@@ -4,13 +4,18 @@ the very text of its `.cypher` file, and hand back plain Python rows."""
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping
 from typing import Any
 
-from circuitstore.errors import CircuitstoreError
+from circuitstore.errors import NEO4J_OUT_OF_MEMORY, CircuitstoreError, one_line
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries.library import Param, QueryInfo, get_check, get_query
 from circuitstore.records import rows
+
+# The longest string parameter (and list item) a query takes; numbers and lists have their
+# bounds in the query's header.
+MAX_TEXT = 10_000
 
 
 def run_query(driver: neo4j.Driver, name: str, **params: Any) -> list[dict[str, Any]]:
@@ -22,10 +27,10 @@ def run_query(driver: neo4j.Driver, name: str, **params: Any) -> list[dict[str, 
     # Checks and query share one read transaction: one round of begin/commit, one snapshot.
     def work(tx: neo4j.ManagedTransaction) -> list[dict[str, Any]]:
         for check in checks:
-            problems = [problem_text(r["problem"]) for r in _run(tx, check, values) if r.get("problem")]
+            problems = [problem_text(r["problem"]) for r in run_statement(tx, check, values) if r.get("problem")]
             if problems:
                 raise CircuitstoreError("; ".join(problems))
-        return _run(tx, query, values)
+        return run_statement(tx, query, values)
 
     with driver.session() as session:
         return session.execute_read(work)
@@ -108,6 +113,9 @@ def _checked(query: QueryInfo, p: Param, value: Any) -> Any:
             raise CircuitstoreError(f"query {query.name}: {p.name} must be finite, got {value!r}")
     if p.type == "list":
         value = list(value)
+    texts = value if p.type == "list" else [value] if p.type == "string" else []
+    if any(len(text) > MAX_TEXT for text in texts):
+        raise CircuitstoreError(f"query {query.name}: {p.name} is longer than {MAX_TEXT} characters")
     size = len(value) if p.type == "list" else value
     what = "the number of " + p.name if p.type == "list" else p.name
     if p.min is not None and size < p.min:
@@ -127,8 +135,27 @@ def _a(type_: str) -> str:
     }[type_]
 
 
-def _run(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
+def run_statement(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[str, Any]) -> list[dict[str, Any]]:
+    """One query's rows inside `tx`. Its faults become one-line CircuitstoreErrors, which the
+    driver does not retry: a bad statement, a full-text search that is no Lucene query, and a
+    request that outgrows Neo4j's transaction memory (retrying would only take a minute to fail
+    the same way)."""
     try:
         return rows(tx.run(query.text, values))
+    except neo4j.exceptions.TransientError as exc:
+        if exc.code != NEO4J_OUT_OF_MEMORY:
+            raise
+        limit = re.search(r"limit ([\d.]+ ?\w+)", exc.message or "")
+        raise CircuitstoreError(
+            f"query {query.name} needs more memory than Neo4j gives a transaction"
+            f"{f' ({limit[1]})' if limit else ''}; ask for less, or give the server more heap "
+            "(circuitstore server start --heap 8g --restart)"
+        ) from None
     except neo4j.exceptions.ClientError as exc:
-        raise CircuitstoreError(f"query {query.name} failed: {exc.message}") from None
+        lucene = re.search(r"lucene\.queryparser\.classic\.\w+: (.*?)(?:\.\s|\n|$)", exc.message or "")
+        if lucene:
+            raise CircuitstoreError(
+                f"query {query.name}: the text is not a valid Lucene query ({lucene[1].strip()}); "
+                'put phrases in double quotes, or escape special characters such as ( ) : " with a backslash'
+            ) from None
+        raise CircuitstoreError(f"query {query.name} failed: {one_line(exc)}") from None

@@ -5,7 +5,7 @@
 // "\"capital of\""; a prefix: "capit*"). Up to k hits of each kind, best score first.
 //
 // @param text string: words to look for
-// @param k int = 10 (min 1): hits per kind
+// @param k int = 10 (min 1, max 1000): hits per kind
 // @example :params {text: "capital", k: 10}
 CALL () {
   CALL db.index.fulltext.queryNodes("feature_label", $text) YIELD node, score

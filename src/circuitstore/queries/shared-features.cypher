@@ -7,8 +7,8 @@
 // influential, so LOWER is MORE influential (a feature at several positions reports its
 // lowest). Most influential (lowest worst-case influence) first.
 //
-// @param graphs list (min 2): graph ids, e.g. two prompts to compare
-// @param k int = 50 (min 1): how many features
+// @param graphs list (min 2, max 100): graph ids, e.g. two prompts to compare
+// @param k int = 50 (min 1, max 1000): how many features
 // @check graphs
 // @example :params {graphs: ["clt-hp-the-capital-of-201020250035-20251020-003525", "capital_oakland-20251026-163348"], k: 50}
 UNWIND $graphs AS graph

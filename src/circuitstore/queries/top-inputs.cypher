@@ -5,7 +5,7 @@
 //
 // @param graph string: graph id
 // @param node string: node id within the graph, e.g. "27_22605_7"
-// @param k int = 10 (min 1): how many sources
+// @param k int = 10 (min 1, max 1000): how many sources
 // @check graph node
 // @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", node: "27_22605_7", k: 10}
 MATCH (n:Node {graph_id: $graph, node_id: $node})<-[r:ATTRIBUTION]-(s)

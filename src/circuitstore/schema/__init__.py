@@ -2,10 +2,10 @@
 
 A migration is a file of `;`-terminated statements that change nothing when run twice: schema
 statements written with IF NOT EXISTS, or data statements that match only what they have not
-converted yet (004). A migration may also have a data step (`_data_steps`): Python that
-re-applies a rule kept in one place elsewhere (005: the store's Feature-label rule), in bounded
-transactions, and gives the same result when run twice. The highest number applied is kept on
-`(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
+converted yet (004; 005: slots). A migration may also have a data step (`_data_steps`): Python
+that re-applies a rule kept in one place elsewhere (005: the store's Feature-label rule), in
+bounded transactions, and gives the same result when run twice. The highest number applied is
+kept on `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
 """
 
 from __future__ import annotations

@@ -77,7 +77,8 @@ class GraphParams:
     """Everything store_graph sends, in the shapes write_graph.cypher reads.
 
     Nodes go in kind order (tokens, latents, errors, logits), table order within a kind; edges
-    and supernode members name nodes by their position ("slot") in that order. A node is
+    and supernode members name nodes by their position ("slot") in that order, which each node
+    also keeps as its `slot` property (queries index per-node lists by it). A node is
     {label, props, feature, vocab}: its kind label, its properties but graph_id (an absent one
     is not stored), and the index into `features` / `vocab` of the shared node it links to
     (null: none).
@@ -108,7 +109,13 @@ class GraphParams:
         for i in order.tolist():
             node = graph.nodes[i]
             kind = node.kind
-            props: dict[str, Any] = {"node_id": node.id, "kind": kind, "position": node.position, "name": caption(node)}
+            props: dict[str, Any] = {
+                "node_id": node.id,
+                "kind": kind,
+                "position": node.position,
+                "slot": len(nodes),
+                "name": caption(node),
+            }
             for field, prop in NODE_PROPERTIES.items():
                 value = getattr(node, field)
                 if value is not None:

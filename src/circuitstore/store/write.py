@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from circuitstore.errors import NEO4J_OUT_OF_MEMORY
 from circuitstore.graph import AttributionGraph
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.store.cypher import cypher
@@ -13,7 +14,6 @@ from circuitstore.store.params import GraphParams
 # Edges per statement: large enough that per-statement costs vanish, small enough that one
 # parameter message stays a few MB.
 EDGE_BATCH = 20_000
-_OUT_OF_TX_MEMORY = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
 
 
 def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool = False) -> str:
@@ -29,7 +29,7 @@ def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool 
         try:
             return session.execute_write(_store, params, replace)
         except neo4j.exceptions.TransientError as exc:  # at commit, after the driver's retries
-            if exc.code == _OUT_OF_TX_MEMORY:
+            if exc.code == NEO4J_OUT_OF_MEMORY:
                 raise _too_big(params, exc) from exc
             raise
 
@@ -39,7 +39,7 @@ def _store(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> 
         return _write(tx, params, replace)
     except neo4j.exceptions.TransientError as exc:
         # Retrying cannot help a graph whose edges alone exceed the server's transaction memory.
-        if exc.code == _OUT_OF_TX_MEMORY:
+        if exc.code == NEO4J_OUT_OF_MEMORY:
             raise _too_big(params, exc) from exc
         raise
 

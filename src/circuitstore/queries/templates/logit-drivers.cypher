@@ -14,7 +14,7 @@
 //
 // @param graph string: graph id
 // @param target string = null: logit token text, e.g. " Austin"; default: the target logit
-// @param k int = 10 (min 1): how many latents
+// @param k int = 10 (min 1, max 1000): how many latents
 // @check graph logit
 // @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", target: " Austin", k: 10}
 MATCH (t:Logit {graph_id: $graph})

@@ -6,38 +6,42 @@
 // product of the weights comes back too. With no source or position, paths start at any input
 // token; with no target, they end at the graph's target logit.
 //
-// Exact top-k without enumerating paths: the search goes one edge per step (the step block
-// below is repeated 8 times, the largest max_length) and keeps, for each node reached, only the
-// k strongest partial paths of that length: a path in the overall top k has a prefix among the
-// k strongest of its length into each of its nodes. Since shares are at most 1, a partial path
-// is dropped as soon as its strength times the largest share into the target falls below the
-// k-th strongest complete path found so far (`tau`), which keeps every step small.
+// Exact top-k in memory bounded by k, not by the graph: first, for every node and every number
+// of edges r, the strongest completion to the target in at most r edges (`bound`, one list per r
+// indexed by the node's `slot`; the block `bound` is repeated up to max_length - 1 times). Then
+// the search goes one edge per step (the block `paths`, repeated 8 times, the largest max_length)
+// and ranks each partial path by its strength times its best completion (`u`): a path that can
+// actually be had. So the k best by u, complete or not, are k distinct paths at least as strong
+// as the k-th of them, and anything ranked below can be dropped: at most k paths are kept at any
+// step, however many nodes the graph has.
 //
 // Generated from templates/paths.cypher: edit that, then run `python -m circuitstore.queries.generate`.
 //
 // @param graph string: graph id
 // @param source string = null: input token text, e.g. " Dallas" (mind the leading space)
-// @param position int = null (min 0): input token position (0 = first token)
+// @param position int = null (min 0, max 1000000): input token position (0 = first token)
 // @param target string = null: logit token text, e.g. " Austin"; default: the target logit
 // @param max_length int = 6 (min 1, max 8): most edges on a path
-// @param k int = 5 (min 1): how many paths
+// @param k int = 5 (min 1, max 1000): how many paths
 // @check graph token logit
 // @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", source: " Dallas", position: null, target: " Austin", max_length: 6, k: 5}
 MATCH (t:Logit {graph_id: $graph})
 WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
 WITH t ORDER BY t.probability DESC LIMIT 1
+MATCH (g:Graph {id: $graph})
+WITH t, g, [[i IN range(0, g.n_nodes - 1) | CASE WHEN i = t.slot THEN 1.0 ELSE 0.0 END]] AS bound
+{{repeat bound 7 graph=$graph}}
 MATCH (s:Token {graph_id: $graph})
 WHERE ($source IS NULL OR s.text = $source) AND ($position IS NULL OR s.position = $position)
-WITH t, collect({n: s, s: 1.0, w: 1.0, nodes: [s], shares: [], weights: []}) AS frontier
-CALL (t) {
-  MATCH (:Node)-[r:ATTRIBUTION]->(t)
-  RETURN max(r.share) AS cap
-}
-WITH t, cap, frontier, [] AS done, 0.0 AS tau
+WITH t, g, bound, collect({n: s, s: 1.0, u: 1.0, w: 1.0, nodes: [s], shares: [], weights: []}) AS frontier
+WITH t, g, bound, frontier, [] AS done, 0.0 AS theta
 {{repeat paths 8 limit=$k}}
-UNWIND range(0, size(done) - 1) AS i
-WITH i, done[i] AS d
-RETURN i + 1 AS rank, d.s AS strength, d.w AS weight_product, size(d.nodes) - 1 AS length,
+// strongest first, ties in the order found (ranks worked out in lists: an ORDER BY would hold
+// every row with the lists it carries)
+WITH done, range(0, size(done) - 1) AS ix
+WITH done, ix, [i IN ix | size([j IN ix WHERE done[j].s > done[i].s OR (done[j].s = done[i].s AND j < i)])] AS ranks
+UNWIND ix AS r
+WITH r, done[[i IN ix WHERE ranks[i] = r][0]] AS d
+RETURN r + 1 AS rank, d.s AS strength, d.w AS weight_product, size(d.nodes) - 1 AS length,
        [n IN d.nodes | n.name] AS path, [n IN d.nodes | n.node_id] AS node_ids,
        d.shares AS shares, d.weights AS weights
-ORDER BY rank
