@@ -13,13 +13,17 @@ from circuitstore.formats import dump_graph, parse_graph, read_graph
 from circuitstore.store import (
     GraphExists,
     GraphNotFound,
+    GraphTooBig,
     delete_graph,
     graph_exists,
     list_graphs,
     load_graph,
     store_graph,
 )
+from circuitstore.store.memory import STORE_BYTES_PER_EDGE, transaction_pool
+from circuitstore.store.write import EDGE_BATCH
 from tests import raw_json
+from tests.big_graphs import big_graph
 from tests.data import GRAPH_FILES, GRAPHS_DIR
 from tests.database import stored_labels, value
 from tests.graph_files import labelled, node, small_file
@@ -338,3 +342,42 @@ def test_concurrent_imports_derive_labels_from_every_graph(store):
     assert stored_labels(store) == raw_json.expected_labels(
         {k: v for k, v in files.items() if k not in ("g0", "g2", "g5")}
     )
+
+
+def _counts(driver, graph_id: str) -> tuple[int, int]:
+    return (
+        value(driver, "MATCH (n:Node {graph_id: $g}) WHERE n.node_id IS NOT NULL RETURN count(n)", g=graph_id),
+        value(driver, "MATCH (:Node {graph_id: $g})-[r:ATTRIBUTION]->() RETURN count(r)", g=graph_id),
+    )
+
+
+@pytest.mark.slow
+def test_half_a_million_edges_store_replace_and_delete_whole_on_the_default_heap(store):
+    """The default heap (auto) holds a 500,000-edge graph in one transaction: stored, replaced by
+    another as big, deleted; each whole. Progress comes per batch of edges."""
+    graph = big_graph("half-a-million", n_latents=12_500, n_edges=500_000)
+    seen: list[tuple[int, int]] = []
+    assert store_graph(store, graph, progress=lambda done, total: seen.append((done, total))) == "created"
+    assert _counts(store, graph.meta.id) == (graph.n_nodes, graph.n_edges)
+    batches = -(-graph.n_edges // EDGE_BATCH)
+    assert seen == [(min((i + 1) * EDGE_BATCH, graph.n_edges), graph.n_edges) for i in range(batches)]
+
+    other = big_graph("half-a-million", n_latents=12_000, n_edges=500_000, seed=8)
+    assert store_graph(store, other, replace=True) == "replaced"
+    assert _counts(store, graph.meta.id) == (other.n_nodes, other.n_edges)
+    assert value(store, "MATCH (f:Feature) RETURN count(f)") == 12_000
+
+    delete_graph(store, graph.meta.id)
+    assert value(store, "MATCH (n) WHERE n:Graph OR n:Node OR n:Feature OR n:Vocab RETURN count(n)") == 0
+
+
+def test_a_graph_too_big_for_the_transaction_memory_is_refused_before_anything_is_sent(store, caplog):
+    pool = transaction_pool(store)
+    edges = pool // STORE_BYTES_PER_EDGE + 1
+    graph = big_graph("too-big", n_latents=2 * int(edges**0.5) + 100, n_edges=edges)
+    with pytest.raises(GraphTooBig) as caught:
+        store_graph(store, graph)
+    message = str(caught.value)
+    assert "\n" not in message and message.startswith(f"graph 'too-big': storing its {edges:,} edges needs about")
+    assert "circuitstore server start --heap" in message and "--restart" in message
+    assert value(store, "MATCH (n) WHERE NOT n:SchemaVersion RETURN count(n)") == 0

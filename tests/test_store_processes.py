@@ -10,13 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from circuitstore.formats import read_graph, write_graph
-from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.store import store_graph
 from tests import raw_json
+from tests.big_graphs import big_graph
 from tests.data import GRAPHS_DIR
 from tests.database import value
 
@@ -37,21 +36,6 @@ def importer(neo4j_target: dict, *args: str) -> subprocess.Popen:
     )
 
 
-def big_graph(graph_id: str, n_latents: int = 3000, n_edges: int = 400_000) -> AttributionGraph:
-    """A synthetic graph big enough that writing its edges takes seconds (random but fixed)."""
-    rng = np.random.default_rng(7)
-    tokens = tuple(f"t{i}" for i in range(8))
-    nodes = [Node(f"E_{100 + p}_{p}", "token", p, token_id=100 + p, text=tokens[p]) for p in range(8)]
-    nodes += [
-        Node(f"{i % 26}_{i}_{i % 8}", "latent", i % 8, layer=i % 26, feature_index=i, activation=1.0)
-        for i in range(n_latents)
-    ]
-    nodes.append(Node("27_9_7", "logit", 7, layer=27, token_id=9, text=" x", probability=0.5, is_target=True))
-    pairs = rng.choice(len(nodes) ** 2, size=n_edges, replace=False)
-    meta = GraphMeta(graph_id, "".join(tokens), tokens, "gemma-2-2b", "synthetic/killed-transcoders")
-    return AttributionGraph(meta, nodes, pairs // len(nodes), pairs % len(nodes), rng.normal(size=n_edges))
-
-
 def edge_writers(driver) -> int:
     return value(
         driver,
@@ -69,7 +53,7 @@ def test_sigkill_mid_import_leaves_no_trace(store, neo4j_target, tmp_path, repla
     # Either a new graph, or a different graph swapped in for Dallas with --replace.
     target_id = dallas_id if replace else "killed-mid-import"
     path = tmp_path / "big.json"
-    write_graph(big_graph(target_id), path)
+    write_graph(big_graph(target_id, transcoders="synthetic/killed-transcoders"), path)
 
     proc = importer(neo4j_target, *(["--replace"] if replace else []), str(path))
     deadline = time.monotonic() + 120

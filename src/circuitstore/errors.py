@@ -1,8 +1,16 @@
 """The one exception type users see: a one-line message, printed by the CLI without a traceback."""
 
+import re
+
 # Neo4j's code for a transaction that outgrew dbms.memory.transaction.total.max. The driver
 # counts it transient and retries it for about a minute; retrying cannot help.
 NEO4J_OUT_OF_MEMORY = "Neo.TransientError.General.MemoryPoolOutOfMemoryError"
+
+
+def memory_limit(message: str | None) -> str | None:
+    """The limit a Neo4j out-of-memory message names (`716.8 MiB`), if it names one."""
+    found = re.search(r"limit ([\d.]+ ?\w+)", message or "")
+    return found[1] if found else None
 
 
 class CircuitstoreError(Exception):

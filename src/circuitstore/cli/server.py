@@ -39,8 +39,14 @@ def server_group(ctx: click.Context, home: str | None) -> None:
     envvar="CIRCUITSTORE_HTTP_PORT",
     help="Default 7474, then as last started.",
 )
-@click.option("--heap", envvar="CIRCUITSTORE_HEAP", help="JVM heap, e.g. 1g (the default).")
+@click.option(
+    "--heap",
+    envvar="CIRCUITSTORE_HEAP",
+    help="JVM heap, e.g. 3g, or auto: an eighth of the machine's memory, 1g to 8g (the default, "
+    "then as last started). The largest graph one transaction holds grows with it.",
+)
 @click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
+@click.option("--restart", is_flag=True, help="Stop a running server first (new ports or memory take effect only so).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
@@ -50,12 +56,15 @@ def server_start(
     http_port: int | None,
     heap: str | None,
     pagecache: str | None,
+    restart: bool,
     timeout: float,
     as_json: bool,
 ) -> None:
     """Start the server (if it is not running) and wait until Bolt answers."""
     srv = ctx.obj["server"]
-    started = srv.start(timeout=timeout, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache)
+    started = srv.start(
+        timeout=timeout, restart=restart, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache
+    )
     status = {"started": started, **srv.status()}
     if as_json:
         click.echo(json.dumps(status, indent=2))
@@ -94,7 +103,7 @@ def server_status(ctx: click.Context, as_json: bool) -> None:
         ("bolt", s["bolt"]),
         ("browser", s["browser"]),
         ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
-        ("memory", f"heap {s['heap']}, page cache {s['pagecache']}"),
+        ("memory", f"heap {s['heap']}{' (auto)' if s['heap_setting'] == 'auto' else ''}, page cache {s['pagecache']}"),
         ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data"),
     ):
         click.echo(f"{key:8} {value}")

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from circuitstore.errors import NEO4J_OUT_OF_MEMORY, CircuitstoreError, one_line
+from circuitstore.errors import NEO4J_OUT_OF_MEMORY, CircuitstoreError, memory_limit, one_line
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries.library import Param, QueryInfo, get_check, get_query
 from circuitstore.records import rows
@@ -145,10 +145,10 @@ def run_statement(tx: neo4j.ManagedTransaction, query: QueryInfo, values: dict[s
     except neo4j.exceptions.TransientError as exc:
         if exc.code != NEO4J_OUT_OF_MEMORY:
             raise
-        limit = re.search(r"limit ([\d.]+ ?\w+)", exc.message or "")
+        limit = memory_limit(exc.message)
         raise CircuitstoreError(
             f"query {query.name} needs more memory than Neo4j gives a transaction"
-            f"{f' ({limit[1]})' if limit else ''}; ask for less, or give the server more heap "
+            f"{f' ({limit})' if limit else ''}; ask for less, or give the server more heap "
             "(circuitstore server start --heap 8g --restart)"
         ) from None
     except neo4j.exceptions.ClientError as exc:

@@ -28,11 +28,28 @@ import platformdirs
 from circuitstore.errors import CircuitstoreError
 from circuitstore.server import jars
 
-DEFAULTS = {"bolt_port": 7687, "http_port": 7474, "heap": "1g", "pagecache": "512m"}
+# heap "auto": an eighth of the machine's memory, 1g to 8g (see machine_heap).
+DEFAULTS = {"bolt_port": 7687, "http_port": 7474, "heap": "auto", "pagecache": "512m"}
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 120.0
 # The Bolt handshake: magic preamble, then four version proposals (5.0-5.8, 4.4).
 _BOLT_HELLO = b"\x60\x60\xb0\x17" + b"\x00\x08\x08\x05" + b"\x00\x00\x04\x04" + bytes(8)
+
+
+class NeedsRestart(CircuitstoreError):
+    """The server runs with other settings than those asked for; they take effect on a restart."""
+
+
+def machine_heap() -> str:
+    """The heap `auto` means: an eighth of the memory this machine (or its cgroup) has, in whole
+    GiB, at least 1g and at most 8g. Neo4j holds a whole transaction in 70% of the heap, so this
+    decides the largest graph that stores in one: 3g (24 GiB here) holds some 1,100,000 edges."""
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    try:
+        memory = min(memory, int(Path("/sys/fs/cgroup/memory.max").read_text()))
+    except (OSError, ValueError):  # no cgroup v2 limit ("max", or no such file)
+        pass
+    return f"{min(8, max(1, round(memory / 8 / 2**30)))}g"
 
 
 def default_home() -> Path:
@@ -47,6 +64,11 @@ class Settings:
     http_port: int = DEFAULTS["http_port"]
     heap: str = DEFAULTS["heap"]
     pagecache: str = DEFAULTS["pagecache"]
+
+    @property
+    def jvm_heap(self) -> str:
+        """The heap the JVM gets (`auto` worked out for this machine)."""
+        return machine_heap() if self.heap == "auto" else self.heap
 
 
 class LocalServer:
@@ -126,38 +148,47 @@ class LocalServer:
             "browser": self.browser_url,
             "version": jars.version("neo4j"),
             "apoc": jars.version("apoc"),
-            "heap": s.heap,
+            "heap": s.jvm_heap,
+            "heap_setting": s.heap,
             "pagecache": s.pagecache,
             "store_bytes": _disk_usage(self.home / "data"),
         }
 
     # -- start and stop ------------------------------------------------------------------
 
-    def start(self, timeout: float = START_TIMEOUT, **overrides) -> bool:
+    def start(self, timeout: float = START_TIMEOUT, *, restart: bool = False, **overrides) -> bool:
         """Start the server and wait until Bolt answers. Returns False if it already ran.
 
         `overrides` (bolt_port, http_port, heap, pagecache; None means keep) change the saved
-        settings; a running server keeps its own, so asking it for different ports is an error.
+        settings. A running server keeps its own: asking it for others raises NeedsRestart,
+        unless `restart`, which stops a running server first (whatever its settings).
         """
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.home / ".start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two starts at once must not launch two servers
-            return self._start(timeout, overrides)
+            return self._start(timeout, overrides, restart)
 
-    def _start(self, timeout: float, overrides: dict) -> bool:
+    def _start(self, timeout: float, overrides: dict, restart: bool) -> bool:
         current = self.settings()
         wanted = replace(current, **{k: v for k, v in overrides.items() if v is not None})
-        if self.pid() is not None:
-            if (wanted.bolt_port, wanted.http_port) != (current.bolt_port, current.http_port):
-                raise CircuitstoreError(
-                    f"the server in {self.home} is already running on Bolt {current.bolt_port} / "
-                    f"HTTP {current.http_port}; stop it first to change ports"
-                )
-            self._wait_for_bolt(self.pid(), current.bolt_port, timeout)
-            return False
         for name in ("heap", "pagecache"):
-            if not re.fullmatch(r"[1-9][0-9]*[kmg]", str(getattr(wanted, name)), re.I):
-                raise CircuitstoreError(f"--{name} expects a size like 512m or 2g, got {getattr(wanted, name)!r}")
+            value = str(getattr(wanted, name))
+            if not (re.fullmatch(r"[1-9][0-9]*[kmg]", value, re.I) or (name == "heap" and value == "auto")):
+                sizes = "auto (the default), or a size like 3g" if name == "heap" else "a size like 512m or 2g"
+                raise CircuitstoreError(f"--{name} expects {sizes}, got {value!r}")
+        if self.pid() is not None:
+            if restart:
+                self.stop()
+            elif wanted != current:
+                changed = [name for name in DEFAULTS if getattr(wanted, name) != getattr(current, name)]
+                raise NeedsRestart(
+                    f"the server in {self.home} runs with {_describe(current, changed)}; "
+                    f"{_describe(wanted, changed)} take{'s' if len(changed) == 1 else ''} effect on a restart: "
+                    "add --restart to this command"
+                )
+            else:
+                self._wait_for_bolt(self.pid(), current.bolt_port, timeout)
+                return False
         java = _java()
         for port in (wanted.bolt_port, wanted.http_port):
             _check_port_free(port)
@@ -176,8 +207,8 @@ class LocalServer:
             proc = subprocess.Popen(
                 [
                     java,
-                    f"-Xms{wanted.heap}",
-                    f"-Xmx{wanted.heap}",
+                    f"-Xms{wanted.jvm_heap}",
+                    f"-Xmx{wanted.jvm_heap}",
                     *_JVM_FLAGS,
                     "-cp",
                     found.classpath,
@@ -279,6 +310,12 @@ _JVM_FLAGS = (
     "-Dio.netty.tryReflectionSetAccessible=true",
     "-Dlog4j2.disable.jmx=true",
 )
+
+
+def _describe(settings: Settings, names: list[str]) -> str:
+    """`heap 3g (auto), bolt port 7687`: the named settings, as the server gets them."""
+    shown = {"heap": f"{settings.jvm_heap} (auto)" if settings.heap == "auto" else settings.heap}
+    return ", ".join(f"{name.replace('_', ' ')} {shown.get(name, getattr(settings, name))}" for name in names)
 
 
 def bolt_answers(port: int, host: str = "127.0.0.1") -> bool:

@@ -12,5 +12,6 @@ class GraphExists(CircuitstoreError):
 
 
 class GraphTooBig(CircuitstoreError):
-    """Storing the graph needs more transaction memory than the server has (on a 1 GiB heap, about
-    700 bytes an edge: some 700,000 edges)."""
+    """Storing, replacing or deleting the graph needs more transaction memory than the server has
+    (about 2 KB an edge at the peak, see memory.py: on a 1 GiB heap some 350,000 edges, on 3 GiB
+    some 1,100,000)."""

@@ -8,12 +8,13 @@ from collections.abc import Iterable
 from circuitstore.captions import feature_caption
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.store.cypher import cypher
+from circuitstore.store.transaction import write
 
 # Features relabelled per transaction by relabel_all: a few MB of transaction state.
 _PAGE = 2000
 
 
-def relabel_features(tx: neo4j.ManagedTransaction, feature_ids: Iterable[str]) -> None:
+def relabel_features(tx: neo4j.Transaction, feature_ids: Iterable[str]) -> None:
     """Re-derive the label and caption of these Features inside `tx`."""
     ids = sorted(set(feature_ids))
     if not ids:
@@ -29,10 +30,10 @@ def relabel_all(driver: neo4j.Driver) -> int:
     """Re-derive every Feature's label and caption, a page of Features per transaction (for
     stores written before labels were derived); returns how many Features there are."""
     done, after = 0, ""
-    with driver.session() as session:
-        while True:
-            ids = [r["id"] for r in session.run(cypher("feature_ids"), after=after, n=_PAGE)]
-            if not ids:
-                return done
-            session.execute_write(relabel_features, ids)
-            done, after = done + len(ids), ids[-1]
+    while True:
+        records, _, _ = driver.execute_query(cypher("feature_ids"), after=after, n=_PAGE)
+        ids = [r["id"] for r in records]
+        if not ids:
+            return done
+        write(driver, relabel_features, ids)
+        done, after = done + len(ids), ids[-1]

@@ -2,58 +2,71 @@
 
 from __future__ import annotations
 
-from circuitstore.errors import NEO4J_OUT_OF_MEMORY
+from collections.abc import Callable
+
+from circuitstore.errors import memory_limit
 from circuitstore.graph import AttributionGraph
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.store.cypher import cypher
 from circuitstore.store.delete import clear_graph, prune_shared
 from circuitstore.store.errors import GraphExists, GraphTooBig
 from circuitstore.store.labels import relabel_features
+from circuitstore.store.memory import (
+    DELETE_BYTES_PER_EDGE,
+    STORE_BYTES_PER_EDGE,
+    check_fits,
+    more_heap,
+    transaction_pool,
+)
 from circuitstore.store.params import GraphParams
+from circuitstore.store.transaction import out_of_memory, write
 
 # Edges per statement: large enough that per-statement costs vanish, small enough that one
 # parameter message stays a few MB.
 EDGE_BATCH = 20_000
 
 
-def store_graph(driver: neo4j.Driver, graph: AttributionGraph, *, replace: bool = False) -> str:
+def store_graph(
+    driver: neo4j.Driver,
+    graph: AttributionGraph,
+    *,
+    replace: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> str:
     """Store `graph` whole or not at all; return 'created', 'unchanged' or 'replaced'.
 
     The same content again (same fingerprint) changes nothing. A different graph under an existing
     id raises GraphExists unless `replace`, which swaps old for new in the same transaction.
     Transient failures (deadlocks between concurrent imports merging the same Features) are
-    retried by the driver's managed transaction, which re-runs the whole unit.
+    retried, the whole unit again; a graph too big for the server's transaction memory raises
+    GraphTooBig, before anything is sent where its size tells (memory.py), else at once.
+    `progress(edges written, edges)` is called after each batch of edges.
     """
+    pool = transaction_pool(driver)
+    n = graph.n_edges
+    check_fits(pool, graph.meta.id, f"storing its {n:,} edges", n * STORE_BYTES_PER_EDGE)
     params = GraphParams.of(graph)
-    with driver.session() as session:
-        try:
-            return session.execute_write(_store, params, replace)
-        except neo4j.exceptions.TransientError as exc:  # at commit, after the driver's retries
-            if exc.code == NEO4J_OUT_OF_MEMORY:
-                raise _too_big(params, exc) from exc
-            raise
-
-
-def _store(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> str:
     try:
-        return _write(tx, params, replace)
-    except neo4j.exceptions.TransientError as exc:
-        # Retrying cannot help a graph whose edges alone exceed the server's transaction memory.
-        if exc.code == NEO4J_OUT_OF_MEMORY:
-            raise _too_big(params, exc) from exc
+        return write(driver, _write, params, replace, pool, progress)
+    except neo4j.exceptions.Neo4jError as exc:
+        if out_of_memory(exc):
+            limit = memory_limit(exc.message)
+            raise GraphTooBig(
+                f"graph {params.graph_id!r} ({n:,} edges): Neo4j ran out of transaction memory"
+                f"{f' ({limit})' if limit else ''}; {more_heap(n * STORE_BYTES_PER_EDGE)}"
+            ) from None
         raise
 
 
-def _too_big(params: GraphParams, exc: neo4j.exceptions.TransientError) -> GraphTooBig:
-    return GraphTooBig(
-        f"graph {params.graph_id!r} ({len(params.weights)} edges): Neo4j ran out of transaction memory "
-        f"({exc.message}); store it alone, or give the server more heap "
-        "(circuitstore server start --heap)"
-    )
-
-
-def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> str:
+def _write(
+    tx: neo4j.Transaction,
+    params: GraphParams,
+    replace: bool,
+    pool: int | None,
+    progress: Callable[[int, int], None] | None,
+) -> str:
     gid = params.graph_id
+    n = len(params.weights)
     claim = tx.run(cypher("claim_graph"), graph_id=gid).single(strict=True)
     stale: list[str] = []
     stale_features: list[str] = []
@@ -63,6 +76,9 @@ def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> 
             return "unchanged"
         if not replace:
             raise GraphExists(f"a different graph is already stored as {gid!r} (use --replace to swap it)")
+        old = claim["n_edges"] or 0
+        needed = old * DELETE_BYTES_PER_EDGE + n * STORE_BYTES_PER_EDGE
+        check_fits(pool, gid, f"replacing its {old:,} edges with {n:,}", needed)
         stale, stale_features = clear_graph(tx, gid)
         tx.run(cypher("unlink_graph"), graph_id=gid).consume()
         outcome = "replaced"
@@ -81,7 +97,9 @@ def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> 
         share=params.shares[:b],
         supernodes=params.supernodes,
     ).single(strict=True)["eids"]
-    for lo in range(b, len(params.weights), b):
+    if progress:
+        progress(min(b, n), n)
+    for lo in range(b, n, b):
         hi = lo + b
         tx.run(
             cypher("create_edges"),
@@ -90,6 +108,8 @@ def _write(tx: neo4j.ManagedTransaction, params: GraphParams, replace: bool) -> 
             w=params.weights[lo:hi],
             share=params.shares[lo:hi],
         ).consume()
+        if progress:
+            progress(min(hi, n), n)
     prune_shared(tx, stale)
     relabel_features(tx, [f["id"] for f in params.features] + stale_features)
     return outcome
