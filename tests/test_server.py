@@ -7,18 +7,20 @@ These start their own servers in temporary homes on free ports, never the test s
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
+import signal
 import socket
 import stat
+import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
-from circuitstore.errors import CircuitstoreError
-from circuitstore.server import LocalServer, connect, jars
-from circuitstore.server.local import bolt_answers
+from circuitstore.server import LocalServer, NeedsRestart, connect, jars
+from circuitstore.server.local import Settings, bolt_answers, machine_heap
 from tests.clirun import assert_one_line_error, cli, free_port
 from tests.conftest import TEST_HOME
 
@@ -28,7 +30,8 @@ pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="needs Java
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> LocalServer:
     srv = LocalServer(tmp_path_factory.mktemp("home"))
-    assert srv.start(bolt_port=free_port(), http_port=free_port()) is True
+    # 1g, not the default (auto): the machine is shared with the test server
+    assert srv.start(bolt_port=free_port(), http_port=free_port(), heap="1g") is True
     yield srv
     srv.stop()
 
@@ -75,8 +78,36 @@ def test_start_when_running_does_nothing(server):
 
 
 def test_other_ports_while_running_are_refused(server):
-    with pytest.raises(CircuitstoreError, match="already running"):
+    port = server.settings().bolt_port
+    with pytest.raises(NeedsRestart, match=f"runs with bolt port {port}; bolt port .* takes effect on a restart"):
         server.start(bolt_port=free_port())
+
+
+def test_other_memory_while_running_takes_effect_on_restart(server):
+    pid = server.pid()
+    home = str(server.home)
+    proc = cli("server", "--home", home, "start", "--heap", "2g", "--pagecache", "256m")
+    assert_one_line_error(proc, "runs with heap 1g, pagecache 512m; heap 2g, pagecache 256m take effect on a restart")
+    assert server.pid() == pid and server.settings().heap == "1g"  # nothing happened
+    proc = cli("server", "--home", home, "start", "--heap", "2g", "--restart")
+    assert proc.returncode == 0 and "started" in proc.stdout, proc.stderr
+    assert server.pid() != pid and b"-Xmx2g" in Path(f"/proc/{server.pid()}/cmdline").read_bytes().split(b"\0")
+    assert json.loads(cli("server", "--home", home, "status", "--json").stdout)["heap"] == "2g"
+    # start returns (and prints Browser's address) only once HTTP answers too
+    with urllib.request.urlopen(server.browser_url, timeout=5) as reply:
+        assert reply.status == 200
+    assert cli("server", "--home", home, "start", "--heap", "1g", "--restart").returncode == 0
+
+
+def test_the_default_heap_is_an_eighth_of_the_memory():
+    meminfo = Path("/proc/meminfo").read_text()
+    kib = int(re.search(r"^MemTotal:\s+(\d+) kB", meminfo, re.M)[1])
+    limit = Path("/sys/fs/cgroup/memory.max")
+    if limit.exists() and limit.read_text().strip().isdigit():
+        kib = min(kib, int(limit.read_text()) // 1024)
+    eighth = kib / 8 / 2**20
+    assert machine_heap() == f"{min(8, max(1, round(eighth)))}g"
+    assert Settings().heap == "auto" and Settings().jvm_heap == machine_heap()
 
 
 def test_browser_and_apoc_load(server):
@@ -99,6 +130,25 @@ def test_data_survives_stop_and_start(server):
         assert driver.execute_query("MATCH (k:Kept) RETURN k.n AS n").records[0]["n"] == 42
 
 
+def test_a_start_after_a_crash_says_it_recovers_and_how_far(server):
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        driver.execute_query("UNWIND range(1, 50000) AS i CREATE (:Crashed {n: i})")
+    pid = server.pid()
+    os.kill(pid, signal.SIGKILL)
+    while server.pid() is not None:
+        time.sleep(0.1)
+    proc = cli("server", "--home", str(server.home), "start")
+    assert proc.returncode == 0, proc.stderr
+    said = proc.stderr.splitlines()
+    assert said[0] == "Neo4j did not stop cleanly last time; it checks and recovers its store first"
+    assert "recovering the store after an unclean stop" in said
+    assert re.fullmatch(r"recovered: \d+ transactions replayed in .+", said[-1]), said
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        assert driver.execute_query("MATCH (c:Crashed) RETURN count(c) AS n").records[0]["n"] == 50000
+    assert cli("server", "--home", str(server.home), "stop").returncode == 0
+    assert cli("server", "--home", str(server.home), "start").stderr == ""  # a clean stop: nothing to say
+
+
 def test_a_taken_port_is_named(tmp_path):
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
@@ -113,7 +163,9 @@ def test_a_taken_port_is_named(tmp_path):
 
 def test_a_bad_memory_size_is_one_line(tmp_path):
     proc = cli("server", "--home", str(tmp_path), "start", "--heap", "lots")
-    assert_one_line_error(proc, "--heap expects a size like 512m or 2g, got 'lots'")
+    assert_one_line_error(proc, "--heap expects auto (the default), or a size like 3g, got 'lots'")
+    proc = cli("server", "--home", str(tmp_path), "start", "--pagecache", "auto")
+    assert_one_line_error(proc, "--pagecache expects a size like 512m or 2g, got 'auto'")
 
 
 def test_a_server_that_fails_to_start_shows_its_log(tmp_path):

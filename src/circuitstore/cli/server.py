@@ -60,10 +60,16 @@ def server_start(
     timeout: float,
     as_json: bool,
 ) -> None:
-    """Start the server (if it is not running) and wait until Bolt answers."""
+    """Start the server (if it is not running) and wait until Bolt and Browser answer."""
     srv = ctx.obj["server"]
     started = srv.start(
-        timeout=timeout, restart=restart, bolt_port=bolt_port, http_port=http_port, heap=heap, pagecache=pagecache
+        timeout=timeout,
+        restart=restart,
+        on_progress=lambda line: click.echo(line, err=True),
+        bolt_port=bolt_port,
+        http_port=http_port,
+        heap=heap,
+        pagecache=pagecache,
     )
     status = {"started": started, **srv.status()}
     if as_json:

@@ -19,6 +19,7 @@ import socket
 import string
 import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -156,19 +157,28 @@ class LocalServer:
 
     # -- start and stop ------------------------------------------------------------------
 
-    def start(self, timeout: float = START_TIMEOUT, *, restart: bool = False, **overrides) -> bool:
-        """Start the server and wait until Bolt answers. Returns False if it already ran.
+    def start(
+        self,
+        timeout: float = START_TIMEOUT,
+        *,
+        restart: bool = False,
+        on_progress: Callable[[str], None] = lambda line: None,
+        **overrides,
+    ) -> bool:
+        """Start the server and wait until Bolt and HTTP answer. Returns False if it already ran.
 
         `overrides` (bolt_port, http_port, heap, pagecache; None means keep) change the saved
         settings. A running server keeps its own: asking it for others raises NeedsRestart,
         unless `restart`, which stops a running server first (whatever its settings).
+        `on_progress` hears, a line at a time, about a start that first recovers the store after
+        an unclean stop (how far it is, from Neo4j's debug.log).
         """
         self.home.mkdir(parents=True, exist_ok=True)
         with open(self.home / ".start.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two starts at once must not launch two servers
-            return self._start(timeout, overrides, restart)
+            return self._start(timeout, overrides, restart, on_progress)
 
-    def _start(self, timeout: float, overrides: dict, restart: bool) -> bool:
+    def _start(self, timeout: float, overrides: dict, restart: bool, on_progress: Callable[[str], None]) -> bool:
         current = self.settings()
         wanted = replace(current, **{k: v for k, v in overrides.items() if v is not None})
         for name in ("heap", "pagecache"):
@@ -187,8 +197,10 @@ class LocalServer:
                     "add --restart to this command"
                 )
             else:
-                self._wait_for_bolt(self.pid(), current.bolt_port, timeout)
+                self._wait_until_ready(self.pid(), current, timeout)
                 return False
+        elif self._pid_file.exists():  # the last run ended without stop: killed, or the machine went down
+            on_progress("Neo4j did not stop cleanly last time; it checks and recovers its store first")
         java = _java()
         for port in (wanted.bolt_port, wanted.http_port):
             _check_port_free(port)
@@ -203,6 +215,8 @@ class LocalServer:
         )
         self._ensure_password(java, found)
 
+        debug_log = self.home / "logs" / "debug.log"
+        recovery = _RecoveryLog(debug_log, debug_log.stat().st_size if debug_log.exists() else 0)
         with open(self.console_log, "wb") as log:
             proc = subprocess.Popen(
                 [
@@ -224,7 +238,7 @@ class LocalServer:
                 start_new_session=True,  # outlives the CLI, and ^C in the shell does not reach it
             )
         self._pid_file.write_text(f"{proc.pid}\n")
-        self._wait_for_bolt(proc.pid, wanted.bolt_port, timeout, proc)
+        self._wait_until_ready(proc.pid, wanted, timeout, proc, lambda: [on_progress(ln) for ln in recovery.news()])
         return True
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> bool:
@@ -276,19 +290,31 @@ class LocalServer:
         if proc.returncode != 0:
             raise CircuitstoreError(f"could not set the initial password: {_last_line(proc.stdout + proc.stderr)}")
 
-    def _wait_for_bolt(self, pid: int, port: int, timeout: float, proc: subprocess.Popen | None = None) -> None:
+    def _wait_until_ready(
+        self,
+        pid: int,
+        settings: Settings,
+        timeout: float,
+        proc: subprocess.Popen | None = None,
+        meanwhile: Callable[[], object] = lambda: None,
+    ) -> None:
+        """Wait until Bolt answers and then HTTP (Browser's address works once this returns),
+        calling `meanwhile` between looks."""
         deadline = time.monotonic() + timeout
-        while not bolt_answers(port):
+        port = settings.bolt_port
+        while not (bolt_answers(port) and http_answers(settings.http_port)):
+            meanwhile()
             exited = proc.poll() is not None if proc else not _alive(pid)
             if exited:
                 self._pid_file.unlink(missing_ok=True)
                 raise CircuitstoreError(f"Neo4j failed to start; the end of {self.console_log}:\n{self.log_tail()}")
             if time.monotonic() > deadline:
                 raise CircuitstoreError(
-                    f"Neo4j (pid {pid}) did not answer on Bolt port {port} within {timeout:.0f}s; "
-                    f"the end of {self.console_log}:\n{self.log_tail()}"
+                    f"Neo4j (pid {pid}) did not answer on Bolt port {port} and HTTP port {settings.http_port} "
+                    f"within {timeout:.0f}s; the end of {self.console_log}:\n{self.log_tail()}"
                 )
             time.sleep(0.25)
+        meanwhile()
 
     def log_tail(self, lines: int = 8) -> str:
         """The last lines of the console log, Java stack frames left out."""
@@ -316,6 +342,51 @@ def _describe(settings: Settings, names: list[str]) -> str:
     """`heap 3g (auto), bolt port 7687`: the named settings, as the server gets them."""
     shown = {"heap": f"{settings.jvm_heap} (auto)" if settings.heap == "auto" else settings.heap}
     return ", ".join(f"{name.replace('_', ' ')} {shown.get(name, getattr(settings, name))}" for name in names)
+
+
+class _RecoveryLog:
+    """What debug.log says, from a byte offset on, about recovering the store after a crash:
+    its start, how far it is and what it did, each as one line for the user."""
+
+    _SAID = (
+        (re.compile(r"Recovery required from position"), lambda m: "recovering the store after an unclean stop"),
+        (re.compile(r"\[o\.n\.k\.r\.Recovery\].*?(\d+)% completed"), lambda m: f"recovering: {m[1]}% done"),
+        (
+            re.compile(r"Recovery in '\w+' mode completed\..*?(\d+) transactions applied.*?Time spent: ([^.]+)"),
+            lambda m: f"recovered: {m[1]} transactions replayed in {m[2]}",
+        ),
+    )
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.path, self.offset, self.partial = path, offset, b""
+
+    def news(self) -> list[str]:
+        try:
+            with open(self.path, "rb") as f:
+                f.seek(self.offset)
+                data = f.read()
+        except FileNotFoundError:
+            return []
+        self.offset += len(data)
+        *lines, self.partial = (self.partial + data).split(b"\n")
+        found = []
+        for line in lines:
+            text = line.decode("utf-8", "replace")
+            for pattern, say in self._SAID:
+                m = pattern.search(text)
+                if m:
+                    found.append(say(m))
+        return found
+
+
+def http_answers(port: int, host: str = "127.0.0.1") -> bool:
+    """True if an HTTP server on host:port answers a request (with any status)."""
+    try:
+        with socket.create_connection((host, port), timeout=2) as sock:
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+            return sock.recv(5) == b"HTTP/"
+    except OSError:
+        return False
 
 
 def bolt_answers(port: int, host: str = "127.0.0.1") -> bool:
@@ -372,12 +443,14 @@ def _alive(pid: int) -> bool:
 
 
 def _zombie(pid: int) -> bool:
-    """An exited process its parent (another process, say a test run) has not reaped yet."""
+    """An exited process its parent (another process, say a test run) has not reaped yet. The
+    JVM's main thread ends before its others do: the process only is a zombie once every thread is,
+    until then it still holds its ports and store files."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        tasks = [Path(f"/proc/{pid}/task/{tid}/stat").read_text() for tid in os.listdir(f"/proc/{pid}/task")]
     except OSError:
         return False
-    return stat.rpartition(")")[2].split()[0] == "Z"
+    return all(stat.rpartition(")")[2].split()[0] == "Z" for stat in tasks)
 
 
 def _disk_usage(path: Path) -> int:
