@@ -19,10 +19,14 @@ from pathlib import Path
 
 import pytest
 
+from circuitstore.formats import read_graph
+from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, NeedsRestart, connect, jars
 from circuitstore.server.local import Settings, bolt_answers, machine_heap
+from circuitstore.store import store_graph
 from tests.clirun import assert_one_line_error, cli, free_port
 from tests.conftest import TEST_HOME
+from tests.data import GRAPHS_DIR
 
 pytestmark = pytest.mark.skipif(shutil.which("java") is None, reason="needs Java to run a local server")
 
@@ -62,6 +66,22 @@ def test_password_is_generated_private_and_works(server):
     assert password != LocalServer(TEST_HOME).password()  # each home draws its own
     with connect(server.bolt_uri, password=password) as driver:
         assert driver.execute_query("RETURN 1 AS one").records[0]["one"] == 1
+
+
+def readable_by_others(home: Path) -> list[str]:
+    """Everything under `home` that its group or other users may read, write or enter."""
+    paths = [home, *home.rglob("*")]
+    return [f"{p} {stat.S_IMODE(p.lstat().st_mode):o}" for p in paths if p.lstat().st_mode & 0o077]
+
+
+def test_the_home_is_private_after_start_and_an_import(server):
+    graph = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        migrate(driver)
+        store_graph(driver, graph)
+    assert stat.S_IMODE(server.home.stat().st_mode) == 0o700
+    assert (server.home / "data" / "dbms" / "auth.ini").exists() and any((server.home / "logs").iterdir())
+    assert readable_by_others(server.home) == []
 
 
 def test_wrong_password_is_one_line(server):
@@ -125,7 +145,11 @@ def test_data_survives_stop_and_start(server):
     assert not bolt_answers(server.settings().bolt_port)
     assert json.loads(cli("server", "--home", str(server.home), "status", "--json").stdout)["running"] is False
     assert cli("server", "--home", str(server.home), "stop").stdout.strip() == "not running"
+    # a home an older circuitstore left open to everyone becomes private on the next start
+    for path in [server.home, *server.home.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
     assert server.start() is True
+    assert readable_by_others(server.home) == []
     with connect(server.bolt_uri, password=server.password()) as driver:
         assert driver.execute_query("MATCH (k:Kept) RETURN k.n AS n").records[0]["n"] == 42
 

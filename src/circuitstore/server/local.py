@@ -1,8 +1,14 @@
 """The local Neo4j server's life: start, stop, status.
 
 Everything lives under one home directory: `conf/` (neo4j.conf, rewritten on each start),
-`data/`, `logs/`, `run/` (pid file), `password` (0600) and `settings.json` (ports and memory the
+`data/`, `logs/`, `run/` (pid file), `password` and `settings.json` (ports and memory the
 server was last started with, which status, stop and connect read back).
+
+The home is private to its user: the directory is 0700, every file in it 0600 (the store, the
+password hash in data/dbms/auth.ini, the logs). Neo4j has no setting for the modes of the files
+it makes, so the admin tool and the server run under umask 077; what circuitstore writes itself
+is made 0600; and each start makes private whatever an older version (or anything else) left
+readable.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import secrets
 import shutil
 import signal
 import socket
+import stat
 import string
 import subprocess
 import time
@@ -174,7 +181,8 @@ class LocalServer:
         an unclean stop (how far it is, from Neo4j's debug.log).
         """
         self.home.mkdir(parents=True, exist_ok=True)
-        with open(self.home / ".start.lock", "w") as lock:
+        _make_private(self.home)
+        with os.fdopen(os.open(self.home / ".start.lock", os.O_WRONLY | os.O_CREAT, 0o600), "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)  # two starts at once must not launch two servers
             return self._start(timeout, overrides, restart, on_progress)
 
@@ -207,17 +215,18 @@ class LocalServer:
         found = jars.resolve()
 
         for sub in ("conf", "data", "logs", "run", "import"):
-            (self.home / sub).mkdir(parents=True, exist_ok=True)
-        self._settings_file.write_text(json.dumps(asdict(wanted), indent=2) + "\n")
+            (self.home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
+        _write_private(self._settings_file, json.dumps(asdict(wanted), indent=2) + "\n")
         template = string.Template((resources.files("circuitstore.server") / "neo4j.conf").read_text())
-        (self.home / "conf" / "neo4j.conf").write_text(
-            template.substitute(home=self.home, plugins=found.plugins, **asdict(wanted))
+        _write_private(
+            self.home / "conf" / "neo4j.conf",
+            template.substitute(home=self.home, plugins=found.plugins, **asdict(wanted)),
         )
         self._ensure_password(java, found)
 
         debug_log = self.home / "logs" / "debug.log"
         recovery = _RecoveryLog(debug_log, debug_log.stat().st_size if debug_log.exists() else 0)
-        with open(self.console_log, "wb") as log:
+        with os.fdopen(os.open(self.console_log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as log:
             proc = subprocess.Popen(
                 [
                     java,
@@ -236,8 +245,9 @@ class LocalServer:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives the CLI, and ^C in the shell does not reach it
+                umask=0o077,  # what Neo4j writes is the user's alone
             )
-        self._pid_file.write_text(f"{proc.pid}\n")
+        _write_private(self._pid_file, f"{proc.pid}\n")
         self._wait_until_ready(proc.pid, wanted, timeout, proc, lambda: [on_progress(ln) for ln in recovery.news()])
         return True
 
@@ -286,6 +296,7 @@ class LocalServer:
             env={**os.environ, "NEO4J_HOME": str(self.home), "NEO4J_CONF": str(self.home / "conf")},
             capture_output=True,
             text=True,
+            umask=0o077,
         )
         if proc.returncode != 0:
             raise CircuitstoreError(f"could not set the initial password: {_last_line(proc.stdout + proc.stderr)}")
@@ -398,6 +409,27 @@ def bolt_answers(port: int, host: str = "127.0.0.1") -> bool:
     except OSError:
         return False
     return len(reply) == 4 and reply != bytes(4)
+
+
+def _make_private(home: Path) -> None:
+    """No access for group or others anywhere under `home` (a home made by an older version had
+    them: 0755 folders, 0644 files); a no-op once it is private."""
+    for root, dirs, files in os.walk(home):
+        for name in [root, *(os.path.join(root, n) for n in dirs + files)]:
+            try:
+                mode = os.lstat(name).st_mode
+                if mode & 0o077 and not stat.S_ISLNK(mode):
+                    os.chmod(name, stat.S_IMODE(mode) & 0o700)
+            except FileNotFoundError:  # a log rotated away meanwhile
+                pass
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Write a file of the home, readable by its user alone."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # also an existing file
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
 
 
 def _java() -> str:
