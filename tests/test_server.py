@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from circuitstore.formats import read_graph
+from circuitstore.neo4j_driver import neo4j
 from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, NeedsRestart, connect, jars
 from circuitstore.server.local import Settings, bolt_answers, machine_heap
@@ -135,6 +136,30 @@ def test_browser_and_apoc_load(server):
         assert reply.status == 200 and b"Neo4j Browser" in reply.read()
     with connect(server.bolt_uri, password=server.password()) as driver:
         assert driver.execute_query("RETURN apoc.version() AS v").records[0]["v"] == jars.version("apoc")
+
+
+def test_apoc_reads_json_and_load_csv_still_works(server):
+    """APOC's libraries resolved whole: apoc.load.json works, Neo4j's own LOAD CSV too (over
+    file: and http:, which APOC's URL handler serves), files only from import/, and no start
+    logs a class that failed to load or a procedure left sandboxed."""
+    (server.home / "import" / "t.json").write_text(json.dumps({"a": [1, 2.5, "x"]}))
+    (server.home / "import" / "t.csv").write_text("name,n\nx,1\ny,2\n")
+    http = server.settings().http_port
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        loaded = driver.execute_query("CALL apoc.load.json('file:///t.json') YIELD value RETURN value")
+        assert [r["value"] for r in loaded.records] == [{"a": [1, 2.5, "x"]}]
+        rows = driver.execute_query("LOAD CSV WITH HEADERS FROM 'file:///t.csv' AS row RETURN row.name, row.n")
+        assert [list(r.values()) for r in rows.records] == [["x", "1"], ["y", "2"]]
+        # any page over HTTP: Browser's own
+        lines = driver.execute_query(f"LOAD CSV FROM 'http://127.0.0.1:{http}/browser/' AS row RETURN count(row) AS n")
+        assert lines.records[0]["n"] > 0
+        with pytest.raises(neo4j.exceptions.ClientError):
+            driver.execute_query("CALL apoc.load.json('file:///../password') YIELD value RETURN value")
+        assert driver.execute_query("CALL apoc.meta.stats() YIELD nodeCount RETURN nodeCount").records
+        telemetry = driver.execute_query("SHOW SETTINGS YIELD name, value WHERE name = 'client.allow_telemetry'")
+        assert [r["value"] for r in telemetry.records] == ["false"]  # Browser shows no usage banner
+    debug = (server.home / "logs" / "debug.log").read_text()
+    assert "Failed to load" not in debug and "sandboxed" not in debug
 
 
 def test_data_survives_stop_and_start(server):

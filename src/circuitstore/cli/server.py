@@ -125,7 +125,7 @@ def server_resolve(as_json: bool) -> None:
     emit(
         [
             {"part": part, "version": jars.version(part), "jars": str(path)}
-            for part, path in zip(jars.PARTS, (found.lib, found.browser, found.plugins))
+            for part, path in zip(jars.PARTS, (found.lib, found.browser, found.plugins.parent))
         ],
         as_json,
     )

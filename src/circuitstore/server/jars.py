@@ -1,12 +1,15 @@
 """The local server's jars: resolved from Maven Central once, kept in a cache directory.
 
 Each of the three parts (server, Browser, APOC) has its own pom, so their dependency trees never
-mediate each other's versions. A part lands in `<cache>/<pom name>-<version>/`, written to a
-temporary folder first and renamed, so a half-finished download never looks complete.
+mediate each other's versions. A part lands in `<cache>/<pom name>-<version>-<pom hash>/` (a
+changed pom resolves afresh), written to a temporary folder first and renamed, so a
+half-finished download never looks complete. A pom whose dependency plugin declares executions
+(APOC's: `plugins` and `lib`) is resolved by running each into its own subfolder.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import subprocess
@@ -43,26 +46,35 @@ def _pom(part: str):
 
 @dataclass(frozen=True)
 class Jars:
-    """Folders of resolved jars: the server's lib, Browser, and the plugin directory (APOC)."""
+    """Folders of resolved jars: the server's lib, Browser, the plugin directory (APOC's two
+    jars, which Neo4j scans for procedures) and the plugins' libraries (never scanned)."""
 
     lib: Path
     browser: Path
     plugins: Path
+    plugin_libs: Path
 
     @property
     def classpath(self) -> str:
         # Plugins must be on the classpath too: Neo4j finds extension factories (APOC's config
         # component) through the classpath's service files, not through the plugin directory.
-        return os.pathsep.join(str(d / "*") for d in (self.lib, self.browser, self.plugins))
+        return os.pathsep.join(str(d / "*") for d in (self.lib, self.browser, self.plugin_libs, self.plugins))
 
 
 def resolve() -> Jars:
     """Resolve every missing part with Maven; return the jar folders."""
-    return Jars(*(_resolve_part(part) for part in PARTS))
+    lib, browser, apoc = (_resolve_part(part) for part in PARTS)
+    return Jars(lib, browser, apoc / "plugins", apoc / "lib")
+
+
+def _executions(part: str) -> list[str]:
+    root = ET.fromstring(_pom(part).read_bytes())
+    return [e.text.strip() for e in root.iterfind(".//m:execution/m:id", _POM_NS)]
 
 
 def _resolve_part(part: str) -> Path:
-    target = cache_dir() / f"{part}-{version(part)}"
+    digest = hashlib.sha256(_pom(part).read_bytes()).hexdigest()[:8]
+    target = cache_dir() / f"{part}-{version(part)}-{digest}"
     if target.is_dir():
         return target
     mvn = shutil.which("mvn")
@@ -74,21 +86,13 @@ def _resolve_part(part: str) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{part}-") as tmp:
         out = Path(tmp) / "jars"
+        executions = _executions(part)
+        if executions:
+            goals = [f"dependency:copy-dependencies@{e}" for e in executions] + [f"-Dout={out}"]
+        else:
+            goals = ["dependency:copy-dependencies", f"-DoutputDirectory={out}", "-DincludeScope=runtime"]
         with resources.as_file(_pom(part)) as pom:
-            proc = subprocess.run(
-                [
-                    mvn,
-                    "-B",
-                    "-q",
-                    "-f",
-                    str(pom),
-                    "dependency:copy-dependencies",
-                    f"-DoutputDirectory={out}",
-                    "-DincludeScope=runtime",
-                ],
-                capture_output=True,
-                text=True,
-            )
+            proc = subprocess.run([mvn, "-B", "-q", "-f", str(pom), *goals], capture_output=True, text=True)
         if proc.returncode != 0 or not out.is_dir():
             lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
             detail = lines[0].strip() if lines else f"exit status {proc.returncode}"

@@ -1,6 +1,7 @@
 """The local Neo4j server's life: start, stop, status.
 
-Everything lives under one home directory: `conf/` (neo4j.conf, rewritten on each start),
+Everything lives under one home directory: `conf/` (neo4j.conf, apoc.conf and server-logs.xml,
+rewritten on each start),
 `data/`, `logs/`, `run/` (pid file), `password` and `settings.json` (ports and memory the
 server was last started with, which status, stop and connect read back).
 
@@ -222,6 +223,8 @@ class LocalServer:
             self.home / "conf" / "neo4j.conf",
             template.substitute(home=self.home, plugins=found.plugins, **asdict(wanted)),
         )
+        for name in ("apoc.conf", "server-logs.xml"):
+            _write_private(self.home / "conf" / name, (resources.files("circuitstore.server") / name).read_text())
         self._ensure_password(java, found)
 
         debug_log = self.home / "logs" / "debug.log"
