@@ -164,3 +164,24 @@ def test_chosen_targets_are_the_graphs_logits(store, neo4j_target, tiny, tmp_pat
     # A bad target is refused before any prompt is computed.
     result = CliRunner().invoke(main, [*args[:6], "--logit-diff", " austin", " texas is"], env=neo4j_target)
     assert result.exit_code == 1 and "\nerror: target ' texas is' is 2 tokens" in result.stderr, result.output
+
+
+@pytest.mark.parametrize(
+    "args,problem",
+    [
+        ([], "give PROMPT arguments or --prompts FILE"),
+        (["a prompt", "--node-threshold", "2"], "node_threshold must lie in (0, 1]"),
+        (["a prompt"], "cannot reach Neo4j"),
+    ],
+    ids=["no prompts", "bad setting", "no server"],
+)
+def test_ingest_checks_its_arguments_and_the_server_before_loading_torch(args, problem):
+    """The usage error comes at once, not after the seconds that torch and a model take."""
+    code = (
+        "import sys, json; from click.testing import CliRunner; from circuitstore.cli import main; "
+        f"r = CliRunner().invoke(main, ['ingest', *{args!r}], env={{'NEO4J_URI': 'bolt://127.0.0.1:1', "
+        "'NEO4J_PASSWORD': 'x'}); print(json.dumps([r.exit_code, r.output, 'torch' in sys.modules]))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    exit_code, output, torch_loaded = json.loads(proc.stdout.splitlines()[-1])
+    assert exit_code != 0 and problem in output and not torch_loaded, (output, proc.stderr)

@@ -10,6 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from circuitstore.cli import main
+from circuitstore.formats import dump_graph
+from circuitstore.store import load_graph
 from tests import raw_json
 from tests.data import GRAPH_FILES, GRAPHS_DIR
 from tests.database import value
@@ -146,3 +148,56 @@ def test_bad_files_do_not_stop_the_good_ones(store, cli, tmp_path):
         assert sum(str(path) in ln for ln in errors) == 1
     assert stored_ids(store) == [raw_json.graph_id(raw_json.load(DALLAS), DALLAS)]
     assert f"1 graph stored (1 created, 0 replaced), 0 unchanged, {len(bad) + 1} failed" in result.stdout
+
+
+def test_import_says_which_id_each_file_became_and_skips_what_is_no_graph(store, cli, tmp_path):
+    folder = tmp_path / "graphs"
+    folder.mkdir()
+    (folder / "dallas.json").write_text(DALLAS.read_text())
+    (folder / "schema.json").write_text(json.dumps({"$schema": "x", "type": "object"}))
+    result = cli("import", str(folder))
+    assert result.exit_code == 0, result.stderr
+    dallas_id = raw_json.graph_id(raw_json.load(DALLAS), DALLAS)
+    lines = result.stdout.splitlines()
+    assert f"created {dallas_id}  {folder / 'dallas.json'}" in lines
+    assert f"skipped {folder / 'schema.json'}: not a graph file (no metadata, nodes or links)" in lines
+    assert "1 skipped (not graph files), 0 failed" in lines[-1]
+    # named on its own, the same file is an error
+    named = cli("import", str(folder / "schema.json"))
+    assert named.exit_code == 1 and "expected a JSON object with metadata, nodes and links" in named.stderr
+
+
+def test_export_to_stdout_and_never_over_a_file_without_force(store, cli, tmp_path):
+    haiku_id = raw_json.graph_id(raw_json.load(HAIKU), HAIKU)
+    assert cli("import", str(HAIKU)).exit_code == 0
+    out = cli("export", haiku_id, "-o", "-")
+    assert out.exit_code == 0 and not (tmp_path / "-").exists()
+    assert json.loads(out.stdout) == json.loads(json.dumps(dump_graph(load_graph(store, haiku_id))))
+    assert out.stderr.splitlines()[-1].startswith(f"wrote {haiku_id} (")
+    path = tmp_path / "haiku.json"
+    path.write_text("keep me")
+    refused = cli("export", haiku_id, "-o", str(path))
+    assert refused.exit_code == 1 and "exists; pass --force to overwrite it" in refused.stderr
+    assert path.read_text() == "keep me"
+    forced = cli("export", haiku_id, "-o", str(path), "--force")
+    assert forced.exit_code == 0 and json.loads(path.read_text()) == json.loads(out.stdout)
+
+
+def test_wide_and_hostile_cells_are_cut_and_escaped_in_tables_only(store, cli, tmp_path):
+    raw = raw_json.load(DALLAS)
+    prompt = "\x1b[2J\x1b]0;owned\x07" + "a very long prompt " * 5000
+    raw["metadata"]["prompt"] = prompt
+    path = tmp_path / "hostile.json"
+    path.write_text(json.dumps(raw))
+    assert cli("import", str(path)).exit_code == 0
+    table = cli("graphs").stdout
+    assert "\x1b" not in table and "\x07" not in table and "\\x1b[2J" in table
+    assert max(map(len, table.splitlines())) < 1000 and "…" in table
+    rows = json.loads(cli("graphs", "--json").stdout)
+    assert [r["prompt"] for r in rows] == [prompt]
+
+
+def test_errors_are_one_short_line(store, cli):
+    missing = cli("delete", "x" * 100_000)
+    line = missing.stderr.strip()
+    assert missing.exit_code == 1 and "\n" not in line and len(line) <= 400 and line.startswith("error: no graph")

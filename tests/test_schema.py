@@ -149,7 +149,6 @@ def _operators(plan) -> list[tuple[str, str]]:
 # The statements that read one whole graph, and parameters to plan them with.
 WHOLE_GRAPH = {
     "load_nodes": (lambda: store_cypher("load_nodes"), {"graph_id": "g"}),
-    "load_edges": (lambda: store_cypher("load_edges"), {"graph_id": "g"}),
     "delete_graph_nodes": (lambda: store_cypher("delete_graph_nodes"), {"graph_id": "g"}),
     "supernode-graph": (lambda: get_query("supernode-graph").text, {"graph": "g", "influence": 0.5}),
     "_check_node": (lambda: get_check("node").text, {"graph": "g", "node": "n"}),
@@ -282,3 +281,12 @@ def test_migration_5_gives_the_nodes_of_older_graphs_their_slots(store):
     assert schema.migrate(store) == schema.latest()
     slots = value(store, "MATCH (n:Node {graph_id: $g}) RETURN collect(n.slot)", g=graph.meta.id)
     assert sorted(slots) == list(range(graph.n_nodes))
+
+
+def test_a_part_of_a_graphs_edges_is_a_seek_on_the_slot_index(neo4j_driver):
+    with neo4j_driver.session() as session:
+        plan = session.run("EXPLAIN " + store_cypher("load_edges"), graph_id="g", lo=0, hi=10).consume().plan
+    operators = _operators(plan)
+    assert not [op for op, _ in operators if "Scan" in op], operators
+    seeks = [details for op, details in operators if op.startswith("NodeIndexSeek")]
+    assert any("Node(graph_id, slot)" in details for details in seeks), operators

@@ -42,7 +42,7 @@ def server(tmp_path_factory) -> LocalServer:
 
 
 def test_status_after_start(server):
-    status = cli("server", "--home", str(server.home), "status", "--json")
+    status = cli("--home", str(server.home), "server", "status", "--json")
     s = json.loads(status.stdout)
     settings = server.settings()
     assert s["running"] is True and s["state"] == "running"
@@ -50,7 +50,7 @@ def test_status_after_start(server):
     assert s["browser"] == f"http://127.0.0.1:{settings.http_port}/browser/"
     assert s["version"] == jars.version("neo4j") and s["version"].startswith("5.26.")
     assert s["store_bytes"] > 0
-    text = cli("server", "--home", str(server.home), "status").stdout
+    text = cli("--home", str(server.home), "server", "status").stdout
     assert re.search(r"^state +running \(pid \d+\)", text, re.M) and "MiB" in text
 
 
@@ -85,6 +85,19 @@ def test_the_home_is_private_after_start_and_an_import(server):
     assert readable_by_others(server.home) == []
 
 
+def test_every_command_talks_to_the_server_in_home(server, tmp_path):
+    """--home (or CIRCUITSTORE_HOME) picks the local server for every command, not only `server`."""
+    home = str(server.home)
+    by_option = cli("--home", home, "cypher", "RETURN 1 AS one", "--json")
+    assert by_option.returncode == 0 and json.loads(by_option.stdout) == [{"one": 1}], by_option.stderr
+    by_env = cli("graphs", "--json", env={"CIRCUITSTORE_HOME": home})
+    assert by_env.returncode == 0 and isinstance(json.loads(by_env.stdout), list), by_env.stderr
+    # another home, never started: its own password file is missing, whatever CIRCUITSTORE_HOME says
+    elsewhere = tmp_path / "elsewhere"
+    proc = cli("--home", str(elsewhere), "graphs", env={"CIRCUITSTORE_HOME": home})
+    assert_one_line_error(proc, "no password yet", str(elsewhere / "password"))
+
+
 def test_wrong_password_is_one_line(server):
     proc = cli("cypher", "RETURN 1", env={"NEO4J_URI": server.bolt_uri, "NEO4J_PASSWORD": "not-it"})
     assert_one_line_error(proc, "refused", "wrong password")
@@ -93,7 +106,7 @@ def test_wrong_password_is_one_line(server):
 def test_start_when_running_does_nothing(server):
     pid = server.pid()
     assert server.start() is False
-    proc = cli("server", "--home", str(server.home), "start")
+    proc = cli("--home", str(server.home), "server", "start")
     assert proc.returncode == 0 and "already running" in proc.stdout
     assert server.pid() == pid
 
@@ -107,17 +120,17 @@ def test_other_ports_while_running_are_refused(server):
 def test_other_memory_while_running_takes_effect_on_restart(server):
     pid = server.pid()
     home = str(server.home)
-    proc = cli("server", "--home", home, "start", "--heap", "2g", "--pagecache", "256m")
+    proc = cli("--home", home, "server", "start", "--heap", "2g", "--pagecache", "256m")
     assert_one_line_error(proc, "runs with heap 1g, pagecache 512m; heap 2g, pagecache 256m take effect on a restart")
     assert server.pid() == pid and server.settings().heap == "1g"  # nothing happened
-    proc = cli("server", "--home", home, "start", "--heap", "2g", "--restart")
+    proc = cli("--home", home, "server", "start", "--heap", "2g", "--restart")
     assert proc.returncode == 0 and "started" in proc.stdout, proc.stderr
     assert server.pid() != pid and b"-Xmx2g" in Path(f"/proc/{server.pid()}/cmdline").read_bytes().split(b"\0")
-    assert json.loads(cli("server", "--home", home, "status", "--json").stdout)["heap"] == "2g"
+    assert json.loads(cli("--home", home, "server", "status", "--json").stdout)["heap"] == "2g"
     # start returns (and prints Browser's address) only once HTTP answers too
     with urllib.request.urlopen(server.browser_url, timeout=5) as reply:
         assert reply.status == 200
-    assert cli("server", "--home", home, "start", "--heap", "1g", "--restart").returncode == 0
+    assert cli("--home", home, "server", "start", "--heap", "1g", "--restart").returncode == 0
 
 
 def test_the_default_heap_is_an_eighth_of_the_memory():
@@ -165,11 +178,11 @@ def test_apoc_reads_json_and_load_csv_still_works(server):
 def test_data_survives_stop_and_start(server):
     with connect(server.bolt_uri, password=server.password()) as driver:
         driver.execute_query("CREATE (:Kept {n: $n})", n=42)
-    proc = cli("server", "--home", str(server.home), "stop")
+    proc = cli("--home", str(server.home), "server", "stop")
     assert proc.returncode == 0 and proc.stdout.strip() == "stopped"
     assert not bolt_answers(server.settings().bolt_port)
-    assert json.loads(cli("server", "--home", str(server.home), "status", "--json").stdout)["running"] is False
-    assert cli("server", "--home", str(server.home), "stop").stdout.strip() == "not running"
+    assert json.loads(cli("--home", str(server.home), "server", "status", "--json").stdout)["running"] is False
+    assert cli("--home", str(server.home), "server", "stop").stdout.strip() == "not running"
     # a home an older circuitstore left open to everyone becomes private on the next start
     for path in [server.home, *server.home.rglob("*")]:
         path.chmod(0o755 if path.is_dir() else 0o644)
@@ -186,7 +199,7 @@ def test_a_start_after_a_crash_says_it_recovers_and_how_far(server):
     os.kill(pid, signal.SIGKILL)
     while server.pid() is not None:
         time.sleep(0.1)
-    proc = cli("server", "--home", str(server.home), "start")
+    proc = cli("--home", str(server.home), "server", "start")
     assert proc.returncode == 0, proc.stderr
     said = proc.stderr.splitlines()
     assert said[0] == "Neo4j did not stop cleanly last time; it checks and recovers its store first"
@@ -194,8 +207,8 @@ def test_a_start_after_a_crash_says_it_recovers_and_how_far(server):
     assert re.fullmatch(r"recovered: \d+ transactions replayed in .+", said[-1]), said
     with connect(server.bolt_uri, password=server.password()) as driver:
         assert driver.execute_query("MATCH (c:Crashed) RETURN count(c) AS n").records[0]["n"] == 50000
-    assert cli("server", "--home", str(server.home), "stop").returncode == 0
-    assert cli("server", "--home", str(server.home), "start").stderr == ""  # a clean stop: nothing to say
+    assert cli("--home", str(server.home), "server", "stop").returncode == 0
+    assert cli("--home", str(server.home), "server", "start").stderr == ""  # a clean stop: nothing to say
 
 
 def test_a_taken_port_is_named(tmp_path):
@@ -204,16 +217,16 @@ def test_a_taken_port_is_named(tmp_path):
         squatter.listen()
         port = squatter.getsockname()[1]
         proc = cli(
-            "server", "--home", str(tmp_path), "start", "--bolt-port", str(port), "--http-port", str(free_port())
+            "--home", str(tmp_path), "server", "start", "--bolt-port", str(port), "--http-port", str(free_port())
         )
     assert_one_line_error(proc, f"port {port}", "taken")
     assert not (tmp_path / "data").exists()  # refused before anything was set up
 
 
 def test_a_bad_memory_size_is_one_line(tmp_path):
-    proc = cli("server", "--home", str(tmp_path), "start", "--heap", "lots")
+    proc = cli("--home", str(tmp_path), "server", "start", "--heap", "lots")
     assert_one_line_error(proc, "--heap expects auto (the default), or a size like 3g, got 'lots'")
-    proc = cli("server", "--home", str(tmp_path), "start", "--pagecache", "auto")
+    proc = cli("--home", str(tmp_path), "server", "start", "--pagecache", "auto")
     assert_one_line_error(proc, "--pagecache expects a size like 512m or 2g, got 'auto'")
 
 
@@ -221,7 +234,7 @@ def test_a_server_that_fails_to_start_shows_its_log(tmp_path):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "databases").touch()  # where the store directory must go
     proc = cli(
-        "server", "--home", str(tmp_path), "start", "--bolt-port", str(free_port()), "--http-port", str(free_port())
+        "--home", str(tmp_path), "server", "start", "--bolt-port", str(free_port()), "--http-port", str(free_port())
     )
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     first, *tail = proc.stderr.strip().splitlines()
@@ -231,7 +244,7 @@ def test_a_server_that_fails_to_start_shows_its_log(tmp_path):
 
 
 def test_missing_java_is_named(tmp_path):
-    proc = cli("server", "--home", str(tmp_path), "start", env={"PATH": str(tmp_path), "JAVA_HOME": ""})
+    proc = cli("--home", str(tmp_path), "server", "start", env={"PATH": str(tmp_path), "JAVA_HOME": ""})
     assert_one_line_error(proc, "Java", "not found")
 
 
@@ -240,9 +253,9 @@ def test_missing_maven_is_named(tmp_path):
     bin_dir.mkdir()
     (bin_dir / "java").symlink_to(shutil.which("java"))
     proc = cli(
-        "server",
         "--home",
         str(tmp_path / "home"),
+        "server",
         "start",
         "--bolt-port",
         str(free_port()),

@@ -80,6 +80,27 @@ def test_sigkill_mid_import_leaves_no_trace(store, neo4j_target, tmp_path, repla
     ]
 
 
+def test_ctrl_c_mid_import_is_one_line_and_leaves_no_trace(store, neo4j_target, tmp_path):
+    path = tmp_path / "big.json"
+    write_graph(big_graph("interrupted", transcoders="synthetic/interrupted-transcoders"), path)
+    proc = importer(neo4j_target, str(path))
+    deadline = time.monotonic() + 120
+    while edge_writers(store) == 0:
+        assert proc.poll() is None, f"import ended before it was caught writing edges: {proc.communicate()}"
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert "Traceback" not in err and "retried" not in err and "defunct" not in err, err
+    errors = [line for line in err.splitlines() if line.startswith("error:")]
+    assert errors == ["error: interrupted; nothing is half-written (a graph being stored is rolled back)"], err
+    while edge_writers(store):
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    assert value(store, "MATCH (n) WHERE n:Graph OR n:Node OR n:Feature OR n:Vocab RETURN count(n)") == 0
+
+
 def test_concurrent_importer_processes_share_features(store, neo4j_target):
     raws = {p: raw_json.load(p) for p in GEMMA}
     procs = [importer(neo4j_target, *map(str, GEMMA[k::4])) for k in range(4)]

@@ -11,25 +11,47 @@ from typing import Any
 import click
 
 from circuitstore.cli import compute, db, graphs, intervene, query, server
+from circuitstore.cli.output import error_line
 from circuitstore.errors import CircuitstoreError, one_line
 from circuitstore.neo4j_driver import neo4j
 
+# Ctrl-C: the exit status a shell gives a command that SIGINT ended.
+INTERRUPTED = 130
+
 
 class Cli(click.Group):
-    """Turns CircuitstoreError, and Neo4j's own errors, into a one-line message and exit status 1."""
+    """Turns CircuitstoreError, Neo4j's own errors and Ctrl-C into one short line on stderr and
+    exit status 1 (130 for Ctrl-C), never a traceback."""
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except CircuitstoreError as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(1)
-        except neo4j.exceptions.Neo4jError as exc:
-            click.echo(f"error: Neo4j: {one_line(exc)} ({exc.code})", err=True)
-            sys.exit(1)
-        except neo4j.exceptions.DriverError as exc:
-            click.echo(f"error: Neo4j driver: {one_line(exc)}", err=True)
-            sys.exit(1)
+        except (KeyboardInterrupt, Exception) as exc:
+            if _after_ctrl_c(exc):
+                click.echo(err=True)  # off the progress bar's line
+                # Each graph is one transaction, so what was being written is rolled back.
+                _fail("interrupted; nothing is half-written (a graph being stored is rolled back)", INTERRUPTED)
+            if isinstance(exc, CircuitstoreError):
+                _fail(str(exc))
+            if isinstance(exc, neo4j.exceptions.Neo4jError):
+                _fail(f"Neo4j: {one_line(exc)} ({exc.code})")
+            if isinstance(exc, neo4j.exceptions.DriverError):
+                _fail(f"Neo4j driver: {one_line(exc)}")
+            raise
+
+
+def _after_ctrl_c(exc: BaseException | None) -> bool:
+    """Ctrl-C, or what it set off: cut mid-message, the driver's buffers raise as they unwind."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def _fail(message: str, status: int = 1) -> None:
+    click.echo(error_line(message), err=True)
+    sys.exit(status)
 
 
 @click.group(cls=Cli)
@@ -41,11 +63,19 @@ class Cli(click.Group):
     help="Bolt URI of another Neo4j (Docker, Aura, a cluster); default: the local server. "
     "NEO4J_USER and NEO4J_PASSWORD give its credentials.",
 )
+@click.option(
+    "--home",
+    envvar="CIRCUITSTORE_HOME",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="The local server's directory (config, data, logs, password), for every command that "
+    "starts, stops or talks to it; default: neo4j/ in the user data directory. Env: CIRCUITSTORE_HOME.",
+)
 @click.version_option(package_name="circuitstore")
 @click.pass_context
-def main(ctx: click.Context, uri: str | None) -> None:
+def main(ctx: click.Context, uri: str | None, home: str | None) -> None:
     """Keep, query and compare attribution graphs (circuits) in Neo4j."""
-    ctx.obj = {"uri": uri}
+    ctx.obj = {"uri": uri, "home": home}
 
 
 for _module in (graphs, compute, intervene, server, db, query):

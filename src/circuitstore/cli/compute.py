@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from circuitstore.cli.driver import store
-from circuitstore.cli.output import emit
+from circuitstore.cli.output import emit, say
 from circuitstore.settings import (
     DEFAULT_MODEL,
     PLANTED,
@@ -123,9 +123,8 @@ def ingest_cmd(
     of the likely logits. A prompt already stored with the same model, transcoders and settings
     is skipped, so an interrupted batch resumes. A prompt that cannot be attributed is reported
     and the rest go on; the exit status is then 1."""
-    from circuitstore.compute import load_model, load_transcoders
-    from circuitstore.compute.ingest import Outcome, ingest_prompts
-
+    # Everything that can be checked without the model first: loading torch and the model takes
+    # seconds, and a usage error should not wait for them.
     texts = list(prompts)
     if prompts_file:
         texts += [line for line in Path(prompts_file).read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -135,9 +134,13 @@ def ingest_cmd(
     targets += [Target("diff", pair) for pair in logit_diff]
     targets += [Target("vector", vector=_vector(path), label=Path(path).stem) for path in target_vector]
     config = AttributionSettings(**settings, targets=tuple(targets))
+    driver = store(ctx)
+
+    from circuitstore.compute import load_model, load_transcoders
+    from circuitstore.compute.ingest import Outcome, ingest_prompts
+
     lm = load_model(model or DEFAULT_MODEL, device=device, dtype=dtype)
     tcs = load_transcoders(transcoders or default_transcoders(model), lm, device=device, dtype=dtype)
-    driver = store(ctx)
     status = {"text": ""}  # the text after the bar: where the current prompt is
     with click.progressbar(
         length=len(texts) * _STEPS_PER_PROMPT,
@@ -152,7 +155,7 @@ def ingest_cmd(
 
         def finished(i: int, outcome: Outcome) -> None:
             if outcome.status == "failed":
-                click.echo(f"\nerror: prompt {i + 1}/{len(texts)} ({outcome.prompt[:40]!r}): {outcome.error}", err=True)
+                say(f"\nerror: prompt {i + 1}/{len(texts)} ({outcome.prompt[:40]!r}): {outcome.error}", err=True)
             bar.update((i + 1) * _STEPS_PER_PROMPT - bar.pos)
 
         outcomes = ingest_prompts(
@@ -160,7 +163,7 @@ def ingest_cmd(
         )
     for outcome in outcomes:
         if outcome.status != "failed":
-            click.echo(f"{outcome.status} {outcome.graph_id} {outcome.prompt[:60]!r}")
+            say(f"{outcome.status} {outcome.graph_id} {outcome.prompt[:60]!r}")
     counts = {kind: sum(o.status == kind for o in outcomes) for kind in ("stored", "skipped", "failed")}
     click.echo(", ".join(f"{n} {k}" for k, n in counts.items()))
     if counts["failed"]:

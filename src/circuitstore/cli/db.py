@@ -50,6 +50,8 @@ def cypher_cmd(ctx: click.Context, query: str, params: tuple[str, ...], as_json:
 
     if query == "-":
         query = sys.stdin.read()
+    if not query.strip():
+        raise CircuitstoreError("no query given: pass one, e.g. 'MATCH (g:Graph) RETURN g.id', or - to read stdin")
     values = {}
     for item in params:
         key, sep, text = item.partition("=")
@@ -59,6 +61,8 @@ def cypher_cmd(ctx: click.Context, query: str, params: tuple[str, ...], as_json:
             values[key] = json.loads(text)
         except ValueError:
             values[key] = text
+        if not _fits_64_bits(values[key]):
+            raise CircuitstoreError(f"--param {key}: an integer beyond 64 bits, which Neo4j cannot hold: {text}")
     with store(ctx).session() as session:
         result = session.run(query, values)
         found = rows(result)
@@ -67,6 +71,19 @@ def cypher_cmd(ctx: click.Context, query: str, params: tuple[str, ...], as_json:
     changes = [f"{getattr(counters, name)} {name.replace('_', ' ')}" for name in _COUNTERS if getattr(counters, name)]
     if changes and not as_json:
         click.echo(", ".join(changes))
+
+
+def _fits_64_bits(value: object) -> bool:
+    """Whether every integer in a parameter (a list's, a map's) fits Neo4j's 64-bit integers."""
+    if isinstance(value, bool):
+        return True
+    if isinstance(value, int):
+        return -(2**63) <= value < 2**63
+    if isinstance(value, list):
+        return all(map(_fits_64_bits, value))
+    if isinstance(value, dict):
+        return all(map(_fits_64_bits, value.values()))
+    return True
 
 
 _COUNTERS = (

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from circuitstore.cli.driver import store
-from circuitstore.cli.output import emit
+from circuitstore.cli.output import emit, printable, say
+from circuitstore.errors import CircuitstoreError
+
+# One bar across files: each file is this many steps, shared out over its edges.
+_STEPS_PER_FILE = 1000
 
 
 @click.command("import")
@@ -17,16 +22,41 @@ from circuitstore.cli.output import emit
 def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> None:
     """Store graph JSON files (PATHS: files, directories, globs), one transaction per graph.
 
-    A file that fails is reported and skipped; the exit status is 1 if any failed."""
+    Each file's line says which graph id it became. In a directory, JSON that is no graph file
+    (a schema, say) is skipped with a note. A file that fails is reported and skipped; the exit
+    status is 1 if any failed."""
     from circuitstore.store.importer import expand_paths, import_files
 
     files, missing = expand_paths(paths)
     driver = store(ctx)
-    with click.progressbar(length=len(files), label="importing", file=sys.stderr) as bar:
-        summary = import_files(driver, files, replace=replace, on_done=lambda outcome: bar.update(1))
+    status = {"text": ""}  # after the bar: the file being stored, and how far
+    with click.progressbar(
+        length=len(files) * _STEPS_PER_FILE,
+        label="importing",
+        file=sys.stderr,
+        item_show_func=lambda _: status["text"],
+    ) as bar:
+
+        def within(i: int, done: int, total: int) -> None:
+            where = "committing" if done == total else f"{done:,}/{total:,} edges"
+            status["text"] = printable(f"{i + 1}/{len(files)} {files[i].path.name}: {where}")
+            bar.update(i * _STEPS_PER_FILE + _STEPS_PER_FILE * done // max(total, 1) - bar.pos)
+
+        finished = []
+
+        def done(outcome) -> None:
+            finished.append(outcome)
+            bar.update(_STEPS_PER_FILE * len(finished) - bar.pos)
+
+        summary = import_files(driver, files, replace=replace, on_progress=within, on_done=done)
     summary.outcomes[:0] = missing
-    for outcome in summary.failed:
-        click.echo(f"error: {outcome.error}", err=True)
+    for outcome in summary.outcomes:
+        if outcome.status == "failed":
+            say(f"error: {outcome.error}", err=True)
+        elif outcome.status == "skipped":
+            say(f"skipped {outcome.path}: {outcome.error}")
+        else:
+            say(f"{outcome.status} {outcome.graph_id}  {outcome.path}")
     click.echo(summary.line())
     if summary.failed:
         sys.exit(1)
@@ -44,16 +74,41 @@ def graphs_cmd(ctx: click.Context, as_json: bool) -> None:
 
 @click.command("export")
 @click.argument("graph_id")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False), help="The JSON file to write.")
+@click.option(
+    "-o",
+    "--output",
+    required=True,
+    type=click.Path(dir_okay=False, allow_dash=True),
+    help="The JSON file to write; - writes it to stdout.",
+)
+@click.option("--force", is_flag=True, help="Overwrite OUTPUT if it exists.")
 @click.pass_context
-def export_cmd(ctx: click.Context, graph_id: str, output: str) -> None:
+def export_cmd(ctx: click.Context, graph_id: str, output: str, force: bool) -> None:
     """Write stored graph GRAPH_ID as Neuronpedia / circuit-tracer graph JSON."""
-    from circuitstore.formats import write_graph
+    from circuitstore.formats import dumps_graph
     from circuitstore.store import load_graph
 
-    graph = load_graph(store(ctx), graph_id)
-    write_graph(graph, output)
-    click.echo(f"wrote {graph_id} ({graph.n_nodes} nodes, {graph.n_edges} edges) to {output}")
+    to_stdout = output == "-"
+    if not to_stdout and Path(output).exists() and not force:
+        raise CircuitstoreError(f"{output} exists; pass --force to overwrite it")
+    driver = store(ctx)
+    with click.progressbar(length=1, label="exporting", file=sys.stderr) as bar:
+
+        def read(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        graph = load_graph(driver, graph_id, progress=read)
+    data = dumps_graph(graph, origin=output)
+    if to_stdout:
+        sys.stdout.buffer.write(data + b"\n")
+        sys.stdout.flush()
+    else:
+        try:
+            Path(output).write_bytes(data)
+        except OSError as exc:
+            raise CircuitstoreError(f"{output}: cannot write ({exc.strerror or exc})") from None
+    say(f"wrote {graph_id} ({graph.n_nodes} nodes, {graph.n_edges} edges) to {output}", err=to_stdout)
 
 
 @click.command("delete")
@@ -64,7 +119,7 @@ def delete_cmd(ctx: click.Context, graph_id: str) -> None:
     from circuitstore.store import delete_graph
 
     delete_graph(store(ctx), graph_id)
-    click.echo(f"deleted {graph_id}")
+    say(f"deleted {graph_id}")
 
 
 COMMANDS = (import_cmd, graphs_cmd, export_cmd, delete_cmd)

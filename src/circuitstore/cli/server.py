@@ -6,24 +6,17 @@ import json
 
 import click
 
-from circuitstore.cli.output import emit
+from circuitstore.cli.output import emit, say
 
 
 @click.group("server")
-@click.option(
-    "--home",
-    envvar="CIRCUITSTORE_HOME",
-    type=click.Path(file_okay=False),
-    default=None,
-    help="The server's directory (config, data, logs, password); default: "
-    "neo4j/ in the user data directory. Env: CIRCUITSTORE_HOME.",
-)
 @click.pass_context
-def server_group(ctx: click.Context, home: str | None) -> None:
-    """Run a local Neo4j 5.26 Community server (with APOC and Browser) on 127.0.0.1."""
+def server_group(ctx: click.Context) -> None:
+    """Run a local Neo4j 5.26 Community server (with APOC and Browser) on 127.0.0.1; its home is
+    `circuitstore --home` (or CIRCUITSTORE_HOME)."""
     from circuitstore.server import LocalServer
 
-    ctx.obj["server"] = LocalServer(home)
+    ctx.obj["server"] = LocalServer(ctx.obj["home"])
 
 
 @server_group.command("start")
@@ -65,7 +58,7 @@ def server_start(
     started = srv.start(
         timeout=timeout,
         restart=restart,
-        on_progress=lambda line: click.echo(line, err=True),
+        on_progress=lambda line: say(line, err=True),
         bolt_port=bolt_port,
         http_port=http_port,
         heap=heap,
@@ -75,11 +68,11 @@ def server_start(
     if as_json:
         click.echo(json.dumps(status, indent=2))
         return
-    click.echo(
+    say(
         f"Neo4j {status['version']} {'started' if started else 'was already running'} "
         f"(pid {status['pid']}), Bolt {status['bolt']}"
     )
-    click.echo(f"Browser: {status['browser']}  (user neo4j, password in {srv.password_file})")
+    say(f"Browser: {status['browser']}  (user neo4j, password in {srv.password_file})")
 
 
 @server_group.command("stop")
@@ -112,7 +105,7 @@ def server_status(ctx: click.Context, as_json: bool) -> None:
         ("memory", f"heap {s['heap']}{' (auto)' if s['heap_setting'] == 'auto' else ''}, page cache {s['pagecache']}"),
         ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data"),
     ):
-        click.echo(f"{key:8} {value}")
+        say(f"{key:8} {value}")
 
 
 @server_group.command("resolve")

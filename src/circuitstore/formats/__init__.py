@@ -3,8 +3,10 @@
 
     read_graph(path) -> AttributionGraph        parse_graph(obj, origin=...) -> AttributionGraph
     write_graph(graph, path)                     dump_graph(graph) -> dict
+    dumps_graph(graph, origin=...) -> bytes
 
-Any bad input raises FormatError, one line that starts with the path (or origin).
+Any bad input raises FormatError, one line that starts with the path (or origin); JSON that is
+no graph file at all (no metadata, nodes or links) raises its subclass NotAGraphFile.
 
 How a file maps onto an AttributionGraph:
 
@@ -75,8 +77,8 @@ generation and pruning settings; GraphMeta.scores travel as metadata.scores (not
 harmless to it).
 """
 
-from circuitstore.formats.errors import FormatError
+from circuitstore.formats.errors import FormatError, NotAGraphFile
 from circuitstore.formats.reader import parse_graph, read_graph
-from circuitstore.formats.writer import dump_graph, write_graph
+from circuitstore.formats.writer import dump_graph, dumps_graph, write_graph
 
-__all__ = ["FormatError", "dump_graph", "parse_graph", "read_graph", "write_graph"]
+__all__ = ["FormatError", "NotAGraphFile", "dump_graph", "dumps_graph", "parse_graph", "read_graph", "write_graph"]

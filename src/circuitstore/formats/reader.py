@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from circuitstore.formats.errors import FormatError
+from circuitstore.formats.errors import FormatError, NotAGraphFile
 from circuitstore.formats.node_records import (
     FIELDS,
     LATENT_FEATURE_TYPE,
@@ -74,16 +74,18 @@ def _decode_problem(data: bytes, exc: orjson.JSONDecodeError) -> str:
 
 def parse_graph(obj: Any, *, origin: str) -> AttributionGraph:
     """Build the graph from a parsed file; `origin` (a path or a name) prefixes every error and
-    gives the graph id when the file has no slug."""
+    gives the graph id when the file has no slug. JSON that is no graph file at all raises
+    NotAGraphFile, a FormatError."""
+    if not isinstance(obj, dict) or not obj.keys() & {"metadata", "nodes", "links"}:
+        got = f"an object with keys {', '.join(map(repr, list(obj)[:5]))}" if isinstance(obj, dict) else _type(obj)
+        raise NotAGraphFile(f"{origin}: expected a JSON object with metadata, nodes and links, got {got}")
     try:
         return _parse(obj, origin)
     except (_Bad, GraphError) as exc:
         raise FormatError(f"{origin}: {exc}") from None
 
 
-def _parse(obj: Any, origin: str) -> AttributionGraph:
-    if not isinstance(obj, dict):
-        raise _Bad(f"expected a JSON object with metadata, nodes and links, got {_type(obj)}")
+def _parse(obj: dict, origin: str) -> AttributionGraph:
     md = _field(obj, "metadata", dict, "the file")
     q_params = obj.get("qParams", {})
     if not isinstance(q_params, dict):

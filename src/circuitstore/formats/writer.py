@@ -23,14 +23,20 @@ _FRESH_Q_PARAMS = {"pinnedIds": [], "linkType": "both", "clickedId": "", "sg_pos
 
 def write_graph(graph: AttributionGraph, path: str | Path) -> None:
     path = Path(path)
-    try:
-        data = orjson.dumps(dump_graph(graph), option=orjson.OPT_SERIALIZE_NUMPY)
-    except TypeError as exc:
-        raise FormatError(f"{path}: graph {graph.meta.id!r} cannot be written as JSON ({exc})") from None
+    data = dumps_graph(graph, origin=str(path))
     try:
         path.write_bytes(data)
     except OSError as exc:
         raise FormatError(f"{path}: cannot write ({exc.strerror or exc})") from None
+
+
+def dumps_graph(graph: AttributionGraph, *, origin: str) -> bytes:
+    """The file's bytes; `origin` (where they go) starts the error if the graph has values JSON
+    cannot hold."""
+    try:
+        return orjson.dumps(dump_graph(graph), option=orjson.OPT_SERIALIZE_NUMPY)
+    except TypeError as exc:
+        raise FormatError(f"{origin}: graph {graph.meta.id!r} cannot be written as JSON ({exc})") from None
 
 
 def dump_graph(graph: AttributionGraph) -> dict[str, Any]:

@@ -12,15 +12,18 @@ from circuitstore.server.local import LocalServer
 _SCHEMES = ("bolt", "bolt+s", "bolt+ssc", "neo4j", "neo4j+s", "neo4j+ssc")
 
 
-def connect(uri: str | None = None, *, user: str | None = None, password: str | None = None) -> neo4j.Driver:
+def connect(
+    uri: str | None = None, *, user: str | None = None, password: str | None = None, home: str | None = None
+) -> neo4j.Driver:
     """A driver whose connectivity and credentials have been checked.
 
-    The target is `uri`, else $NEO4J_URI, else the local server (its saved Bolt port). The user
+    The target is `uri`, else $NEO4J_URI, else the local server in `home` (else
+    $CIRCUITSTORE_HOME, else the default home), at its saved Bolt port. The user
     is `user`, else $NEO4J_USER, else `neo4j`; the password is `password`, else $NEO4J_PASSWORD,
     else the local server's password file (only when the target is the local server, so its
     password is never sent elsewhere). Faults become one-line CircuitstoreErrors.
     """
-    local = LocalServer()
+    local = LocalServer(home)
     uri = uri or os.environ.get("NEO4J_URI") or local.bolt_uri
     parts = urlsplit(uri)
     if parts.scheme not in _SCHEMES:

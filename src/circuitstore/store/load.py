@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from circuitstore.graph import KINDS, AttributionGraph, GraphMeta, Node, Supernode
@@ -23,23 +24,36 @@ def list_graphs(driver: neo4j.Driver) -> list[dict[str, Any]]:
     return [r.data() for r in records]
 
 
-def load_graph(driver: neo4j.Driver, graph_id: str) -> AttributionGraph:
+# Nodes whose out-edges come back in one part: a few parts for a big graph, one for most.
+_SLOTS_PER_PART = 2000
+
+
+def load_graph(
+    driver: neo4j.Driver, graph_id: str, *, progress: Callable[[int, int], None] | None = None
+) -> AttributionGraph:
     """The stored graph as an AttributionGraph, read in one transaction (a consistent snapshot).
 
     Neo4j keeps no order, so nodes come back sorted by kind, layer, position and feature, edges by
-    endpoint, supernodes by name; contents are exactly what was stored.
+    endpoint, supernodes by name; contents are exactly what was stored. `progress(edges read,
+    edges)` is called as the edges come, a part at a time.
     """
     with driver.session() as session:
-        return session.execute_read(_load, graph_id)
+        return session.execute_read(_load, graph_id, progress)
 
 
-def _load(tx: neo4j.ManagedTransaction, graph_id: str) -> AttributionGraph:
+def _load(tx: neo4j.ManagedTransaction, graph_id: str, progress: Callable[[int, int], None] | None) -> AttributionGraph:
     head = tx.run(cypher("load_graph"), graph_id=graph_id).single()
     if head is None:
         raise GraphNotFound(f"no graph {graph_id!r} is stored")
     g = head["graph"]
     props = [r["props"] for r in tx.run(cypher("load_nodes"), graph_id=graph_id)]
-    edges = tx.run(cypher("load_edges"), graph_id=graph_id).single(strict=True)
+    edges: dict[str, list] = {"sources": [], "targets": [], "weights": []}
+    for lo in range(0, len(props), _SLOTS_PER_PART):
+        part = tx.run(cypher("load_edges"), graph_id=graph_id, lo=lo, hi=lo + _SLOTS_PER_PART).single(strict=True)
+        for key, values in edges.items():
+            values.extend(part[key])
+        if progress:
+            progress(len(edges["weights"]), g["n_edges"])
     supernodes = [(r["name"], r["members"]) for r in tx.run(cypher("load_supernodes"), graph_id=graph_id)]
 
     rank = {kind: i for i, kind in enumerate(KINDS)}
