@@ -559,6 +559,10 @@ def test_cli_lists_runs_and_refuses(db, neo4j_target):
     assert bad.exit_code != 0 and "k must be at least 1" in bad.output
     bad = runner.invoke(main, ["query", "paths", "--param", f"graph={DALLAS.meta.id}", "--param", "k=five"])
     assert bad.exit_code != 0 and "k must be an integer, got 'five'" in bad.output
+    huge = runner.invoke(main, ["query", "paths", "-p", f"graph={DALLAS.meta.id}", "-p", "k=99999999999999999999"])
+    assert (
+        huge.exit_code == 1 and huge.stderr == "error: query paths: k must be at most 1000, got 99999999999999999999\n"
+    )
 
     shown = runner.invoke(main, ["query", "paths"])
     assert shown.exit_code != 0 and "graph is required" in shown.output

@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 from circuitstore.cli.driver import store
-from circuitstore.cli.output import emit, say
+from circuitstore.cli.output import emit, items_bar, say
 from circuitstore.settings import (
     DEFAULT_MODEL,
     PLANTED,
@@ -24,8 +24,6 @@ from circuitstore.settings import (
 )
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AttributionSettings)}
-# One bar across prompts: each prompt is this many steps, shared out over its targets.
-_STEPS_PER_PROMPT = 1000
 
 
 def _setting(name: str, type: Any, help: str) -> Any:
@@ -141,22 +139,15 @@ def ingest_cmd(
 
     lm = load_model(model or DEFAULT_MODEL, device=device, dtype=dtype)
     tcs = load_transcoders(transcoders or default_transcoders(model), lm, device=device, dtype=dtype)
-    status = {"text": ""}  # the text after the bar: where the current prompt is
-    with click.progressbar(
-        length=len(texts) * _STEPS_PER_PROMPT,
-        label="ingest",
-        file=sys.stderr,
-        item_show_func=lambda _: status["text"],
-    ) as bar:
+    with items_bar("ingest", len(texts)) as bar:
 
         def advance(i: int, done: int, total: int) -> None:
-            status["text"] = f"prompt {i + 1}/{len(texts)}: {done}/{total} targets"
-            bar.update(i * _STEPS_PER_PROMPT + _STEPS_PER_PROMPT * done // max(total, 1) - bar.pos)
+            bar.at(i, done, total, f"prompt {i + 1}/{len(texts)}: {done}/{total} targets")
 
         def finished(i: int, outcome: Outcome) -> None:
             if outcome.status == "failed":
                 say(f"\nerror: prompt {i + 1}/{len(texts)} ({outcome.prompt[:40]!r}): {outcome.error}", err=True)
-            bar.update((i + 1) * _STEPS_PER_PROMPT - bar.pos)
+            bar.finished(i)
 
         outcomes = ingest_prompts(
             driver, lm, tcs, texts, config, out_dir=Path(out) if out else None, progress=advance, on_done=finished

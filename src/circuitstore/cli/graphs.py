@@ -8,11 +8,8 @@ from pathlib import Path
 import click
 
 from circuitstore.cli.driver import store
-from circuitstore.cli.output import emit, printable, say
+from circuitstore.cli.output import emit, items_bar, say
 from circuitstore.errors import CircuitstoreError
-
-# One bar across files: each file is this many steps, shared out over its edges.
-_STEPS_PER_FILE = 1000
 
 
 @click.command("import")
@@ -29,24 +26,17 @@ def import_cmd(ctx: click.Context, paths: tuple[str, ...], replace: bool) -> Non
 
     files, missing = expand_paths(paths)
     driver = store(ctx)
-    status = {"text": ""}  # after the bar: the file being stored, and how far
-    with click.progressbar(
-        length=len(files) * _STEPS_PER_FILE,
-        label="importing",
-        file=sys.stderr,
-        item_show_func=lambda _: status["text"],
-    ) as bar:
+    with items_bar("importing", len(files)) as bar:
 
         def within(i: int, done: int, total: int) -> None:
             where = "committing" if done == total else f"{done:,}/{total:,} edges"
-            status["text"] = printable(f"{i + 1}/{len(files)} {files[i].path.name}: {where}")
-            bar.update(i * _STEPS_PER_FILE + _STEPS_PER_FILE * done // max(total, 1) - bar.pos)
+            bar.at(i, done, total, f"{i + 1}/{len(files)} {files[i].path.name}: {where}")
 
         finished = []
 
         def done(outcome) -> None:
+            bar.finished(len(finished))
             finished.append(outcome)
-            bar.update(_STEPS_PER_FILE * len(finished) - bar.pos)
 
         summary = import_files(driver, files, replace=replace, on_progress=within, on_done=done)
     summary.outcomes[:0] = missing

@@ -8,7 +8,9 @@ short; JSON keeps every value exact, escaping what a terminal would act on the J
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import sys
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import click
@@ -28,6 +30,34 @@ def printable(text: str) -> str:
 
 def cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class ItemsBar:
+    """One progress bar (on stderr) across several items, each a fixed share of it that fills
+    with the item's own progress, and a line after it saying where things are."""
+
+    STEPS = 1000  # per item
+
+    def __init__(self, bar: Any) -> None:
+        self.bar, self.text = bar, ""
+
+    def at(self, i: int, done: int, total: int, text: str) -> None:
+        """Item `i` has done `done` of `total`."""
+        self.text = printable(text)
+        self.bar.update(i * self.STEPS + self.STEPS * done // max(total, 1) - self.bar.pos)
+
+    def finished(self, i: int) -> None:
+        self.bar.update((i + 1) * self.STEPS - self.bar.pos)
+
+
+@contextmanager
+def items_bar(label: str, items: int) -> Iterator[ItemsBar]:
+    status: list[ItemsBar] = []
+    with click.progressbar(
+        length=items * ItemsBar.STEPS, label=label, file=sys.stderr, item_show_func=lambda _: status[0].text
+    ) as bar:
+        status.append(ItemsBar(bar))
+        yield status[0]
 
 
 def say(line: str, *, err: bool = False) -> None:
