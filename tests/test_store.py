@@ -7,9 +7,11 @@ import json
 import math
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 
 from circuitstore.formats import dump_graph, parse_graph, read_graph
+from circuitstore.graph import KINDS
 from circuitstore.store import (
     GraphExists,
     GraphNotFound,
@@ -369,6 +371,26 @@ def test_half_a_million_edges_store_replace_and_delete_whole_on_the_default_heap
 
     delete_graph(store, graph.meta.id)
     assert value(store, "MATCH (n) WHERE n:Graph OR n:Node OR n:Feature OR n:Vocab RETURN count(n)") == 0
+
+
+def test_a_big_graph_comes_back_in_parts_with_progress(store):
+    """load_graph (and so export) reports the edges read after each part of the nodes: each
+    count is that of the edges out of the first nodes in the store's slot order (tokens,
+    latents, errors, logits; file order within a kind), ending with all of them."""
+    graph = big_graph("in-parts", n_latents=2500, n_edges=10_000)
+    store_graph(store, graph)
+    seen: list[tuple[int, int]] = []
+    back = load_graph(store, graph.meta.id, progress=lambda done, total: seen.append((done, total)))
+    assert back.fingerprint() == graph.fingerprint()
+
+    in_slot_order = sorted(range(graph.n_nodes), key=lambda i: KINDS.index(graph.nodes[i].kind))
+    slot = np.empty(graph.n_nodes, dtype=int)
+    slot[in_slot_order] = np.arange(graph.n_nodes)
+    out_of_first = np.cumsum(np.bincount(slot[graph.sources], minlength=graph.n_nodes))  # [h]: out of slots 0..h
+    assert len(seen) > 1 and seen[-1] == (graph.n_edges, graph.n_edges)
+    assert all(total == graph.n_edges for _, total in seen)
+    assert all(a < b for (a, _), (b, _) in zip(seen, seen[1:]))
+    assert {done for done, _ in seen} <= set(out_of_first.tolist())
 
 
 def test_a_graph_too_big_for_the_transaction_memory_is_refused_before_anything_is_sent(store, caplog):
