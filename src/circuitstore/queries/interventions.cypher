@@ -13,7 +13,7 @@
 //
 // @param graph string = null: one graph's interventions; default every graph's
 // @param mode string = null: only free or only frozen interventions; default both
-// @param k int = 100 (min 1): at most this many rows
+// @param k int = 100 (min 1, max 1000): at most this many rows
 // @example :params {graph: null, mode: "free", k: 100}
 MATCH (i:Intervention)-[:ON]->(g:Graph)
 WHERE ($graph IS NULL OR g.id = $graph) AND ($mode IS NULL OR i.mode = $mode)
