@@ -16,6 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from circuitstore.cli import main
+from circuitstore.derived import STORED_PATHS
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
 from circuitstore.queries import QueryInfo, get_query, list_queries, run_query
@@ -315,14 +316,15 @@ def test_diff_dallas_oakland(db):
 # ---- recurrence -----------------------------------------------------------------------------
 
 
-def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db):
-    rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=5, max_length=4, k=1000)
+@pytest.mark.parametrize("paths,max_length", [(5, 4), (5, 6), (8, 8)])
+def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db, paths, max_length):
+    rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=paths, max_length=max_length, k=1000)
     counts, graphs_of = Counter(), defaultdict(set)
     assert len(PREFIXED) == 11
     for p in PREFIXED:
         g = GRAPH[p]
         nodes = {n.id: n for n in g.nodes}
-        for path, _, _ in strongest_paths(g, token_ids(g), logit(g, " Austin").id, 4, 5):
+        for path, _, _ in strongest_paths(g, token_ids(g), logit(g, " Austin").id, max_length, paths):
             for i in path:
                 if nodes[i].kind == "latent":
                     counts[fid(g, nodes[i])] += 1
@@ -396,6 +398,10 @@ def test_feature_lists_every_occurrence_with_partners(db):
     expected.sort(key=lambda e: (e[0], e[1]))
     assert len(expected) >= len(prefixed)
     assert [(r["graph"], r["position"], r["activation"], r["partners"]) for r in rows] == expected
+    assert {r["n_rows"] for r in rows} == {len(expected)}
+    page = run_query(db, "feature", feature=feature, k=3, skip=2, limit=3)
+    assert [(r["graph"], r["position"], r["activation"], r["partners"]) for r in page] == expected[2:5]
+    assert run_query(db, "feature", feature=feature, k=3, skip=len(expected)) == []
 
 
 # ---- search -----------------------------------------------------------------------------------
@@ -480,6 +486,8 @@ def test_bad_values_are_refused_before_any_query(db):
         run_query(db, "feature", feature="x/1/2")
     with pytest.raises(CircuitstoreError, match='no stored graph has a logit " Paris"; common logits are:'):
         run_query(db, "recurrence", target=" Paris")
+    with pytest.raises(CircuitstoreError, match=rf"paths must be at most {STORED_PATHS}: \d+ graph\(s\) keep only"):
+        run_query(db, "recurrence", target=" Austin", paths=STORED_PATHS + 1)
     with pytest.raises(CircuitstoreError, match="k must be at most 1000, got 99999999999999999999"):
         run_query(db, "paths", graph=DALLAS.meta.id, k=99999999999999999999)
     with pytest.raises(CircuitstoreError, match="text is longer than 10000 characters"):
@@ -566,3 +574,16 @@ def test_cli_lists_runs_and_refuses(db, neo4j_target):
 
     shown = runner.invoke(main, ["query", "paths"])
     assert shown.exit_code != 0 and "graph is required" in shown.output
+
+
+def test_a_routing_uri_reaches_the_same_store(db, neo4j_target):
+    """neo4j:// (what a cluster or Aura is given) works against the single local server too."""
+    assert neo4j_target["NEO4J_URI"].startswith("bolt://")
+    env = {**neo4j_target, "NEO4J_URI": neo4j_target["NEO4J_URI"].replace("bolt://", "neo4j://", 1)}
+    params = ["target= Austin", "prompt=test", "max_length=4", "k=50"]
+    result = CliRunner(env=env).invoke(
+        main, ["query", "recurrence", *(x for p in params for x in ("--param", p)), "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    expected = run_query(db, "recurrence", target=" Austin", prompt="test", max_length=4, k=50)
+    assert json.loads(result.output) == expected and expected

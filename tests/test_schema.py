@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from circuitstore import schema
+from circuitstore.derived import STORED_PATHS
 from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import parse_graph, read_graph
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
@@ -290,3 +291,50 @@ def test_a_part_of_a_graphs_edges_is_a_seek_on_the_slot_index(neo4j_driver):
     assert not [op for op, _ in operators if "Scan" in op], operators
     seeks = [details for op, details in operators if op.startswith("NodeIndexSeek")]
     assert any("Node(graph_id, slot)" in details for details in seeks), operators
+
+
+_DERIVED = (
+    "MATCH (n:Node) WHERE n.logit_influence IS NOT NULL OR n.logit_index IS NOT NULL "
+    "RETURN n.graph_id AS g, n.node_id AS id, [k IN keys(n) WHERE k STARTS WITH 'paths_' OR k STARTS WITH 'logit_' "
+    "| [k, n[k]]] AS derived ORDER BY g, id"
+)
+_STRIP = (
+    "MATCH (n:Node) REMOVE n.logit_influence, n.logit_index, n.paths_strength, n.paths_length, n.paths_weight, "
+    "n.paths_nodes, n.paths_node_start, n.paths_features, n.paths_feature_start "
+    "WITH count(*) AS _ MATCH (g:Graph) REMOVE g.stored_paths"
+)
+
+
+def test_009_derives_the_facts_of_graphs_stored_before_it(store):
+    from circuitstore.queries import run_query
+    from tests.test_queries import influence_on, logit
+
+    dallas = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    haiku = read_graph(GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json")
+    for g in (dallas, haiku):
+        store_graph(store, g)
+    fresh = _rows(store, _DERIVED)
+    assert {r["g"] for r in fresh} == {dallas.meta.id, haiku.meta.id}
+    store.execute_query(_STRIP)
+    assert _rows(store, _DERIVED) == []
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 8")
+    assert schema.migrate(store) == schema.latest()
+    # Read back, a graph's nodes and edges come in another order: sums agree to rounding.
+    migrated = _rows(store, _DERIVED)
+    assert [(r["g"], r["id"], [k for k, _ in r["derived"]]) for r in migrated] == [
+        (r["g"], r["id"], [k for k, _ in r["derived"]]) for r in fresh
+    ]
+    for got, want in zip(migrated, fresh):
+        for (_, a), (_, b) in zip(got["derived"], want["derived"]):
+            exact = isinstance(b, int) or not b or isinstance(b[0], (str, int))
+            assert a == (b if exact else pytest.approx(b, rel=1e-12))
+    assert _rows(store, "MATCH (g:Graph) RETURN DISTINCT g.stored_paths AS k") == [{"k": STORED_PATHS}]
+    rows = run_query(store, "logit-drivers", graph=dallas.meta.id, target=" Austin", k=5)
+    influence = influence_on(dallas, logit(dallas, " Austin").id)
+    latents = [n.id for n in dallas.nodes if n.kind == "latent"]
+    assert [r["node_id"] for r in rows] == sorted(latents, key=lambda i: -influence[i])[:5]
+    # Fewer stored paths: recurrence says how many it can take.
+    store_graph(store, haiku.renamed("haiku-2"), stored_paths=2)
+    with pytest.raises(CircuitstoreError, match=r"paths must be at most 2: 1 graph\(s\) keep only that many"):
+        run_query(store, "recurrence", target="Austin", paths=3)
+    assert run_query(store, "recurrence", target="Austin", paths=2)

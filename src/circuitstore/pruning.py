@@ -32,9 +32,10 @@ def normalized_matrix(n: int, sources: np.ndarray, targets: np.ndarray, weights:
 
 
 def influence(norm: sp.csr_matrix, logit_weights: np.ndarray) -> np.ndarray:
-    """w (Â + Â² + ...), summed path length by path length until no path is longer."""
-    total = np.zeros(norm.shape[0])
+    """w (Â + Â² + ...), summed path length by path length until no path is longer (w a vector,
+    or a matrix of one column per weighting)."""
     step = logit_weights.astype(np.float64)
+    total = np.zeros_like(step)
     transposed = norm.T.tocsr()
     for _ in range(norm.shape[0] + 1):
         step = transposed @ step

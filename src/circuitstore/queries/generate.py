@@ -1,11 +1,12 @@
 """The unrolled queries, generated from templates.
 
-Plain Cypher 5 has no loop that can aggregate, so `paths`, `recurrence`, `logit-drivers` and
-`neighbourhood` repeat one step block per step. The shipped .cypher files keep the unrolled text
-(users paste them into Neo4j Browser as they are); each is written from templates/<name>.cypher,
-where a line `{{repeat STEP N key=value ...}}` stands for N copies of templates/steps/STEP.cypher,
-in which `{{step}}` is the copy's number (1 to N) and `{{key}}` the value given. The output is
-committed, and a test checks that it is what the templates give. After editing a template:
+Plain Cypher 5 has no loop that can aggregate, so `paths` and `neighbourhood` repeat one step
+block per step (`recurrence` and `logit-drivers` read facts derived at ingest instead). The
+shipped .cypher files keep the unrolled text (users paste them into Neo4j Browser as they are);
+each is written from templates/<name>.cypher, where a line `{{repeat STEP N key=value ...}}`
+stands for N copies of templates/steps/STEP.cypher, in which `{{step}}` is the copy's number
+(1 to N) and `{{key}}` the value given. The output is committed, and a test checks that it is
+what the templates give. After editing a template:
 
     .venv/bin/python -m circuitstore.queries.generate
 """

@@ -18,7 +18,8 @@ helpers (checks), not listed as queries. A check returns no row when all is well
 whose `problem` is a string or a list of parts, each a string or a list of strings (which the
 runner joins with ", ").
 
-Four queries repeat a step block once per step; they are generated from templates/ (generate.py).
+Two queries (paths, neighbourhood) repeat a step block once per step; they are generated from
+templates/ (generate.py).
 """
 
 from __future__ import annotations

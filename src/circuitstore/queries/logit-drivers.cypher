@@ -3,14 +3,12 @@
 // Influence follows circuit-tracer: with A the normalised adjacency, A[t, s] = |share| of the
 // edge s -> t (|w| / sum(|w| of every edge into t)), a node's influence on the logit is the
 // sum over all paths from it to the logit of the product of the |share|s along the path, i.e.
-// the node's entry in e_logit (A + A^2 + A^3 + ...) = e_logit ((I - A)^-1 - I). Signs are
-// dropped, as circuit-tracer does when it ranks and prunes nodes, so this is a magnitude. The
-// column is logit_influence (higher is stronger): the stored `influence` of a node is something
-// else, circuit-tracer's cumulative score over all logits (lower is stronger).
-// Cypher has no loops: the propagation block below is repeated 12 times, so paths of up to 12
-// edges count; in the stored graphs longer paths add less than 1e-5 of the largest value.
-//
-// Generated from templates/logit-drivers.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+// the node's entry in e_logit ((I - A)^-1 - I). Signs are dropped, as circuit-tracer does when
+// it ranks and prunes nodes, so this is a magnitude. The column is logit_influence (higher is
+// stronger): the stored `influence` of a node is something else, circuit-tracer's cumulative
+// score over all logits (lower is stronger). It is computed exactly when the graph is stored
+// (circuitstore.derived) and kept on each latent, one value per logit (`logit_index`), so this
+// reads one graph's latents; latents without influence on the logit are left out.
 //
 // @param graph string: graph id
 // @param target string = null: logit token text, e.g. " Austin"; default: the target logit
@@ -20,120 +18,12 @@
 MATCH (t:Logit {graph_id: $graph})
 WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
 WITH t ORDER BY t.probability DESC LIMIT 1
-WITH [{n: t, x: 1.0}] AS ring, [] AS reached
-// step 1: paths of length 1
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 2: paths of length 2
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 3: paths of length 3
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 4: paths of length 4
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 5: paths of length 5
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 6: paths of length 6
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 7: paths of length 7
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 8: paths of length 8
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 9: paths of length 9
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 10: paths of length 10
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 11: paths of length 11
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-// step 12: paths of length 12
-CALL (ring) {
-  UNWIND ring AS c
-  WITH c.n AS u, c.x AS x
-  MATCH (v)-[r:ATTRIBUTION]->(u)
-  WITH v, sum(x * abs(r.share)) AS x
-  RETURN collect({n: v, x: x}) AS next
-}
-WITH next AS ring, reached + next AS reached
-UNWIND reached AS c
-WITH c.n AS n, sum(c.x) AS logit_influence
-WHERE n:Latent
+MATCH (n:Latent {graph_id: $graph})
+WITH n, n.logit_influence[t.logit_index] AS logit_influence
+WHERE logit_influence > 0
+ORDER BY logit_influence DESC, n.node_id
+LIMIT $k
 OPTIONAL MATCH (n)-[:INSTANCE_OF]->(f:Feature)
 RETURN n.node_id AS node_id, n.name AS name, f.id AS feature, f.label AS label, n.layer AS layer,
        n.position AS position, n.activation AS activation, logit_influence
 ORDER BY logit_influence DESC, node_id
-LIMIT $k

@@ -3,9 +3,10 @@
 A migration is a file of `;`-terminated statements that change nothing when run twice: schema
 statements written with IF NOT EXISTS, or data statements that match only what they have not
 converted yet (004; 005: slots). A migration may also have a data step (`_data_steps`): Python
-that re-applies a rule kept in one place elsewhere (005: the store's Feature-label rule), in
-bounded transactions, and gives the same result when run twice. The highest number applied is
-kept on `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
+that re-applies a rule kept in one place elsewhere (005: the store's Feature-label rule; 009: the
+facts derived at ingest), in bounded transactions, and gives the same result when run twice. The
+highest number applied is kept on `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies
+only the files above it.
 """
 
 from __future__ import annotations
@@ -32,9 +33,10 @@ cypher = cypher_reader(__name__)
 
 def _data_steps() -> dict[int, Callable[[neo4j.Driver], object]]:
     """What runs after a migration's statements, by version."""
+    from circuitstore.store.derive import derive_missing
     from circuitstore.store.labels import relabel_all
 
-    return {5: relabel_all}
+    return {5: relabel_all, 9: derive_missing}
 
 
 def migrations() -> list[tuple[int, str]]:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from circuitstore.derived import STORED_PATHS, logit_influence, logits, strongest_paths
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import KINDS, AttributionGraph, Node, edge_shares
 from circuitstore.identity import feature_id, vocab_id
@@ -97,12 +98,13 @@ class GraphParams:
     supernodes: list[dict]  # [{name, members: [slot]}]
 
     @classmethod
-    def of(cls, graph: AttributionGraph) -> GraphParams:
+    def of(cls, graph: AttributionGraph, *, stored_paths: int = STORED_PATHS) -> GraphParams:
         meta = graph.meta
         gid = meta.id
         nodes: list[dict] = []
         features: dict[str, dict] = {}
         vocab: dict[str, dict] = {}
+        derived = derived_properties(graph, stored_paths)
         kinds = np.array([KINDS.index(node.kind) for node in graph.nodes], dtype=np.int64)
         order = np.argsort(kinds, kind="stable")  # kind order, table order within a kind
         # Tokens before logits, so a Vocab entry takes its text from the prompt, not a clerp.
@@ -122,6 +124,7 @@ class GraphParams:
                     props[prop] = value
             if kind == "logit" or node.is_target:
                 props["is_target"] = node.is_target
+            props.update(derived.get(i, {}))
             ref = None
             if kind == "latent":
                 ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature_index)
@@ -174,6 +177,7 @@ class GraphParams:
             "scores": _json(gid, "scores", dict(meta.scores)),
             "source": _json(gid, "source metadata", dict(meta.source)),
             "fingerprint": graph.fingerprint(),
+            "stored_paths": stored_paths,
         }
         for key in GENERATION_COLUMNS:
             graph_props[key] = meta.generation.get(key)
@@ -198,3 +202,37 @@ class GraphParams:
                 for sn in graph.supernodes
             ],
         )
+
+
+def derived_properties(graph: AttributionGraph, stored_paths: int) -> dict[int, dict[str, Any]]:
+    """{node index: properties} of the facts derived at ingest (circuitstore.derived; their
+    meaning: the data model). Latents: `logit_influence`, one value per logit in `logit_index`
+    order. Logits: `logit_index` and the stored paths, strongest first, as parallel lists:
+    `paths_strength`, `paths_length`, `paths_weight` (weight product), `paths_nodes` (each path's
+    node ids, token to logit; path i's from `paths_node_start[i]` to `paths_node_start[i + 1]`)
+    and `paths_features` (the Feature ids of each path's latents, likewise by
+    `paths_feature_start`)."""
+    columns = logits(graph)
+    out: dict[int, dict[str, Any]] = {}
+    if not columns:
+        return out
+    influence = logit_influence(graph)
+    for i, node in enumerate(graph.nodes):
+        if node.kind == "latent":
+            out[i] = {"logit_influence": influence[i].tolist()}
+    ts = graph.meta.transcoder_set
+    for j, (t, paths) in enumerate(strongest_paths(graph, stored_paths).items()):
+        latents = [[graph.nodes[i] for i in p.nodes if graph.nodes[i].kind == "latent"] for p in paths]
+        node_start = np.cumsum([0, *(len(p.nodes) for p in paths)])
+        feature_start = np.cumsum([0, *(len(ls) for ls in latents)])
+        out[t] = {
+            "logit_index": j,
+            "paths_strength": [p.strength for p in paths],
+            "paths_length": [p.length for p in paths],
+            "paths_weight": [p.weight_product for p in paths],
+            "paths_nodes": [graph.nodes[i].id for p in paths for i in p.nodes],
+            "paths_node_start": node_start.tolist(),
+            "paths_features": [feature_id(ts, n.layer, n.feature_index) for ls in latents for n in ls],
+            "paths_feature_start": feature_start.tolist(),
+        }
+    return out

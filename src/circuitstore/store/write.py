@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from circuitstore.derived import STORED_PATHS
 from circuitstore.errors import memory_limit
 from circuitstore.graph import AttributionGraph
 from circuitstore.neo4j_driver import neo4j
@@ -32,6 +33,7 @@ def store_graph(
     *,
     replace: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    stored_paths: int = STORED_PATHS,
 ) -> str:
     """Store `graph` whole or not at all; return 'created', 'unchanged' or 'replaced'.
 
@@ -40,12 +42,13 @@ def store_graph(
     Transient failures (deadlocks between concurrent imports merging the same Features) are
     retried, the whole unit again; a graph too big for the server's transaction memory raises
     GraphTooBig, before anything is sent where its size tells (memory.py), else at once.
-    `progress(edges written, edges)` is called after each batch of edges.
+    `progress(edges written, edges)` is called after each batch of edges. `stored_paths` paths
+    per logit and length are derived and kept with the graph (circuitstore.derived).
     """
     pool = transaction_pool(driver)
     n = graph.n_edges
     check_fits(pool, graph.meta.id, f"storing its {n:,} edges", n * STORE_BYTES_PER_EDGE)
-    params = GraphParams.of(graph)
+    params = GraphParams.of(graph, stored_paths=stored_paths)
     try:
         return write(driver, _write, params, replace, pool, progress)
     except neo4j.exceptions.Neo4jError as exc:
