@@ -50,8 +50,30 @@ def test_status_after_start(server):
     assert s["browser"] == f"http://127.0.0.1:{settings.http_port}/browser/"
     assert s["version"] == jars.version("neo4j") and s["version"].startswith("5.26.")
     assert s["store_bytes"] > 0
+    on_disk = {
+        part: sum(f.stat().st_blocks * 512 for f in (server.home / "data" / part).rglob("*") if f.is_file())
+        for part in ("databases", "transactions")
+    }
+    assert 0 < s["database_bytes"] == on_disk["databases"]
+    assert 0 < s["tx_log_bytes"] <= on_disk["transactions"]  # the logs may grow between the two
+    assert s["database_bytes"] + s["tx_log_bytes"] <= s["store_bytes"]
+    assert s["pagecache_wanted"] == f"{-(-12 * on_disk['databases'] // (10 * 2**20))}m"
     text = cli("--home", str(server.home), "server", "status").stdout
     assert re.search(r"^state +running \(pid \d+\)", text, re.M) and "MiB" in text
+    assert re.search(r"^sizes +databases [\d.]+ MiB, transaction logs [\d.]+ MiB", text, re.M)
+    assert f"a page cache of {s['pagecache_wanted']} holds the store" in text
+
+
+def test_transaction_logs_are_bounded(server):
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        records, _, _ = driver.execute_query(
+            "SHOW SETTINGS YIELD name, value WHERE name STARTS WITH 'db.tx_log.rotation' OR name STARTS WITH "
+            "'db.checkpoint' RETURN name, value"
+        )
+    settings = {r["name"]: r["value"] for r in records}
+    assert settings["db.tx_log.rotation.retention_policy"] == "256M size"
+    assert settings["db.tx_log.rotation.size"] == str(64 * 2**20) or settings["db.tx_log.rotation.size"] == "64.00MiB"
+    assert settings["db.checkpoint"] == "VOLUME"
 
 
 def test_memory_is_bounded(server):

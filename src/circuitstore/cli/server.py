@@ -91,7 +91,7 @@ def server_stop(ctx: click.Context, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def server_status(ctx: click.Context, as_json: bool) -> None:
-    """Say whether the server runs, on which ports, its version and store size."""
+    """Say whether the server runs, on which ports, its version, store and log sizes."""
     s = ctx.obj["server"].status()
     if as_json:
         click.echo(json.dumps(s, indent=2))
@@ -104,6 +104,11 @@ def server_status(ctx: click.Context, as_json: bool) -> None:
         ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
         ("memory", f"heap {s['heap']}{' (auto)' if s['heap_setting'] == 'auto' else ''}, page cache {s['pagecache']}"),
         ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data"),
+        (
+            "sizes",
+            f"databases {s['database_bytes'] / 2**20:.1f} MiB, transaction logs {s['tx_log_bytes'] / 2**20:.1f} MiB",
+        ),
+        ("cache", f"a page cache of {s['pagecache_wanted']} holds the store (--pagecache; now {s['pagecache']})"),
     ):
         say(f"{key:8} {value}")
 

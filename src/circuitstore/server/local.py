@@ -17,6 +17,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import json
+import math
 import os
 import re
 import secrets
@@ -160,7 +161,21 @@ class LocalServer:
             "heap": s.jvm_heap,
             "heap_setting": s.heap,
             "pagecache": s.pagecache,
-            "store_bytes": _disk_usage(self.home / "data"),
+            **self.sizes(),
+        }
+
+    def sizes(self) -> dict:
+        """Bytes on disk: all of data/ (`store_bytes`), the databases' store files and indexes
+        (`database_bytes`), their transaction logs (`tx_log_bytes`), and the page cache that
+        holds the store whole (`pagecache_wanted`, 1.2 times the store files, whole MiB: what
+        `--pagecache` should be for queries that never read the disk)."""
+        data = self.home / "data"
+        databases = _disk_usage(data / "databases")
+        return {
+            "store_bytes": _disk_usage(data),
+            "database_bytes": databases,
+            "tx_log_bytes": _disk_usage(data / "transactions"),
+            "pagecache_wanted": f"{max(1, math.ceil(1.2 * databases / 2**20))}m",
         }
 
     # -- start and stop ------------------------------------------------------------------
