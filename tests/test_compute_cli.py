@@ -185,3 +185,40 @@ def test_ingest_checks_its_arguments_and_the_server_before_loading_torch(args, p
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     exit_code, output, torch_loaded = json.loads(proc.stdout.splitlines()[-1])
     assert exit_code != 0 and problem in output and not torch_loaded, (output, proc.stderr)
+
+
+def test_two_shards_at_once_store_each_prompt_once(store, neo4j_target, tiny, tmp_path):
+    import os
+
+    from circuitstore.shard import shard_of
+    from tests.clirun import SCRIPT
+
+    model_dir, tc_dir = tiny
+    prompts = ["dallas is a city", "the capital of texas is", "the opposite of small is", "a city", "texas is"]
+    prompts_file = tmp_path / "prompts.txt"
+    prompts_file.write_text("\n".join(prompts) + "\n")
+    tools = ["--model", str(model_dir), "--transcoders", str(tc_dir)]
+    args = ["ingest", "--prompts", str(prompts_file), *tools, *SETTINGS]
+    env = {**os.environ, **neo4j_target}
+    runs = [
+        subprocess.Popen([str(SCRIPT), *args, "--shard", f"{i}/2"], env=env, stdout=subprocess.PIPE, text=True)
+        for i in (1, 2)
+    ]
+    outputs = [run.communicate(timeout=600)[0] for run in runs]
+    assert [run.returncode for run in runs] == [0, 0], outputs
+    model = load_model(model_dir)
+    tcs = load_transcoders(tc_dir, model)
+    settings = AttributionSettings(max_feature_nodes=25, node_threshold=0.9, edge_threshold=0.95, batch_size=8)
+    ids = {p: graph_id(model, tcs, p, settings) for p in prompts}
+    for i, output in zip((1, 2), outputs):
+        mine = [p for p in prompts if shard_of(p, 2) == i]
+        assert {line.split()[1] for line in output.splitlines() if line.startswith("stored ")} == {ids[p] for p in mine}
+    assert sorted(value(store, "MATCH (g:Graph) RETURN collect(g.id)")) == sorted(ids.values())
+    # Run again, each shard skips what it stored; a bad shard is one line before any model loads.
+    again = CliRunner().invoke(main, [*args, "--shard", "2/2"], env=neo4j_target, catch_exceptions=False)
+    assert (
+        again.stdout.strip().splitlines()[-1]
+        == f"0 stored, {sum(shard_of(p, 2) == 2 for p in prompts)} skipped, 0 failed"
+    )
+    bad = CliRunner().invoke(main, [*args, "--shard", "3/2"], env=neo4j_target)
+    assert bad.exit_code == 1 and "--shard '3/2': expected I/N with 1 <= I <= N" in bad.output

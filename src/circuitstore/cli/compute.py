@@ -22,6 +22,7 @@ from circuitstore.settings import (
     Target,
     default_transcoders,
 )
+from circuitstore.shard import in_shard, parse_shard
 
 _DEFAULTS = {f.name: f.default for f in dataclasses.fields(AttributionSettings)}
 
@@ -97,6 +98,12 @@ def _setting(name: str, type: Any, help: str) -> Any:
     "--target-vector; the first is the graph's target logit.",
 )
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
+@click.option(
+    "--shard",
+    metavar="I/N",
+    help="Compute only shard I of N of the prompts (split by each prompt's hash), so N processes or "
+    "machines share one list and store into the same server.",
+)
 @click.pass_context
 def ingest_cmd(
     ctx: click.Context,
@@ -110,6 +117,7 @@ def ingest_cmd(
     target_tokens: tuple[str, ...],
     logit_diff: tuple[tuple[str, str], ...],
     target_vector: tuple[str, ...],
+    shard: str | None,
     **settings: Any,
 ) -> None:
     """Compute, prune and store the attribution graph of each PROMPT.
@@ -120,7 +128,9 @@ def ingest_cmd(
     on the stored graph, as are chosen targets (--target, --logit-diff, --target-vector) in place
     of the likely logits. A prompt already stored with the same model, transcoders and settings
     is skipped, so an interrupted batch resumes. A prompt that cannot be attributed is reported
-    and the rest go on; the exit status is then 1."""
+    and the rest go on; the exit status is then 1. With --shard I/N, N runs given the same
+    prompts (one per GPU or machine, at the same time or not) compute each prompt once between
+    them."""
     # Everything that can be checked without the model first: loading torch and the model takes
     # seconds, and a usage error should not wait for them.
     texts = list(prompts)
@@ -128,6 +138,8 @@ def ingest_cmd(
         texts += [line for line in Path(prompts_file).read_text(encoding="utf-8").splitlines() if line.strip()]
     if not texts:
         raise click.UsageError("give PROMPT arguments or --prompts FILE")
+    if shard:
+        texts = in_shard(texts, parse_shard(shard))
     targets = [Target("token", (t,)) for t in target_tokens]
     targets += [Target("diff", pair) for pair in logit_diff]
     targets += [Target("vector", vector=_vector(path), label=Path(path).stem) for path in target_vector]
