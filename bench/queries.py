@@ -1,4 +1,5 @@
-"""Query latency with 10, 100 and 1,000 graphs stored: median and p95 of each named query.
+"""Query latency with 10, 100 and 1,000 graphs stored: median and p95 of each named query,
+beside a plain-Python answer to the same question over the same graphs held in memory.
 
     .venv/bin/python -m bench.queries [--uri URI] [--sizes 10,100,1000] [--reps 30] [--budget 20]
                                       [--only paths,top-inputs] [--keep]
@@ -10,6 +11,10 @@ each size is reached; every query then asks about the first copies (the Dallas, 
 Haiku graphs), so a latency that grows with the size means a lookup that is not index-backed.
 Each query runs --reps times after two warm-up runs, or fewer when it passes --budget seconds.
 Times are wall-clock through run_query (parameter checks included), as a user sees them.
+"plain" is what a script does with the graphs already parsed into AttributionGraphs (no
+database, nothing derived ahead: numpy over each graph's edge arrays, the path search of
+circuitstore.derived run per graph); it runs once per size at least, then as the budget allows,
+and its answer is checked against the query's.
 The bench deletes its own graphs before and after (--keep leaves them); it never touches other
 graphs, but it shares the server with them, so run it on a quiet one.
 """
@@ -19,9 +24,15 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections import Counter, defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+
+from circuitstore.derived import logit_influence, logits, strongest_paths
 from circuitstore.formats import read_graph
+from circuitstore.graph import AttributionGraph
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries import run_query
 from circuitstore.schema import migrate
@@ -35,6 +46,9 @@ OAKLAND = "capital_oakland-20251026-163348"
 HAIKU = "capital-state-dallas"
 
 
+FEATURE = "mntss/clt-gemma-2-2b-2.5M/20/44686"
+
+
 def cases(first: dict[str, str]) -> list[tuple[str, dict]]:
     """(query, params) asked at every size; `first` maps an original id to its first copy's id."""
     dallas, oakland, haiku = first[DALLAS], first[OAKLAND], first[HAIKU]
@@ -45,15 +59,84 @@ def cases(first: dict[str, str]) -> list[tuple[str, dict]]:
         ("logit-drivers", {"graph": dallas, "target": " Austin", "k": 10}),
         ("shared-features", {"graphs": [dallas, oakland], "k": 50}),
         ("diff", {"graphs": [dallas, oakland], "k": 10}),
-        ("recurrence", {"target": " Austin", "prompt": "test 10 ", "paths": 5, "max_length": 4}),
+        ("recurrence", {"target": " Austin", "paths": 5, "max_length": 4}),
         ("supernode-graph", {"graph": haiku}),
-        ("feature", {"feature": "mntss/clt-gemma-2-2b-2.5M/20/44686", "k": 5}),
+        ("feature", {"feature": FEATURE, "k": 5}),
         ("search", {"text": "capital", "k": 10}),
         ("neighbourhood", {"graph": dallas, "node": "27_22605_7", "depth": 2, "min_weight": 5.0}),
     ]
 
 
-def measure(driver: neo4j.Driver, name: str, params: dict, reps: int, budget: float) -> tuple[list[float], int]:
+# ---- the plain-Python answers, over graphs in memory; each returns what its check compares --
+
+
+def _logit(g: AttributionGraph, text: str) -> int:
+    return next(i for i in logits(g) if g.nodes[i].text == text)
+
+
+def plain_paths(graphs: dict[str, AttributionGraph], p: dict) -> list:
+    g = graphs[p["graph"]]
+    sources = [i for i, n in enumerate(g.nodes) if n.kind == "token" and n.text == p["source"]]
+    found = strongest_paths(g, p["k"], 6, sources=sources)[_logit(g, p["target"])][: p["k"]]
+    return [[g.nodes[i].id for i in path.nodes] for path in found]
+
+
+def plain_top_inputs(graphs: dict[str, AttributionGraph], p: dict) -> list:
+    g = graphs[p["graph"]]
+    into = np.flatnonzero(g.targets == g.index_of(p["node"]))
+    order = sorted(into.tolist(), key=lambda e: (-abs(g.weights[e]), g.nodes[g.sources[e]].id))[: p["k"]]
+    return [g.nodes[g.sources[e]].id for e in order]
+
+
+def plain_logit_drivers(graphs: dict[str, AttributionGraph], p: dict) -> list:
+    g = graphs[p["graph"]]
+    column = logits(g).index(_logit(g, p["target"]))
+    influence = logit_influence(g)[:, column]
+    latents = [i for i, n in enumerate(g.nodes) if n.kind == "latent" and influence[i] > 0]
+    return [g.nodes[i].id for i in sorted(latents, key=lambda i: (-influence[i], g.nodes[i].id))[: p["k"]]]
+
+
+def plain_recurrence(graphs: dict[str, AttributionGraph], p: dict) -> list:
+    on_paths, graphs_of = Counter(), defaultdict(set)
+    for g in graphs.values():
+        ends = [i for i in logits(g) if g.nodes[i].text == p["target"]]
+        if not ends:
+            continue
+        found = strongest_paths(g, p["paths"], p["max_length"])
+        for t in ends:
+            for path in [x for x in found[t] if x.length <= p["max_length"]][: p["paths"]]:
+                for i in path.nodes:
+                    n = g.nodes[i]
+                    if n.kind == "latent":
+                        f = f"{g.meta.transcoder_set}/{n.layer}/{n.feature_index}"
+                        on_paths[f] += 1
+                        graphs_of[f].add(g.meta.id)
+    ranked = sorted(on_paths, key=lambda f: (-len(graphs_of[f]), -on_paths[f], f))[:20]
+    return [(f, len(graphs_of[f]), on_paths[f]) for f in ranked]
+
+
+def plain_feature(graphs: dict[str, AttributionGraph], p: dict) -> list:
+    rows = []
+    for g in graphs.values():
+        for i, n in enumerate(g.nodes):
+            if n.kind == "latent" and f"{g.meta.transcoder_set}/{n.layer}/{n.feature_index}" == p["feature"]:
+                touching = np.flatnonzero((g.sources == i) | (g.targets == i))
+                strongest = touching[np.argsort(-np.abs(g.weights[touching]), kind="stable")][: p["k"]]
+                rows.append((g.meta.id, n.position, [float(g.weights[e]) for e in strongest]))
+    return [(graph, position) for graph, position, _ in sorted(rows)][:100]
+
+
+# What each plain answer is compared with: the same shape, read from the query's rows.
+PLAIN: dict[str, tuple[Callable, Callable]] = {
+    "paths": (plain_paths, lambda rows: [r["node_ids"] for r in rows]),
+    "top-inputs": (plain_top_inputs, lambda rows: [r["node_id"] for r in rows]),
+    "logit-drivers": (plain_logit_drivers, lambda rows: [r["node_id"] for r in rows]),
+    "recurrence": (plain_recurrence, lambda rows: [(r["feature"], r["n_graphs"], r["n_paths"]) for r in rows]),
+    "feature": (plain_feature, lambda rows: [(r["graph"], r["position"]) for r in rows]),
+}
+
+
+def measure(driver: neo4j.Driver, name: str, params: dict, reps: int, budget: float) -> tuple[list[float], list]:
     for _ in range(2):
         rows = run_query(driver, name, **params)
     times: list[float] = []
@@ -62,7 +145,22 @@ def measure(driver: neo4j.Driver, name: str, params: dict, reps: int, budget: fl
         start = time.perf_counter()
         run_query(driver, name, **params)
         times.append((time.perf_counter() - start) * 1000)
-    return times, len(rows)
+    return times, rows
+
+
+def measure_plain(
+    name: str, graphs: dict[str, AttributionGraph], params: dict, rows: list, reps: int, budget: float
+) -> list[float]:
+    plain, shape = PLAIN[name]
+    times: list[float] = []
+    spent = time.perf_counter()
+    while not times or (len(times) < reps and time.perf_counter() - spent < budget):
+        start = time.perf_counter()
+        answer = plain(graphs, params)
+        times.append((time.perf_counter() - start) * 1000)
+    if answer != shape(rows):
+        raise SystemExit(f"{name}: the plain answer differs from the query's: {answer[:3]} vs {shape(rows)[:3]}")
+    return times
 
 
 def p95(times: list[float]) -> float:
@@ -96,29 +194,39 @@ def main() -> None:
     clean(driver)
     first = {g.meta.id: f"{PREFIX}0/{g.meta.id}" for g in originals}
 
-    results: dict[str, dict[int, tuple[list[float], int]]] = {}
-    stored = 0
+    results: dict[str, dict[int, tuple[list[float], int, list[float] | None]]] = {}
+    stored: dict[str, AttributionGraph] = {}
     try:
         for size in sizes:
             start = time.perf_counter()
-            while stored < size:
-                g = originals[stored % len(originals)]
-                store_graph(driver, g.renamed(f"{PREFIX}{stored // len(originals)}/{g.meta.id}"))
-                stored += 1
-            print(f"stored {size} graphs ({time.perf_counter() - start:.0f} s)", flush=True)
+            edges = 0
+            while len(stored) < size:
+                g = originals[len(stored) % len(originals)]
+                copy = g.renamed(f"{PREFIX}{len(stored) // len(originals)}/{g.meta.id}")
+                store_graph(driver, copy)
+                stored[copy.meta.id] = copy
+                edges += copy.n_edges
+            took = time.perf_counter() - start
+            print(f"stored {size} graphs ({took:.0f} s, {edges / max(took, 1e-9):,.0f} edges/s)", flush=True)
             for name, params in cases(first):
                 if args.only and name not in args.only.split(","):
                     continue
-                results.setdefault(name, {})[size] = measure(driver, name, params, args.reps, args.budget)
+                times, rows = measure(driver, name, params, args.reps, args.budget)
+                plain = measure_plain(name, stored, params, rows, args.reps, args.budget) if name in PLAIN else None
+                results.setdefault(name, {})[size] = (times, len(rows), plain)
     finally:
         if not args.keep:
             clean(driver)
         driver.close()
 
-    head = ["query", "rows"] + [f"{s} graphs: median / p95 ms" for s in sizes]
+    head = ["query", "rows"] + [f"{s} graphs: median / p95 ms (plain)" for s in sizes]
     lines = [head]
     for name, by_size in results.items():
-        cells = [f"{statistics.median(t):.1f} / {p95(t):.1f}" for t, _ in (by_size[s] for s in sizes)]
+        cells = []
+        for t, _, plain in (by_size[s] for s in sizes):
+            cells.append(
+                f"{statistics.median(t):.1f} / {p95(t):.1f}" + (f" ({statistics.median(plain):.1f})" if plain else "")
+            )
         lines.append([name, str(by_size[sizes[0]][1]), *cells])
     widths = [max(len(line[i]) for line in lines) for i in range(len(head))]
     for line in lines:
