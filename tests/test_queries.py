@@ -155,7 +155,7 @@ AT_THE_BOUNDS = {
     "top-outputs": {"graph": DALLAS.meta.id, "node": "E_26865_6", "k": 1000},
     "neighbourhood": {"graph": DALLAS.meta.id, "node": "27_22605_7", "depth": 3},
     "supernode-graph": {"graph": HAIKU.meta.id, "influence": 1.0},
-    "feature": {"feature": next(n for n in DALLAS.nodes if n.kind == "latent").id, "k": 1000},
+    "feature": {"feature": next(n for n in DALLAS.nodes if n.kind == "latent").id, "k": 1000, "limit": 1000},
     "search": {"text": "capital", "k": 1000},
 }
 
