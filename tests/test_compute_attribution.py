@@ -155,6 +155,44 @@ def test_max_feature_nodes_keeps_the_most_influential(tiny, graph):
         assert w == pytest.approx(full[(s, t)], rel=1e-5, abs=1e-6)
 
 
+def dense_influence(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """w (Â + Â² + ...) over a dense A[t, s], one matrix power after another."""
+    total = np.abs(a).sum(axis=1, keepdims=True)
+    norm = np.divide(np.abs(a), total, out=np.zeros_like(a), where=total > 0)
+    step, infl = w, np.zeros_like(w)
+    while step.any():
+        step = step @ norm
+        infl += step
+    return infl
+
+
+def test_capped_selection_replays_on_the_full_graph(tiny, graph):
+    """Over several re-rankings, a capped run visits the latents that ranking by the rows found
+    so far picks: replayed here on the full graph's dense matrix, restricted to those rows."""
+    n_latents = graph.count_by_kind()["latent"]
+    batch, interval = 3, 2
+    budget = 2 * n_latents // 3
+    capped = attribute(
+        *tiny, TOKENS, AttributionSettings(max_feature_nodes=budget, batch_size=batch, update_interval=interval)
+    )
+    a = np.zeros((graph.n_nodes, graph.n_nodes))
+    a[graph.targets, graph.sources] = graph.weights
+    w = np.array([n.probability if n.kind == "logit" else 0.0 for n in graph.nodes])
+    latents = [i for i, n in enumerate(graph.nodes) if n.kind == "latent"]
+    rows = w > 0  # the targets whose rows are known: the logits, then each visited latent
+    visited: list[int] = []
+    while len(visited) < budget:
+        known = np.where(rows[:, None], a, 0.0)
+        score = dense_influence(known, w)
+        left = [i for i in latents if i not in visited]
+        ranked = sorted(left, key=lambda i: -score[i])  # stable: ties in node order
+        visited += ranked[: min(interval * batch, budget - len(visited))]
+        rows[visited] = True
+    assert sorted(n.id for n in capped.nodes if n.kind == "latent") == sorted(graph.nodes[i].id for i in visited)
+    full = {(s, t): wt for s, t, wt in graph.edges()}
+    assert all(wt == pytest.approx(full[(s, t)], rel=1e-5, abs=1e-6) for s, t, wt in capped.edges())
+
+
 def test_graph_id_is_deterministic(tiny, graph):
     model, tcs = tiny
     settings = AttributionSettings(max_feature_nodes=None)

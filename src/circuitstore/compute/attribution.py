@@ -9,8 +9,9 @@ prompt; the gradient where a source writes, dotted with what it writes, is the e
 cross-layer latent writes at several layers: its edge is the sum over them).
 Logits come first, then latents in order of their estimated influence on the logits (from the
 edges computed so far, re-estimated every `update_interval` batches), up to
-`max_feature_nodes`. Each batch's edges are kept sparse. With the default settings the graph is
-the one circuit-tracer computes (its node order, edges, and the latents a cap selects).
+`max_feature_nodes`. Each batch's edges are kept as sparse rows (edge_rows.py). With the
+default settings the graph is the one circuit-tracer computes (its node order, edges, and the
+latents a cap selects).
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from transformer_lens import HookedTransformer
 
 from circuitstore import identity
+from circuitstore.compute.edge_rows import EdgeRows
 from circuitstore.compute.errors import PromptError
 from circuitstore.compute.models import loaded_from
 from circuitstore.compute.replacement import Replacement
@@ -30,7 +33,7 @@ from circuitstore.compute.targets import logit_targets, token_text
 from circuitstore.compute.transcoder_set import TranscoderSet
 from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
-from circuitstore.pruning import influence, normalized_matrix, prune
+from circuitstore.pruning import prune
 from circuitstore.settings import MODEL_SPEC, TRANSCODERS_SPEC, AttributionSettings
 
 Prompt = str | Sequence[int] | torch.Tensor
@@ -144,10 +147,9 @@ class _Attribution:
             pos, counts = torch.unique_consecutive(s.positions, return_counts=True)
             ends = counts.cumsum(0).tolist()
             self.groups.append([(p, e - c, e) for p, c, e in zip(pos.tolist(), counts.tolist(), ends)])
-        # Edges found so far, batch by batch: target and source node indices, weights.
-        self.edge_targets: list[np.ndarray] = []
-        self.edge_sources: list[np.ndarray] = []
-        self.edge_weights: list[np.ndarray] = []
+        # A target's level orders influence: a latent's layer, the logits above every layer.
+        self.levels = np.array(self.lat_layer + [self.n_layers] * (self.n_nodes - self.n_latents), dtype=np.int64)
+        self.rows = EdgeRows(self.n_nodes, self.n_sources)
 
     def graph(self, graph_id: str, text: str, ids: list[int]) -> AttributionGraph:
         s = self.settings
@@ -179,17 +181,10 @@ class _Attribution:
         unvisited = np.flatnonzero(~visited)
         if budget == self.n_latents:  # every latent is visited: order does not matter
             return unvisited
-        targets, sources, values = self._edges()
         weights = np.zeros(self.n_nodes)
         weights[self.n_sources :] = self.logits.weights
-        score = influence(normalized_matrix(self.n_nodes, sources, targets, values), weights)[unvisited]
+        score = self.rows.influence(weights)[unvisited]
         return unvisited[np.argsort(-score, kind="stable")[:count]]
-
-    def _edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """All edges so far as (target, source, weight) arrays, merged so later calls start there."""
-        for parts in (self.edge_targets, self.edge_sources, self.edge_weights):
-            parts[:] = [np.concatenate(parts)] if parts else [np.zeros(0)]
-        return self.edge_targets[0], self.edge_sources[0], self.edge_weights[0]
 
     def _edges_into(self, frozen, targets: list[int]) -> int:
         """Edges into `targets` (node indices) from every source, stored sparse."""
@@ -229,9 +224,13 @@ class _Attribution:
                     for p, lo, hi in self.groups[layer]:
                         block[:, base + lo : base + hi] += g[:, p] @ writes[lo:hi].to(dt).T
             nz = block.nonzero(as_tuple=True)
-            self.edge_targets.append(np.asarray(targets, dtype=np.int64)[nz[0].cpu().numpy()])
-            self.edge_sources.append(nz[1].cpu().numpy().astype(np.int64))
-            self.edge_weights.append(block[nz].cpu().numpy())
+            starts = np.zeros(n + 1, dtype=np.int64)
+            np.cumsum(torch.bincount(nz[0], minlength=n).cpu().numpy(), out=starts[1:])
+            rows = sp.csr_matrix(
+                (block[nz].cpu().numpy(), nz[1].cpu().numpy().astype(np.int32), starts), shape=(n, self.n_sources)
+            )
+            at = np.asarray(targets, dtype=np.int64)
+            self.rows.add(at, self.levels[at], rows)
         return n
 
     def _assemble(self, graph_id: str, text: str, ids: list[int], visited: np.ndarray) -> AttributionGraph:
@@ -277,7 +276,7 @@ class _Attribution:
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
         remap[np.flatnonzero(visited)] = np.arange(int(visited.sum()))
         remap[self.n_latents :] = np.arange(self.n_nodes - self.n_latents) + int(visited.sum())
-        targets, sources, values = self._edges()
+        targets, sources, values = self.rows.edges()
         targets, sources = remap[targets.astype(np.int64)], remap[sources.astype(np.int64)]
         keep = sources >= 0
         specs = {MODEL_SPEC: loaded_from(model), TRANSCODERS_SPEC: self.rep.transcoders.spec}

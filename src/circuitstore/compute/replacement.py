@@ -18,11 +18,13 @@ latents and errors are sources like any other.
 
 `Replacement` runs the prompt once and holds those sources; `Replacement.frozen(batch)` runs
 the frozen model on `batch` copies of the prompt and keeps the autograd graph so that many
-reading vectors can be pushed back through it, one per copy.
+reading vectors can be pushed back through it, one per copy. The frozen run does not compute
+the MLPs: their outputs are replaced, so each is a constant plus its skip path.
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
@@ -137,6 +139,25 @@ class Replacement:
         return Frozen(self, batch)
 
 
+class _NoMLP(torch.nn.Module):
+    """Stands in for an MLP whose output the write hook replaces, so that it is not computed."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.zeros_like(x)
+
+
+@contextmanager
+def _without_mlps(model: HookedTransformer):
+    mlps = [block.mlp for block in model.blocks]
+    try:
+        for block in model.blocks:
+            block.mlp = _NoMLP()
+        yield
+    finally:
+        for block, mlp in zip(model.blocks, mlps):
+            block.mlp = mlp
+
+
 class Frozen:
     """The frozen replacement model on `batch` copies of the prompt, its graph retained.
 
@@ -176,7 +197,7 @@ class Frozen:
         hooks = [(frozen_name, _detach), (rep.token_hook, embed)]
         for layer in range(tcs.n_layers):
             hooks += [(tcs.hooks_in[layer], read(layer)), (tcs.hooks_out[layer], write(layer))]
-        with torch.enable_grad(), model.hooks(fwd_hooks=hooks):
+        with torch.enable_grad(), model.hooks(fwd_hooks=hooks), _without_mlps(model):
             self.final = final_residual(model, rep.tokens[None].expand(batch, -1))
 
     def backward(
