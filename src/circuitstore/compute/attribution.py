@@ -27,6 +27,7 @@ from transformer_lens import HookedTransformer
 from circuitstore import identity
 from circuitstore.compute.edge_rows import EdgeRows
 from circuitstore.compute.errors import PromptError
+from circuitstore.compute.grouped import PositionGroups
 from circuitstore.compute.models import loaded_from
 from circuitstore.compute.replacement import Replacement
 from circuitstore.compute.targets import logit_targets, token_text
@@ -141,12 +142,7 @@ class _Attribution:
         self.tok_offset = self.err_offset + self.n_layers * n_pos
         self.n_sources = self.tok_offset + n_pos
         self.n_nodes = self.n_sources + n_logits
-        # Latents of one layer grouped by position, so each group's edges are one matrix product.
-        self.groups = []
-        for s in rep.layers:
-            pos, counts = torch.unique_consecutive(s.positions, return_counts=True)
-            ends = counts.cumsum(0).tolist()
-            self.groups.append([(p, e - c, e) for p, c, e in zip(pos.tolist(), counts.tolist(), ends)])
+        self.groups = [PositionGroups(s.positions) for s in rep.layers]
         # A target's level orders influence: a latent's layer, the logits above every layer.
         self.levels = np.array(self.lat_layer + [self.n_layers] * (self.n_nodes - self.n_latents), dtype=np.int64)
         self.rows = EdgeRows(self.n_nodes, self.n_sources)
@@ -221,8 +217,7 @@ class _Attribution:
                     if writes is None:
                         continue
                     base = self.lat_offset[layer]
-                    for p, lo, hi in self.groups[layer]:
-                        block[:, base + lo : base + hi] += g[:, p] @ writes[lo:hi].to(dt).T
+                    block[:, base : base + len(writes)] += self.groups[layer].edges(g, writes)
             nz = block.nonzero(as_tuple=True)
             starts = np.zeros(n + 1, dtype=np.int64)
             np.cumsum(torch.bincount(nz[0], minlength=n).cpu().numpy(), out=starts[1:])
