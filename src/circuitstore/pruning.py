@@ -81,15 +81,15 @@ def find_threshold(scores: np.ndarray, fraction: float, n_zeros: int = 0) -> flo
     return 0.0 if n_zeros else float(ordered[-1])
 
 
-def graph_scores(graph: AttributionGraph) -> dict[str, float]:
+def graph_scores(graph: AttributionGraph, raw: np.ndarray | None = None) -> dict[str, float]:
     """Replacement score: the tokens' share of the raw influence that tokens and errors have on
     the logits. Completeness score: over every node, the share of its normalised input that
     does not come from error nodes (1 for a node without inputs), averaged with weights raw
-    influence plus logit probability."""
+    influence plus logit probability. `raw` is the graph's raw influence if already known."""
     n = graph.n_nodes
     kinds = np.array([node.kind for node in graph.nodes])
     w = logit_weights(graph)
-    infl = influence(normalized_matrix(n, graph.sources, graph.targets, graph.weights), w)
+    infl = raw_influence(graph) if raw is None else raw
     tokens, errors = infl[kinds == "token"].sum(), infl[kinds == "error"].sum()
     from_error = kinds[graph.sources] == "error"
     error_share = np.bincount(
@@ -155,7 +155,7 @@ def prune(graph: AttributionGraph, node_threshold: float = 0.8, edge_threshold: 
     meta: GraphMeta = replace(
         graph.meta,
         pruning={"node_threshold": node_threshold, "edge_threshold": edge_threshold},
-        scores=graph_scores(graph),
+        scores=graph_scores(graph, raw),
     )
     return AttributionGraph(
         meta, nodes, new_index[src[edge_keep]], new_index[tgt[edge_keep]], wts[edge_keep], supernodes
