@@ -1,6 +1,7 @@
 """Attribution cost: seconds per prompt and peak memory, per model, with transcoders of real width.
 
     .venv/bin/python -m bench.attribution [--device cpu|cuda] [--prompts 3] [--only NAME ...] [--threads N]
+        [--max-feature-nodes N] [--batch-size N] [--circuit-tracer]
 
 Run from the repository root, as a module: the random models and transcoders come from the
 tests' own builders (tests/synthetic.py).
@@ -8,35 +9,50 @@ tests' own builders (tests/synthetic.py).
 Rows for --device cpu (default):
   tiny-gpt2, tiny-gemma3   the tests' two tiny architectures, random weights and transcoders;
   gemma-3-270m             the real model (GGUF package) with random GemmaScope-2-shaped
-                           transcoders at the real width: 18 layers x 16384 latents, skip paths.
+                           transcoders at the real width: 18 layers x 16384 latents, skip paths;
+  long-256, long-1024, long-2048
+                           gemma-3-270m's shape (random weights, no tokenizer) with those
+                           transcoders, on random prompts of 256, 1,024 and 2,048 tokens.
 Rows for --device cuda:
   gemma-3-270m             as above, on the GPU;
   gemma-2-2b-random        gemma-2-2b's shape (26 layers, d_model 2304, 256k vocabulary) with
                            random weights and random GemmaScope-shaped 16k transcoders per layer.
 Each row runs in a fresh subprocess, so its memory figures are its own. Timed per prompt:
-`compute_graph` (attribution up to max_feature_nodes, then pruning) with default settings; the
+attribution up to max_feature_nodes, then pruning ("prune s" of it) with default settings (or
+--max-feature-nodes / --batch-size: a long prompt's latents at the default cap take hours on a
+few shared cores); the
 table gives the median over prompts, after one untimed warm-up prompt, wall clock and process
 CPU time (all threads; on a shared machine the wall clock varies with the load, the CPU time
 less). Setup (model and transcoder construction) is timed apart.
 Peak RSS is the whole process; "attrib RSS" is the peak while attributing, measured by resetting
 the kernel's high-water mark (/proc/self/clear_refs) first. GPU peak is torch's allocator peak.
+
+--circuit-tracer adds, under each row of a model without a tokenizer, the same prompts through
+circuit-tracer (v0.5.0 from $CIRCUIT_TRACER_SRC, in the environment tests/circuit_tracer/env.py
+builds) on the same weights, saved to disk and read by it: its `attribute` and `prune_graph`
+timed alike (one warm-up prompt, then the median), the baseline of the row above. Its prompts
+start with token 0, which it takes as BOS and so prepends nothing: both attribute the same ids.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from circuitstore.compute import AttributionSettings, SaeLensTranscoders, compute_graph
+from circuitstore.compute import AttributionSettings, SaeLensTranscoders, attribute, compute_graph, prune, save_model
 from circuitstore.compute.gguf import load_gemma3_270m, row_major_unembed
+from circuitstore.compute.tokenizer import SPECIALS, word_tokenizer
+from tests.circuit_tracer.env import python_for
 from tests.synthetic import (
     GEMMA_SCOPE_2_270M,
     GEMMA_SCOPE_2B,
@@ -44,6 +60,7 @@ from tests.synthetic import (
     gpt2_style,
     random_model,
     random_transcoders,
+    save_transcoders,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,9 +74,10 @@ TEXT_PROMPTS = [
 ]
 # Shaped like the tests' transcoders, sparser.
 TINY_TRANSCODERS = {"release": "tiny", "kind": "jumprelu_skip", "hook_in": "ln2.hook_normalized", "d_sae": 48, "l0": 8}
+LONG = {"long-256": 256, "long-1024": 1024, "long-2048": 2048}
 ROWS = {
-    "cpu": ["tiny-gpt2", "tiny-gemma3", "gemma-3-270m"],
-    "cuda": ["gemma-3-270m", "gemma-2-2b-random"],
+    "cpu": ["tiny-gpt2", "tiny-gemma3", "gemma-3-270m", *LONG],
+    "cuda": ["gemma-3-270m", "gemma-2-2b-random", *LONG],
 }
 
 
@@ -67,6 +85,10 @@ def setup(name: str, device: str):
     """(model, transcoder shape, prompts) for one row."""
     if name == "gemma-3-270m":
         return load_gemma3_270m(device=device), GEMMA_SCOPE_2_270M, TEXT_PROMPTS
+    if name in LONG:
+        model = random_model("google/gemma-3-270m", device=device, n_ctx=LONG[name])
+        row_major_unembed(model)
+        return model, GEMMA_SCOPE_2_270M, _id_prompts(model, LONG[name])
     if name == "gemma-2-2b-random":
         model = random_model("google/gemma-2-2b", device=device, n_ctx=64)
         row_major_unembed(model)  # as load_gguf does: a 256k vocabulary's W_U, not copied per forward pass
@@ -78,11 +100,13 @@ def setup(name: str, device: str):
 def _id_prompts(model, length: int) -> list[list[int]]:
     """Random token ids for models without a tokenizer, one prompt per text prompt."""
     g = torch.Generator().manual_seed(0)
-    return [torch.randint(model.cfg.d_vocab, (length,), generator=g).tolist() for _ in TEXT_PROMPTS]
+    # Token 0 first: circuit-tracer reads it as BOS (see --circuit-tracer) and prepends nothing.
+    return [[0, *torch.randint(1, model.cfg.d_vocab, (length - 1,), generator=g).tolist()] for _ in TEXT_PROMPTS]
 
 
-def run_row(name: str, device: str, n_prompts: int) -> dict:
-    """One row, in this process: setup, then compute_graph on each prompt."""
+def run_row(name: str, device: str, n_prompts: int, settings: AttributionSettings, ct_dir: Path | None) -> dict:
+    """One row, in this process: setup, then compute_graph on each prompt; with `ct_dir`, the
+    weights and prompts are also saved there for circuit-tracer."""
     start = time.perf_counter()
     model, shape, prompts = setup(name, device)
     calibration = prompts[0] if not isinstance(prompts[0], str) else model.to_tokens(prompts[0])[0]
@@ -90,18 +114,24 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
     transcoders = SaeLensTranscoders.from_saes(shape["release"], saes, model)
     _sync(device)
     setup_s = time.perf_counter() - start
-    compute_graph(model, transcoders, prompts[0], AttributionSettings())  # warm-up (first call: +15 s on Gemma, CPU)
+    if ct_dir is not None:
+        _save_for_circuit_tracer(ct_dir, model, saes, [prompts[0], *prompts[:n_prompts]], settings)
+    compute_graph(model, transcoders, prompts[0], settings)  # warm-up (first call: +15 s on Gemma, CPU)
     rss_reset = _reset_peak_rss()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
-    times, cpu_times, sizes = [], [], []
+    times, cpu_times, prune_times, sizes = [], [], [], []
     for prompt in prompts[:n_prompts]:
         t0, c0 = time.perf_counter(), time.process_time()
-        graph = compute_graph(model, transcoders, prompt, AttributionSettings())
+        unpruned = attribute(model, transcoders, prompt, settings)
         _sync(device)
+        t1 = time.perf_counter()
+        graph = prune(unpruned, settings.node_threshold, settings.edge_threshold)
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
-        sizes.append((len(graph.meta.prompt_tokens), graph.n_nodes, graph.n_edges))
+        prune_times.append(time.perf_counter() - t1)
+        sizes.append((len(graph.meta.prompt_tokens), unpruned.n_edges, graph.n_nodes, graph.n_edges))
+        del unpruned, graph
     return {
         "model": name,
         "layers": model.cfg.n_layers,
@@ -111,11 +141,56 @@ def run_row(name: str, device: str, n_prompts: int) -> dict:
         "setup_s": setup_s,
         "s_per_prompt": statistics.median(times),
         "cpu_s_per_prompt": statistics.median(cpu_times),
-        "nodes": statistics.median(s[1] for s in sizes),
-        "edges": statistics.median(s[2] for s in sizes),
+        "prune_s": statistics.median(prune_times),
+        "unpruned_edges": statistics.median(s[1] for s in sizes),
+        "nodes": statistics.median(s[2] for s in sizes),
+        "edges": statistics.median(s[3] for s in sizes),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
         "attrib_rss_gb": _peak_rss_gb() if rss_reset else None,
         "gpu_peak_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
+    }
+
+
+def _save_for_circuit_tracer(directory: Path, model, saes, prompts: list, settings: AttributionSettings) -> None:
+    """The model (with a word tokenizer whose token 0 is BOS), transcoders and one run_ct.py job
+    per prompt, the first a warm-up."""
+    save_model(model, directory / "model")
+    word_tokenizer([f"w{i}" for i in range(model.cfg.d_vocab - len(SPECIALS))], directory / "model")
+    save_transcoders(saes, directory / "transcoders")
+    keys = ("max_n_logits", "desired_logit_prob", "batch_size", "max_feature_nodes", "update_interval")
+    jobs = [
+        {
+            "name": f"prompt-{i}",
+            "model": str(directory / "model"),
+            "transcoders": str(directory / "transcoders"),
+            "tokens": list(prompt),
+            "dtype": "float32",
+            "settings": {k: getattr(settings, k) for k in keys},
+            "thresholds": [[settings.node_threshold, settings.edge_threshold]],
+            "json": None,
+        }
+        for i, prompt in enumerate(prompts)
+    ]
+    (directory / "jobs.json").write_text(json.dumps(jobs))
+
+
+def circuit_tracer_row(row: dict, directory: Path) -> dict:
+    """circuit-tracer on what `run_row` saved in `directory`, timed per prompt after the first."""
+    python = python_for(Path(os.environ["CIRCUIT_TRACER_SRC"]))
+    run_ct = REPO / "tests" / "circuit_tracer" / "run_ct.py"
+    jobs = json.loads((directory / "jobs.json").read_text())
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    cmd = [str(python), str(run_ct), str(directory / "jobs.json"), str(directory / "out")]
+    subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+    timings = [json.loads((directory / "out" / job["name"] / "timing.json").read_text()) for job in jobs[1:]]
+    return {
+        **{k: row[k] for k in ("layers", "d_sae", "tokens")},
+        "model": "  circuit-tracer",
+        "threads": 1,
+        "s_per_prompt": statistics.median(t["attribute_s"] + t["prune_s"] for t in timings),
+        "cpu_s_per_prompt": statistics.median(t["cpu_s"] for t in timings),
+        "prune_s": statistics.median(t["prune_s"] for t in timings),
+        "peak_rss_gb": max(t["peak_rss_gb"] for t in timings),
     }
 
 
@@ -149,6 +224,8 @@ def print_table(rows: list[dict]) -> None:
         ("setup_s", "setup s", "{:.1f}"),
         ("s_per_prompt", "s/prompt", "{:.2f}"),
         ("cpu_s_per_prompt", "CPU s/prompt", "{:.2f}"),
+        ("prune_s", "prune s", "{:.2f}"),
+        ("unpruned_edges", "unpruned edges", "{:g}"),
         ("nodes", "nodes", "{:g}"),
         ("edges", "edges", "{:g}"),
         ("peak_rss_gb", "peak RSS GB", "{:.2f}"),
@@ -170,27 +247,40 @@ def main() -> None:
     parser.add_argument("--prompts", type=int, default=3, help=f"prompts per row (at most {len(TEXT_PROMPTS)})")
     parser.add_argument("--only", nargs="*", help="rows to run (default: all for the device)")
     parser.add_argument("--threads", type=int, help="torch CPU threads (default: torch's own choice)")
+    parser.add_argument("--max-feature-nodes", type=int, help="cap on latents (default: the settings' default)")
+    parser.add_argument("--batch-size", type=int, help="targets per backward pass (default: the settings' default)")
+    parser.add_argument("--circuit-tracer", action="store_true", help="circuit-tracer rows too")
     parser.add_argument("--row", help=argparse.SUPPRESS)  # internal: run one row, print JSON
+    parser.add_argument("--ct-dir", type=Path, help=argparse.SUPPRESS)  # internal: save for circuit-tracer here
     args = parser.parse_args()
+    overrides = {"max_feature_nodes": args.max_feature_nodes, "batch_size": args.batch_size}
+    settings = AttributionSettings(**{k: v for k, v in overrides.items() if v is not None})
     if args.row:
         if args.threads:
             # On a shared machine fewer threads than cores keeps torch's thread barriers from
             # spinning against other processes, which makes timings swing by 10x.
             torch.set_num_threads(args.threads)
-        print(json.dumps(run_row(args.row, args.device, args.prompts)))
+        print(json.dumps(run_row(args.row, args.device, args.prompts, settings, args.ct_dir)))
         return
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device here")
     rows = []
     for name in args.only or ROWS[args.device]:
-        cmd = [sys.executable, "-m", "bench.attribution", "--row", name, "--device", args.device]
-        cmd += ["--prompts", str(args.prompts), *(["--threads", str(args.threads)] if args.threads else [])]
-        done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
-        if done.returncode != 0:
-            print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
-            continue
-        rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
-        print(f"{name}: done", file=sys.stderr)
+        with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
+            ct_dir = Path(tmp) if args.circuit_tracer and name != "gemma-3-270m" else None
+            cmd = [sys.executable, "-m", "bench.attribution", "--row", name, "--device", args.device]
+            cmd += ["--prompts", str(args.prompts), *(["--threads", str(args.threads)] if args.threads else [])]
+            cmd += [f"--{k.replace('_', '-')}={v}" for k, v in overrides.items() if v is not None]
+            cmd += ["--ct-dir", str(ct_dir)] if ct_dir else []
+            done = subprocess.run(cmd, capture_output=True, text=True, cwd=REPO)
+            if done.returncode != 0:
+                print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
+                continue
+            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"{name}: done", file=sys.stderr)
+            if ct_dir:
+                rows.append(circuit_tracer_row(rows[-1], ct_dir))
+                print(f"{name}: circuit-tracer done", file=sys.stderr)
     print_table(rows)
 
 

@@ -32,15 +32,19 @@ selected features, errors by layer then position, tokens, logits), active_featur
 ([n_active, 3] layer, position, feature), activation_values.npy, selected_features.npy,
 input_tokens.npy, logit_probabilities.npy, logit_tokens.json, node_influence.npy
 (compute_node_influence), prune_<i>_nodes.npy / _edges.npy / _cumulative.npy (prune_graph at
-thresholds[i]), scores.json (compute_graph_scores) and, if asked, graph.json (create_graph_files).
+thresholds[i]), scores.json (compute_graph_scores), timing.json (seconds of `attribute` and of
+prune_graph at thresholds[0], CPU seconds of both, the process's peak RSS so far) and, if asked,
+graph.json (create_graph_files).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
+import resource
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -201,7 +205,18 @@ def run(job: dict, out: Path) -> None:
     transcoders = transcoder_set(tc_dir, cfg.n_layers, dtype)
     model = replacement_model(cfg, load_file(str(model_dir / "model.safetensors")), transcoders)
 
+    start = time.perf_counter(), time.process_time()
     graph = attribute(job["tokens"], model, attribution_targets=targets(job.get("targets"), model), **job["settings"])
+    attributed = time.perf_counter(), time.process_time()
+    prune_graph(graph, *job["thresholds"][0])
+    pruned = time.perf_counter(), time.process_time()
+    timing = {
+        "attribute_s": attributed[0] - start[0],
+        "prune_s": pruned[0] - attributed[0],
+        "cpu_s": pruned[1] - start[1],
+        "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
+    }
+    (out / "timing.json").write_text(json.dumps(timing))
     arrays = {
         "adjacency": graph.adjacency_matrix,
         "active_features": graph.active_features,
