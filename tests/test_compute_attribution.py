@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 import torch
 
 from circuitstore.compute import (
@@ -17,6 +18,7 @@ from circuitstore.compute import (
     load_transcoders,
     tokenize,
 )
+from circuitstore.compute.edge_rows import EdgeRows
 from circuitstore.compute.tokenizer import SPECIALS
 from tests.attribution_checks import check_completeness, check_edges, check_replacement_logits, unpruned_graph
 from tests.synthetic import WORDS, gemma_style, gpt2_style, save_tiny
@@ -164,6 +166,31 @@ def dense_influence(a: np.ndarray, w: np.ndarray) -> np.ndarray:
         step = step @ norm
         infl += step
     return infl
+
+
+def test_edge_rows_influence_is_the_dense_series():
+    """Rows by level, float32 weights: the one-pass influence equals the dense series in float64."""
+    rng = np.random.default_rng(0)
+    layers, per_layer, others, n_logits = 4, 30, 12, 5
+    n_sources = layers * per_layer + others
+    n = n_sources + n_logits
+    layer = np.repeat(np.arange(layers), per_layer)
+    rows = EdgeRows(n, n_sources)
+    a = np.zeros((n, n))
+    targets = np.concatenate([np.arange(n_sources, n), rng.permutation(layers * per_layer)[:80]])
+    for batch in np.array_split(targets, 7):
+        levels = np.where(batch >= n_sources, layers, layer[np.minimum(batch, layers * per_layer - 1)])
+        block = np.zeros((len(batch), n_sources), dtype=np.float32)
+        for i, level in enumerate(levels):
+            lower = np.flatnonzero(np.concatenate([layer < level, np.ones(others, bool)]))
+            block[i, lower] = rng.normal(size=lower.size) * (rng.random(lower.size) < 0.6)
+        rows.add(batch, levels, sp.csr_matrix(block))
+        a[batch, :n_sources] = block
+    w = np.zeros(n)
+    w[n_sources:] = rng.dirichlet(np.ones(n_logits))
+    assert np.allclose(rows.influence(w), dense_influence(a, w), rtol=1e-12, atol=0)
+    t, s, v = rows.edges()
+    assert np.array_equal(a[t, s], v) and np.count_nonzero(a) == len(v)
 
 
 def test_capped_selection_replays_on_the_full_graph(tiny, graph):

@@ -40,7 +40,9 @@ class EdgeRows:
     def add(self, targets: np.ndarray, levels: np.ndarray, rows: sp.csr_matrix) -> None:
         """Rows of `targets` (whose levels are `levels`), [len(targets), n_sources]."""
         rows.indices = rows.indices.astype(np.int32, copy=False)
-        totals = np.asarray(abs(rows).sum(axis=1), dtype=np.float64).ravel()
+        # Summed in float64 (bincount does; scipy's sum would add float32 weights in float32).
+        row_of_edge = np.repeat(np.arange(len(targets)), np.diff(rows.indptr))
+        totals = np.bincount(row_of_edge, weights=np.abs(rows.data), minlength=len(targets))
         for level in np.unique(levels).tolist():
             at = np.flatnonzero(levels == level)
             part = rows if at.size == len(targets) else rows[at]
