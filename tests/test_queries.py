@@ -132,14 +132,15 @@ def test_every_query_has_a_complete_header():
         "interventions",
     }
     for q in list_queries():
-        assert q.purpose and q.example.startswith(":params {"), q.name
+        assert q.purpose and q.example.startswith(":param "), q.name
         for p in q.params:
             assert p.doc, (q.name, p.name)
         body = "\n".join(line for line in q.text.splitlines() if not line.startswith("//"))
         for p in q.params:
             assert f"${p.name}" in body, (q.name, p.name)
         # Browser refuses a query whose parameters are not all set, so the example sets each.
-        assert set(re.findall(r"(\w+):", q.example)) == {p.name for p in q.params}, q.name
+        assert set(re.findall(r":param (\w+) =>", q.example)) == {p.name for p in q.params}, q.name
+        assert [name for name, _ in q.example_values()] == re.findall(r":param (\w+) =>", q.example), q.name
         # every number and list is bounded (strings by the runner): no k = 10**9
         assert all(p.max is not None for p in q.params if p.type in ("int", "float", "list")), q.name
 
@@ -175,6 +176,28 @@ def test_every_query_at_its_bounds_runs_in_bounded_memory(db, name):
         assert list(result) or name == "search"
         memory = result.consume().profile["args"].get("GlobalMemory", 0)
     assert memory < 32 * 2**20, (name, memory)
+
+
+PYTHON_TYPES = {"string": str, "int": int, "float": float, "bool": bool, "list": list}
+
+
+@pytest.mark.parametrize("q", list_queries(), ids=lambda q: q.name)
+def test_every_header_example_runs_as_browser_sends_it(db, q):
+    """Browser runs `:param NAME => VALUE` on the server as `RETURN VALUE AS NAME` and keeps the
+    answer's type; then it sends the file's text as it is. The answer must not be empty: the
+    examples name real graphs, tokens and nodes. `:params {...}` (every number a float) must
+    give the same answer."""
+    params = {}
+    for name, cypher_value in q.example_values():
+        records, _, _ = db.execute_query(f"RETURN {cypher_value} AS {name}")
+        params[name] = records[0][name]
+        if params[name] is not None:
+            assert isinstance(params[name], PYTHON_TYPES[q.param(name).type]), (name, params[name])
+    answer, _, _ = db.execute_query(q.text, params)
+    assert answer, q.name
+    floats = {k: float(v) if type(v) is int else v for k, v in params.items()}
+    as_floats, _, _ = db.execute_query(q.text, floats)
+    assert [r.data() for r in as_floats] == [r.data() for r in answer], q.name
 
 
 # ---- paths --------------------------------------------------------------------------------

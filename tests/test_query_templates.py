@@ -23,4 +23,4 @@ def test_each_step_is_repeated_and_numbered():
     text = generate.render("paths")
     assert "{{" not in text
     assert [f"// step {n}: paths of length {n}" in text for n in range(1, 9)] == [True] * 8
-    assert "// step 9:" not in text and text.count("size(us) > $k") == 2 * 8  # each step keeps the best k
+    assert "// step 9:" not in text and text.count("size(us) > toInteger($k)") == 2 * 8  # each step keeps the best k

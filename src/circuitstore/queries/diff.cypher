@@ -12,7 +12,7 @@
 // @param graphs list (min 2, max 2): the two graph ids, A then B
 // @param k int = 10 (min 1, max 1000): rows per section
 // @check graphs same_transcoders
-// @example :params {graphs: ["clt-hp-the-capital-of-201020250035-20251020-003525", "capital_oakland-20251026-163348"], k: 10}
+// @example :param graphs => ["clt-hp-the-capital-of-201020250035-20251020-003525", "capital_oakland-20251026-163348"]; :param k => 10
 // Each section ranks the rows of an aggregation, not of a collected list: rows that carry a list
 // make every ranked row count its whole size (k rows of it at the bound).
 CALL () {
@@ -21,14 +21,14 @@ CALL () {
   WITH n.feature_id AS feature, collect(DISTINCT graph) AS graphs, min(n.influence) AS a
   WHERE graphs = [$graphs[0]]
   RETURN "only in A" AS section, feature AS item, a, null AS b, null AS change
-  ORDER BY a, item LIMIT $k
+  ORDER BY a, item LIMIT toInteger($k)
 UNION ALL
   UNWIND $graphs AS graph
   MATCH (n:Latent {graph_id: graph})
   WITH n.feature_id AS feature, collect(DISTINCT graph) AS graphs, min(n.influence) AS b
   WHERE graphs = [$graphs[1]]
   RETURN "only in B" AS section, feature AS item, null AS a, b, null AS change
-  ORDER BY b, item LIMIT $k
+  ORDER BY b, item LIMIT toInteger($k)
 UNION ALL
   UNWIND $graphs AS graph
   MATCH (n:Latent {graph_id: graph})
@@ -38,7 +38,7 @@ UNION ALL
        min(CASE WHEN graph = $graphs[1] THEN n.influence END) AS b
   WHERE both
   RETURN "changed" AS section, feature AS item, a, b, b - a AS change
-  ORDER BY coalesce(abs(change), -1.0) DESC, item LIMIT $k
+  ORDER BY coalesce(abs(change), -1.0) DESC, item LIMIT toInteger($k)
 UNION ALL
   UNWIND $graphs AS graph
   MATCH (n:Latent {graph_id: graph})
@@ -51,7 +51,7 @@ UNION ALL
        sum(CASE WHEN graph = $graphs[0] THEN r.weight ELSE 0.0 END) AS a,
        sum(CASE WHEN graph = $graphs[1] THEN r.weight ELSE 0.0 END) AS b
   RETURN "edge" AS section, item, a, b, b - a AS change
-  ORDER BY abs(change) DESC, item LIMIT $k
+  ORDER BY abs(change) DESC, item LIMIT toInteger($k)
 }
 OPTIONAL MATCH (f:Feature {id: item})
 RETURN section, item, f.label AS label, a, b, change

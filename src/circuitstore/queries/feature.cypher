@@ -12,7 +12,7 @@
 // @param skip int = 0 (min 0, max 100000000): rows to pass over (the page's start)
 // @param limit int = 100 (min 1, max 1000): rows at most (the page's size)
 // @check feature
-// @example :params {feature: "mntss/clt-gemma-2-2b-2.5M/20/44686", k: 5, skip: 0, limit: 100}
+// @example :param feature => "mntss/clt-gemma-2-2b-2.5M/20/44686"; :param k => 5; :param skip => 0; :param limit => 100
 MATCH (f:Feature {id: $feature})<-[:INSTANCE_OF]-(n:Latent)
 WITH f, n ORDER BY n.graph_id, n.position
 WITH f, collect(n) AS latents
@@ -20,7 +20,7 @@ UNWIND latents[$skip..$skip + $limit] AS n
 MATCH (g:Graph {id: n.graph_id})
 CALL (n) {
   MATCH (n)-[r:ATTRIBUTION]-(m)
-  WITH r, m ORDER BY abs(r.weight) DESC, m.node_id LIMIT $k
+  WITH r, m ORDER BY abs(r.weight) DESC, m.node_id LIMIT toInteger($k)
   RETURN collect({direction: CASE WHEN startNode(r) = n THEN "out" ELSE "in" END,
                   node_id: m.node_id, name: m.name, weight: r.weight}) AS partners
 }

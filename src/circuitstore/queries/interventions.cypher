@@ -14,7 +14,7 @@
 // @param graph string = null: one graph's interventions; default every graph's
 // @param mode string = null: only free or only frozen interventions; default both
 // @param k int = 100 (min 1, max 1000): at most this many rows
-// @example :params {graph: null, mode: "free", k: 100}
+// @example :param graph => null; :param mode => "free"; :param k => 100
 MATCH (i:Intervention)-[:ON]->(g:Graph)
 WHERE ($graph IS NULL OR g.id = $graph) AND ($mode IS NULL OR i.mode = $mode)
 OPTIONAL MATCH (i)-[c:CHANGED]->(:Logit {graph_id: g.id, is_target: true})
@@ -30,4 +30,4 @@ RETURN rank, g.id AS graph, g.prompt AS prompt, graph_error, i.id AS interventio
        i.relative_error AS relative_error, c.measured AS target_measured, c.predicted AS target_predicted,
        i.top_before[0] AS top_before, i.top_after[0] AS top_after, i.created AS created
 ORDER BY rank, relative_error, intervention
-LIMIT $k
+LIMIT toInteger($k)

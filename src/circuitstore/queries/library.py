@@ -8,7 +8,7 @@ into Neo4j Browser and what `circuitstore query` runs are the same text. Header 
     // <more description ...>  (for whoever reads the file)
     // @param NAME TYPE [= DEFAULT] [(min X[, max Y])]: description
     // @check NAME ...           (files `_check_NAME.cypher`, run first; see below)
-    // @example :params {...}
+    // @example :param NAME => VALUE; :param NAME => VALUE ...
 
 TYPE is one of string, int, float, bool, list (a list of strings); DEFAULT is JSON (`null`,
 `5`, `"x"`); a parameter without a default is required. Every int, float and list parameter has
@@ -17,6 +17,10 @@ capped by the runner (runner.MAX_TEXT). Files whose name starts with `_` are
 helpers (checks), not listed as queries. A check returns no row when all is well, else a row
 whose `problem` is a string or a list of parts, each a string or a list of strings (which the
 runner joins with ", ").
+
+The example uses Browser's `:param NAME => VALUE` form, which Browser evaluates on the server as
+`RETURN VALUE AS NAME`, so integers stay integers; `:params {...}` is parsed in JavaScript and
+sends every number as a float, which is why the queries also write `LIMIT toInteger($k)`.
 
 Two queries (paths, neighbourhood) repeat a step block once per step; they are generated from
 templates/ (generate.py).
@@ -34,6 +38,8 @@ from circuitstore.errors import CircuitstoreError
 
 TYPES = ("string", "int", "float", "bool", "list")
 
+# One `:param NAME => VALUE` statement of an example; VALUE is Cypher (no `;` in our examples).
+_EXAMPLE = re.compile(r":param\s+(?P<name>\w+)\s*=>\s*(?P<value>[^;]+?)\s*(?:;|$)")
 _PARAM = re.compile(
     r"@param\s+(?P<name>\w+)\s+(?P<type>\w+)"
     r"(?:\s*=\s*(?P<default>\"(?:[^\"\\]|\\.)*\"|\S+))?"
@@ -64,6 +70,10 @@ class QueryInfo:
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
+
+    def example_values(self) -> list[tuple[str, str]]:
+        """The example's (name, Cypher value) pairs, in order."""
+        return [(m["name"], m["value"]) for m in _EXAMPLE.finditer(self.example)]
 
 
 def _parse(name: str, text: str) -> QueryInfo:

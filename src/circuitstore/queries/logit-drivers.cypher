@@ -14,7 +14,7 @@
 // @param target string = null: logit token text, e.g. " Austin"; default: the target logit
 // @param k int = 10 (min 1, max 1000): how many latents
 // @check graph logit
-// @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", target: " Austin", k: 10}
+// @example :param graph => "clt-hp-the-capital-of-201020250035-20251020-003525"; :param target => " Austin"; :param k => 10
 MATCH (t:Logit {graph_id: $graph})
 WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
 WITH t ORDER BY t.probability DESC LIMIT 1
@@ -22,7 +22,7 @@ MATCH (n:Latent {graph_id: $graph})
 WITH n, n.logit_influence[t.logit_index] AS logit_influence
 WHERE logit_influence > 0
 ORDER BY logit_influence DESC, n.node_id
-LIMIT $k
+LIMIT toInteger($k)
 OPTIONAL MATCH (n)-[:INSTANCE_OF]->(f:Feature)
 RETURN n.node_id AS node_id, n.name AS name, f.id AS feature, f.label AS label, n.layer AS layer,
        n.position AS position, n.activation AS activation, logit_influence

@@ -24,7 +24,7 @@
 // @param max_length int = 6 (min 1, max 8): most edges on a path
 // @param k int = 5 (min 1, max 1000): how many paths
 // @check graph token logit
-// @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", source: " Dallas", position: null, target: " Austin", max_length: 6, k: 5}
+// @example :param graph => "clt-hp-the-capital-of-201020250035-20251020-003525"; :param source => " Dallas"; :param position => null; :param target => " Austin"; :param max_length => 6; :param k => 5
 MATCH (t:Logit {graph_id: $graph})
 WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
 WITH t ORDER BY t.probability DESC LIMIT 1
@@ -76,7 +76,7 @@ MATCH (s:Token {graph_id: $graph})
 WHERE ($source IS NULL OR s.text = $source) AND ($position IS NULL OR s.position = $position)
 WITH t, g, bound, collect({n: s, s: 1.0, u: 1.0, w: 1.0, nodes: [s], shares: [], weights: []}) AS frontier
 WITH t, g, bound, frontier, [] AS done, 0.0 AS theta
-// step 1: paths of length 1. Of them and the complete ones, the $k best by u
+// step 1: paths of length 1. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -95,18 +95,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 2: paths of length 2. Of them and the complete ones, the $k best by u
+// step 2: paths of length 2. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -125,18 +125,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 3: paths of length 3. Of them and the complete ones, the $k best by u
+// step 3: paths of length 3. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -155,18 +155,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 4: paths of length 4. Of them and the complete ones, the $k best by u
+// step 4: paths of length 4. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -185,18 +185,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 5: paths of length 5. Of them and the complete ones, the $k best by u
+// step 5: paths of length 5. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -215,18 +215,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 6: paths of length 6. Of them and the complete ones, the $k best by u
+// step 6: paths of length 6. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -245,18 +245,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 7: paths of length 7. Of them and the complete ones, the $k best by u
+// step 7: paths of length 7. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -275,18 +275,18 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
-// step 8: paths of length 8. Of them and the complete ones, the $k best by u
+// step 8: paths of length 8. Of them and the complete ones, the toInteger($k) best by u
 // (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
 // below it is never made. No ORDER BY: it would hold every row with all these lists.
 CALL (t, bound, frontier, theta) {
@@ -305,13 +305,13 @@ WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] 
 CALL (us) {
   UNWIND us AS u
   // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
-  RETURN percentileDisc(u, CASE WHEN size(us) > $k THEN (size(us) - $k + 0.5) / size(us) ELSE 0.0 END) AS kth
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
 }
-WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > $k THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
 WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
      [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
-WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..$k - size(done_above) - size(above)] AS done
-WITH t, g, bound, frontier, theta, done, above + at[..$k - size(done) - size(above)] AS kept
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
 WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown

@@ -16,7 +16,7 @@
 // @param max_length int = 6 (min 1, max 8): most edges on a path
 // @param k int = 20 (min 1, max 1000): how many features
 // @check any_logit stored_paths
-// @example :params {target: " Austin", prompt: "Dallas", model: null, paths: 5, max_length: 6, k: 20}
+// @example :param target => " Austin"; :param prompt => "Dallas"; :param model => null; :param paths => 5; :param max_length => 6; :param k => 20
 MATCH (t:Logit {text: $target})
 MATCH (g:Graph {id: t.graph_id})
 WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model)
@@ -27,7 +27,7 @@ WITH feature, t.graph_id AS graph, count(*) AS on_paths
 ORDER BY graph
 WITH feature, count(graph) AS n_graphs, sum(on_paths) AS n_paths, collect(graph) AS graphs
 ORDER BY n_graphs DESC, n_paths DESC, feature
-LIMIT $k
+LIMIT toInteger($k)
 MATCH (f:Feature {id: feature})
 RETURN f.id AS feature, f.label AS label, f.layer AS layer, n_graphs, n_paths, graphs
 ORDER BY n_graphs DESC, n_paths DESC, feature

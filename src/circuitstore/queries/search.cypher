@@ -6,19 +6,19 @@
 //
 // @param text string: words to look for
 // @param k int = 10 (min 1, max 1000): hits per kind
-// @example :params {text: "capital", k: 10}
+// @example :param text => "capital"; :param k => 10
 CALL () {
   CALL db.index.fulltext.queryNodes("feature_label", $text) YIELD node, score
   RETURN "feature" AS kind, node.id AS id, node.label AS text, null AS graph, score
-  ORDER BY score DESC LIMIT $k
+  ORDER BY score DESC LIMIT toInteger($k)
 UNION ALL
   CALL db.index.fulltext.queryNodes("node_label", $text) YIELD node, score
   RETURN "node" AS kind, node.node_id AS id, node.label AS text, node.graph_id AS graph, score
-  ORDER BY score DESC LIMIT $k
+  ORDER BY score DESC LIMIT toInteger($k)
 UNION ALL
   CALL db.index.fulltext.queryNodes("graph_prompt", $text) YIELD node, score
   RETURN "graph" AS kind, node.id AS id, node.prompt AS text, node.id AS graph, score
-  ORDER BY score DESC LIMIT $k
+  ORDER BY score DESC LIMIT toInteger($k)
 }
 RETURN kind, id, text, graph, score
 ORDER BY score DESC, kind, id

@@ -10,7 +10,7 @@
 // @param graphs list (min 2, max 100): graph ids, e.g. two prompts to compare
 // @param k int = 50 (min 1, max 1000): how many features
 // @check graphs
-// @example :params {graphs: ["clt-hp-the-capital-of-201020250035-20251020-003525", "capital_oakland-20251026-163348"], k: 50}
+// @example :param graphs => ["clt-hp-the-capital-of-201020250035-20251020-003525", "capital_oakland-20251026-163348"]; :param k => 50
 UNWIND $graphs AS graph
 MATCH (n:Latent {graph_id: graph})
 WITH n.feature_id AS feature, graph, max(n.activation) AS activation, min(n.influence) AS influence,
@@ -23,4 +23,4 @@ RETURN f.id AS feature, f.label AS label, f.layer AS layer,
        [s IN seen | s.activation] AS activations, [s IN seen | s.influence] AS influences,
        [s IN seen | s.positions] AS positions
 ORDER BY reduce(m = 0.0, s IN seen | CASE WHEN s.influence > m THEN s.influence ELSE m END), feature
-LIMIT $k
+LIMIT toInteger($k)

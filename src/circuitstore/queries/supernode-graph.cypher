@@ -11,7 +11,7 @@
 // @param graph string: graph id
 // @param influence float = 0.5 (min 0, max 1): keep ungrouped nodes with stored influence at most this
 // @check graph
-// @example :params {graph: "capital-state-dallas", influence: 0.5}
+// @example :param graph => "capital-state-dallas"; :param influence => 0.5
 // node_id IS NOT NULL is always true: it makes the lookup a seek on the (graph_id, node_id) key.
 MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
 WHERE u.node_id IS NOT NULL

@@ -11,7 +11,7 @@
 // @param depth int = 1 (min 1, max 3): how many steps
 // @param min_weight float = 0.0 (min 0, max 1000000): smallest |weight| followed
 // @check graph node
-// @example :params {graph: "clt-hp-the-capital-of-201020250035-20251020-003525", node: "27_22605_7", depth: 1, min_weight: 5.0}
+// @example :param graph => "clt-hp-the-capital-of-201020250035-20251020-003525"; :param node => "27_22605_7"; :param depth => 1; :param min_weight => 5.0
 MATCH (c:Node {graph_id: $graph, node_id: $node})
 WITH c, [c] AS seen, [c] AS ring, 0 AS step
 {{repeat neighbourhood 3}}
