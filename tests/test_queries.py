@@ -23,7 +23,7 @@ from circuitstore.queries import QueryInfo, get_query, list_queries, run_query
 from circuitstore.queries.runner import bind, problem_text, run_statement
 from circuitstore.store import store_graph
 from tests.data import GRAPHS_DIR as GRAPHS
-from tests.database import wipe
+from tests.database import value, wipe
 
 CLT = GRAPHS / "gemma-2-2b-clt"
 PREFIXED = sorted((GRAPHS / "gemma-2-2b-clt-prefixed").glob("*.json"))
@@ -181,23 +181,90 @@ def test_every_query_at_its_bounds_runs_in_bounded_memory(db, name):
 PYTHON_TYPES = {"string": str, "int": int, "float": float, "bool": bool, "list": list}
 
 
-@pytest.mark.parametrize("q", list_queries(), ids=lambda q: q.name)
-def test_every_header_example_runs_as_browser_sends_it(db, q):
-    """Browser runs `:param NAME => VALUE` on the server as `RETURN VALUE AS NAME` and keeps the
-    answer's type; then it sends the file's text as it is. The answer must not be empty: the
-    examples name real graphs, tokens and nodes. `:params {...}` (every number a float) must
-    give the same answer."""
+def browser_params(db, q):
+    """The example's parameters as Browser sets them: `:param NAME => VALUE` runs on the server
+    as `RETURN VALUE AS NAME`, and the answer keeps its type."""
     params = {}
     for name, cypher_value in q.example_values():
         records, _, _ = db.execute_query(f"RETURN {cypher_value} AS {name}")
         params[name] = records[0][name]
-        if params[name] is not None:
-            assert isinstance(params[name], PYTHON_TYPES[q.param(name).type]), (name, params[name])
+    return params
+
+
+@pytest.mark.parametrize("q", list_queries(), ids=lambda q: q.name)
+def test_every_header_example_runs_as_browser_sends_it(db, q):
+    """Browser sets the example's parameters, then sends the file's text as it is. The answer
+    must not be empty: the examples name real graphs, tokens and nodes. `:params {...}` (every
+    number a float) must give the same answer."""
+    params = browser_params(db, q)
+    for name, given in params.items():
+        if given is not None:
+            assert isinstance(given, PYTHON_TYPES[q.param(name).type]), (name, given)
     answer, _, _ = db.execute_query(q.text, params)
     assert answer, q.name
     floats = {k: float(v) if type(v) is int else v for k, v in params.items()}
     as_floats, _, _ = db.execute_query(q.text, floats)
     assert [r.data() for r in as_floats] == [r.data() for r in answer], q.name
+
+
+# ---- drawable variants ----------------------------------------------------------------------
+
+
+def bucket(weight, top):
+    """The virtual edge type draw/*.cypher gives: sign, then the quarter of the largest |weight|."""
+    a = abs(weight)
+    n = 1 if 4 * a <= top else 2 if 2 * a <= top else 3 if 4 * a <= 3 * top else 4
+    return ("INHIBITS_" if weight < 0 else "EXCITES_") + str(n)
+
+
+def answer_edges(db, q, params):
+    """{(source, target): weight} of the query's own (tabular) answer, keyed by node id (by name
+    for supernode-graph, whose groups have no node id)."""
+    records, _, _ = db.execute_query(q.text, params)
+    if q.name == "paths":
+        return {(a, b): w for r in records for a, b, w in zip(r["node_ids"], r["node_ids"][1:], r["weights"])}
+    if q.name == "top-inputs":
+        return {(r["node_id"], params["node"]): r["weight"] for r in records}
+    if q.name == "neighbourhood":
+        rels = records[0]["relationships"]
+        return {(r.start_node["node_id"], r.end_node["node_id"]): r["weight"] for r in rels}
+    return {(r["source"], r["target"]): r["weight"] for r in records}
+
+
+DRAWN = [q for q in list_queries() if q.draw]
+
+
+def test_the_subgraph_queries_have_drawable_variants():
+    assert sorted(q.name for q in DRAWN) == ["neighbourhood", "paths", "supernode-graph", "top-inputs"]
+    for q in DRAWN:
+        body = "\n".join(line for line in q.draw.splitlines() if not line.startswith("//"))
+        assert set(re.findall(r"\$(\w+)", body)) <= {p.name for p in q.params}, q.name
+
+
+@pytest.mark.parametrize("q", DRAWN, ids=lambda q: q.name)
+def test_drawn_variant_draws_the_answers_edges_typed_by_weight(db, q):
+    """The drawable variant, run with the header example, draws exactly the edges of the query's
+    own answer, each a virtual relationship carrying the weight (rounded) and typed by sign and
+    weight bucket; the nodes are the stored nodes themselves."""
+    params = browser_params(db, q)
+    expected = answer_edges(db, q, params)
+    assert expected, q.name
+    key = "name" if q.name == "supernode-graph" else "node_id"
+    records, _, _ = db.execute_query(q.draw, params)
+    drawn = {(r["source"][key], r["target"][key]): r["edge"] for r in records}
+    assert drawn.keys() == expected.keys()
+    top = max(abs(w) for w in expected.values())
+    for pair, edge in drawn.items():
+        assert edge.type == bucket(expected[pair], top), pair
+        assert edge["weight"] == pytest.approx(expected[pair], abs=0.005 + 1e-9)  # rounded to 2 places
+    for r in records:
+        assert (r["edge"].start_node.element_id, r["edge"].end_node.element_id) == (
+            r["source"].element_id,
+            r["target"].element_id,
+        )
+    ends = list({n.element_id for r in records for n in (r["source"], r["target"])})
+    stored = value(db, "MATCH (n) WHERE elementId(n) IN $ids RETURN count(n)", ids=ends)
+    assert stored == len(ends)
 
 
 # ---- paths --------------------------------------------------------------------------------

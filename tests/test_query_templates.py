@@ -8,7 +8,14 @@ from circuitstore.queries import generate
 
 
 def test_the_unrolled_queries_have_templates():
-    assert generate.generated() == ["neighbourhood", "paths"]
+    assert generate.generated() == [
+        "draw/neighbourhood",
+        "draw/paths",
+        "draw/supernode-graph",
+        "draw/top-inputs",
+        "neighbourhood",
+        "paths",
+    ]
 
 
 @pytest.mark.parametrize("name", generate.generated())

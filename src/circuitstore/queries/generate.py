@@ -5,8 +5,10 @@ block per step (`recurrence` and `logit-drivers` read facts derived at ingest in
 shipped .cypher files keep the unrolled text (users paste them into Neo4j Browser as they are);
 each is written from templates/<name>.cypher, where a line `{{repeat STEP N key=value ...}}`
 stands for N copies of templates/steps/STEP.cypher, in which `{{step}}` is the copy's number
-(1 to N) and `{{key}}` the value given. The output is committed, and a test checks that it is
-what the templates give. After editing a template:
+(1 to N) and `{{key}}` the value given, and `{{include STEP key=value ...}}` for one copy.
+templates/draw/ gives the drawable variants (queries/draw/), which share their query's steps.
+The output is committed, and a test checks that it is what the templates give. After editing a
+template:
 
     .venv/bin/python -m circuitstore.queries.generate
 """
@@ -20,13 +22,19 @@ from circuitstore.errors import CircuitstoreError
 
 QUERIES = Path(__file__).parent
 TEMPLATES = QUERIES / "templates"
-_REPEAT = re.compile(r"\{\{repeat (?P<step>[\w-]+) (?P<count>\d+)(?P<fields>(?: \w+=\S+)*)\}\}")
+_REPEAT = re.compile(
+    r"\{\{(?:repeat (?P<step>[\w-]+) (?P<count>\d+)|include (?P<part>[\w-]+))(?P<fields>(?: \w+=\S+)*)\}\}"
+)
 _FIELD = re.compile(r"\{\{(\w+)\}\}")
 
 
 def generated() -> list[str]:
-    """The names of the queries written from templates."""
-    return sorted(p.stem for p in TEMPLATES.glob("*.cypher"))
+    """The names of the queries written from templates (`draw/NAME` for drawable variants)."""
+    return sorted(
+        p.relative_to(TEMPLATES).with_suffix("").as_posix()
+        for p in TEMPLATES.glob("**/*.cypher")
+        if "steps" not in p.relative_to(TEMPLATES).parts
+    )
 
 
 def render(name: str) -> str:
@@ -37,19 +45,21 @@ def render(name: str) -> str:
         if repeat is None:
             out.append(line)
             continue
-        step = (TEMPLATES / "steps" / f"{repeat['step']}.cypher").read_text(encoding="utf-8")
+        step_name = repeat["step"] or repeat["part"]
+        step = (TEMPLATES / "steps" / f"{step_name}.cypher").read_text(encoding="utf-8")
         fields = dict(item.split("=", 1) for item in repeat["fields"].split())
-        for n in range(1, int(repeat["count"]) + 1):
+        for n in range(1, int(repeat["count"] or 1) + 1):
             values = {"step": str(n), **fields}
             try:
                 out.append(_FIELD.sub(lambda m, values=values: values[m[1]], step))
             except KeyError as exc:
-                raise CircuitstoreError(f"templates/{name}.cypher: step {repeat['step']} needs {exc}") from None
+                raise CircuitstoreError(f"templates/{name}.cypher: step {step_name} needs {exc}") from None
     return "".join(out)
 
 
 def main() -> None:
     for name in generated():
+        (QUERIES / f"{name}.cypher").parent.mkdir(exist_ok=True)
         (QUERIES / f"{name}.cypher").write_text(render(name), encoding="utf-8")
         print(f"wrote {name}.cypher")
 

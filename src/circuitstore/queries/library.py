@@ -23,7 +23,8 @@ The example uses Browser's `:param NAME => VALUE` form, which Browser evaluates 
 sends every number as a float, which is why the queries also write `LIMIT toInteger($k)`.
 
 Two queries (paths, neighbourhood) repeat a step block once per step; they are generated from
-templates/ (generate.py).
+templates/ (generate.py), as are the drawable variants in draw/: the same search, answered as
+nodes and virtual edges typed by weight for Browser's graph view (circuitstore.grass styles them).
 """
 
 from __future__ import annotations
@@ -67,6 +68,8 @@ class QueryInfo:
     checks: tuple[str, ...]
     example: str
     text: str
+    # The drawable variant (draw/NAME.cypher) for a query whose answer is a subgraph, else None.
+    draw: str | None = None
 
     def param(self, name: str) -> Param | None:
         return next((p for p in self.params if p.name == name), None)
@@ -76,7 +79,7 @@ class QueryInfo:
         return [(m["name"], m["value"]) for m in _EXAMPLE.finditer(self.example)]
 
 
-def _parse(name: str, text: str) -> QueryInfo:
+def _parse(name: str, text: str, draw: str | None = None) -> QueryInfo:
     header = []
     for line in text.splitlines():
         if not line.startswith("//"):
@@ -109,7 +112,7 @@ def _parse(name: str, text: str) -> QueryInfo:
     purpose = prose[0] if prose else ""
     if purpose.startswith(f"{name}:"):
         purpose = purpose[len(name) + 1 :].strip()
-    return QueryInfo(name, purpose, tuple(params), tuple(checks), example, text)
+    return QueryInfo(name, purpose, tuple(params), tuple(checks), example, text, draw)
 
 
 @cache
@@ -119,7 +122,10 @@ def _library() -> dict[str, QueryInfo]:
     for entry in sorted(files.iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".cypher"):
             name = entry.name.removesuffix(".cypher")
-            out[name] = _parse(name, entry.read_text(encoding="utf-8"))
+            draw = files / "draw" / entry.name
+            out[name] = _parse(
+                name, entry.read_text(encoding="utf-8"), draw.read_text(encoding="utf-8") if draw.is_file() else None
+            )
     return out
 
 

@@ -12,13 +12,7 @@
 // @param min_weight float = 0.0 (min 0, max 1000000): smallest |weight| followed
 // @check graph node
 // @example :param graph => "clt-hp-the-capital-of-201020250035-20251020-003525"; :param node => "27_22605_7"; :param depth => 1; :param min_weight => 5.0
-MATCH (c:Node {graph_id: $graph, node_id: $node})
-WITH c, [c] AS seen, [c] AS ring, 0 AS step
+{{include neighbourhood-start}}
 {{repeat neighbourhood 3}}
-CALL (seen) {
-  UNWIND seen AS a
-  MATCH (a)-[r:ATTRIBUTION]->(b)
-  WHERE abs(r.weight) >= $min_weight AND b IN seen
-  RETURN collect(r) AS relationships
-}
+{{include neighbourhood-edges}}
 RETURN c AS centre, seen AS nodes, relationships

@@ -25,16 +25,9 @@
 // @param k int = 5 (min 1, max 1000): how many paths
 // @check graph token logit
 // @example :param graph => "clt-hp-the-capital-of-201020250035-20251020-003525"; :param source => " Dallas"; :param position => null; :param target => " Austin"; :param max_length => 6; :param k => 5
-MATCH (t:Logit {graph_id: $graph})
-WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
-WITH t ORDER BY t.probability DESC LIMIT 1
-MATCH (g:Graph {id: $graph})
-WITH t, g, [[i IN range(0, g.n_nodes - 1) | CASE WHEN i = t.slot THEN 1.0 ELSE 0.0 END]] AS bound
+{{include paths-start}}
 {{repeat bound 7 graph=$graph}}
-MATCH (s:Token {graph_id: $graph})
-WHERE ($source IS NULL OR s.text = $source) AND ($position IS NULL OR s.position = $position)
-WITH t, g, bound, collect({n: s, s: 1.0, u: 1.0, w: 1.0, nodes: [s], shares: [], weights: []}) AS frontier
-WITH t, g, bound, frontier, [] AS done, 0.0 AS theta
+{{include paths-sources}}
 {{repeat paths 8 limit=toInteger($k)}}
 // strongest first, ties in the order found (ranks worked out in lists: an ORDER BY would hold
 // every row with the lists it carries)

@@ -1,0 +1,310 @@
+// paths, drawn: the search of paths.cypher (its parameters and :param lines), answered as the
+// paths' nodes and one edge per step, thicker when stronger, for Neo4j Browser's graph view.
+//
+// Generated from templates/draw/paths.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+MATCH (t:Logit {graph_id: $graph})
+WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
+WITH t ORDER BY t.probability DESC LIMIT 1
+MATCH (g:Graph {id: $graph})
+WITH t, g, [[i IN range(0, g.n_nodes - 1) | CASE WHEN i = t.slot THEN 1.0 ELSE 0.0 END]] AS bound
+// bound 1: each node's strongest completion in at most 1 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+// bound 2: each node's strongest completion in at most 2 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+// bound 3: each node's strongest completion in at most 3 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+// bound 4: each node's strongest completion in at most 4 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+// bound 5: each node's strongest completion in at most 5 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+// bound 6: each node's strongest completion in at most 6 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+// bound 7: each node's strongest completion in at most 7 edges (positive shares),
+// a list indexed by slot: every node's value from its out-edges and the previous list
+WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
+  CASE WHEN i = t.slot THEN 1.0 ELSE reduce(m = 0.0, v IN [(x:Node {graph_id: $graph, slot: i})-[r:ATTRIBUTION]->(y)
+    WHERE r.share > 0 AND (y = t OR (NOT y:Logit AND y.position <= t.position)) | r.share * bound[-1][y.slot]] |
+    CASE WHEN v > m THEN v ELSE m END) END]] END AS bound
+MATCH (s:Token {graph_id: $graph})
+WHERE ($source IS NULL OR s.text = $source) AND ($position IS NULL OR s.position = $position)
+WITH t, g, bound, collect({n: s, s: 1.0, u: 1.0, w: 1.0, nodes: [s], shares: [], weights: []}) AS frontier
+WITH t, g, bound, frontier, [] AS done, 0.0 AS theta
+// step 1: paths of length 1. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 2: paths of length 2. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 3: paths of length 3. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 4: paths of length 4. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 5: paths of length 5. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 6: paths of length 6. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 7: paths of length 7. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+// step 8: paths of length 8. Of them and the complete ones, the toInteger($k) best by u
+// (strength times best completion) are kept; theta, the worst u kept, only grows, so a path
+// below it is never made. No ORDER BY: it would hold every row with all these lists.
+CALL (t, bound, frontier, theta) {
+  UNWIND range(0, size(frontier) - 1) AS i
+  WITH i, frontier[i] AS p
+  WITH i, p, p.n AS a
+  MATCH (a)-[r:ATTRIBUTION]->(b)
+  WHERE r.share > 0
+    AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
+  WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WHERE u > 0 AND u >= theta
+  RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
+}
+WITH t, g, bound, frontier, done, cands, [d IN done | d.u] + [c IN cands | c.u] AS us
+CALL (us) {
+  UNWIND us AS u
+  // the limit-th largest u: percentileDisc at (n - limit + 0.5) / n is exactly that one
+  RETURN percentileDisc(u, CASE WHEN size(us) > toInteger($k) THEN (size(us) - toInteger($k) + 0.5) / size(us) ELSE 0.0 END) AS kth
+}
+WITH t, g, bound, frontier, done, cands, CASE WHEN size(us) > toInteger($k) THEN kth ELSE 0.0 END AS theta
+WITH t, g, bound, frontier, theta, [d IN done WHERE d.u > theta] AS done_above, [d IN done WHERE d.u = theta] AS done_at,
+     [c IN cands WHERE c.u > theta] AS above, [c IN cands WHERE c.u = theta] AS at
+WITH t, g, bound, frontier, theta, above, at, done_above + done_at[..toInteger($k) - size(done_above) - size(above)] AS done
+WITH t, g, bound, frontier, theta, done, above + at[..toInteger($k) - size(done) - size(above)] AS kept
+WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier[c.i].w * c.r.weight,
+     nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
+     weights: frontier[c.i].weights + c.r.weight}] AS grown
+WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+UNWIND done AS d
+UNWIND range(0, size(d.nodes) - 2) AS j
+WITH DISTINCT d.nodes[j] AS a, d.nodes[j + 1] AS b, d.weights[j] AS w
+WITH collect({a: a, b: b, w: w}) AS edges
+// One virtual relationship (APOC) per answer edge, typed by sign and by |weight| against the
+// answer's largest, in quarters (EXCITES_1..4, INHIBITS_1..4): Browser's style sheet has no
+// property selectors, so the type is what makes stronger edges thicker.
+WITH edges, reduce(top = 0.0, e IN edges | CASE WHEN abs(e.w) > top THEN abs(e.w) ELSE top END) AS top
+UNWIND edges AS e
+RETURN e.a AS source, e.b AS target,
+       apoc.create.vRelationship(e.a,
+         CASE WHEN e.w < 0 THEN "INHIBITS_" ELSE "EXCITES_" END
+         + CASE WHEN 4 * abs(e.w) <= top THEN "1" WHEN 2 * abs(e.w) <= top THEN "2"
+                WHEN 4 * abs(e.w) <= 3 * top THEN "3" ELSE "4" END,
+         {weight: round(e.w, 2)}, e.b) AS edge
