@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 INSTALLED := $(VENV)/.circuitstore-installed
 
-.PHONY: demo test jars
+.PHONY: demo test jars chromium
 
 # The main job: start the server, store the example graphs, compute the graphs of the planted-
 # circuit model offline (docs/planted-circuit.md) beside them, ask questions of both, and test a
@@ -39,10 +39,21 @@ demo: jars
 
 # Lint and formatting first (ruff, configured in pyproject.toml), then the tests. pytest exits 5
 # when it collects no tests (e.g. a -k filter matching none): not a failure.
-test: jars
+test: jars chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS) || { status=$$?; [ $$status -eq 5 ] || exit $$status; }
+
+# The end-to-end Browser test (tests/test_browser.py) drives Debian's Chromium: installed here where
+# missing, as root or through passwordless sudo; where neither is possible the test says what to
+# install and skips.
+chromium:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ]; then sudo=; elif sudo -n true 2>/dev/null; then sudo="sudo -n"; \
+	  else echo "note: not root and no sudo: cannot install chromium chromium-driver for the Browser test"; exit 0; fi; \
+	  if ! command -v apt-get >/dev/null; then echo "note: no apt-get: install chromium and chromedriver for the Browser test"; exit 0; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	fi
 
 jars: $(INSTALLED)
 	$(BIN)/circuitstore server resolve

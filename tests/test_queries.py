@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import re
 from collections import Counter, defaultdict
 
@@ -22,6 +21,7 @@ from circuitstore.formats import read_graph
 from circuitstore.queries import QueryInfo, get_query, list_queries, run_query
 from circuitstore.queries.runner import bind, problem_text, run_statement
 from circuitstore.store import store_graph
+from tests.circuits import logit, shares, strongest_paths, token_ids
 from tests.data import GRAPHS_DIR as GRAPHS
 from tests.database import value, wipe
 
@@ -49,40 +49,6 @@ def db(neo4j_driver):
 # ---- independent computations over AttributionGraph objects ------------------------------
 
 
-def shares(g):
-    """{(source id, target id): (weight, weight / sum |weight| into the target)}."""
-    into = defaultdict(float)
-    for _, t, w in g.edges():
-        into[t] += abs(w)
-    return {(s, t): (w, w / into[t]) for s, t, w in g.edges()}
-
-
-def logit(g, text=None):
-    return next(n for n in g.nodes if n.kind == "logit" and (n.text == text if text else n.is_target))
-
-
-def strongest_paths(g, sources, target, max_length, k):
-    """Top-k all-positive paths by product of shares: Yen's k shortest paths on -log(share)."""
-    G = nx.DiGraph()
-    for (s, t), (w, sh) in shares(g).items():
-        if sh > 0:
-            G.add_edge(s, t, cost=-math.log(sh), share=sh, weight=w)
-    for s in sources:
-        if s in G:
-            G.add_edge("START", s, cost=0.0)
-    out = []
-    for p in nx.shortest_simple_paths(G, "START", target, weight="cost"):
-        p = p[1:]
-        if len(p) - 1 <= max_length:
-            pairs = list(zip(p, p[1:]))
-            out.append(
-                (p, math.prod(G.edges[e]["share"] for e in pairs), math.prod(G.edges[e]["weight"] for e in pairs))
-            )
-        if len(out) == k:
-            break
-    return out
-
-
 def influence_on(g, target_id):
     """circuit-tracer influence: e_t ((I - A)^-1 - I) with A[t, s] = |share of s -> t|."""
     ids = [n.id for n in g.nodes]
@@ -106,10 +72,6 @@ def latents_by_feature(g):
         if n.kind == "latent":
             out[fid(g, n)].append(n)
     return out
-
-
-def token_ids(g, text=None):
-    return [n.id for n in g.nodes if n.kind == "token" and (text is None or n.text == text)]
 
 
 # ---- the library itself -------------------------------------------------------------------

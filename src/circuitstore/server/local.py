@@ -36,7 +36,7 @@ from pathlib import Path
 import platformdirs
 
 from circuitstore.errors import CircuitstoreError
-from circuitstore.server import jars
+from circuitstore.server import browser, jars
 
 # heap "auto": an eighth of the machine's memory, 1g to 8g (see machine_heap).
 DEFAULTS = {"bolt_port": 7687, "http_port": 7474, "heap": "auto", "pagecache": "512m"}
@@ -229,6 +229,7 @@ class LocalServer:
         for port in (wanted.bolt_port, wanted.http_port):
             _check_port_free(port)
         found = jars.resolve()
+        found = replace(found, browser=browser.with_assets(found.browser))
 
         for sub in ("conf", "data", "logs", "run", "import"):
             (self.home / sub).mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -236,7 +237,12 @@ class LocalServer:
         template = string.Template((resources.files("circuitstore.server") / "neo4j.conf").read_text())
         _write_private(
             self.home / "conf" / "neo4j.conf",
-            template.substitute(home=self.home, plugins=found.plugins, **asdict(wanted)),
+            template.substitute(
+                home=self.home,
+                plugins=found.plugins,
+                post_connect_cmd=browser.post_connect_cmd(f"http://127.0.0.1:{wanted.http_port}"),
+                **asdict(wanted),
+            ),
         )
         for name in ("apoc.conf", "server-logs.xml"):
             _write_private(self.home / "conf" / name, (resources.files("circuitstore.server") / name).read_text())
