@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import shutil
 import time
-import urllib.request
 from pathlib import Path
 
 from selenium import webdriver
@@ -41,7 +40,7 @@ def wait_for(find, timeout: float = 60.0, what: str = "a condition"):
     while True:
         try:
             got = find()
-        except (StaleElementReferenceException, WebDriverException, OSError):
+        except (StaleElementReferenceException, WebDriverException):
             got = None
         if got:
             return got
@@ -55,8 +54,6 @@ class Browser:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        # The server answers HTTP a few seconds after Bolt.
-        wait_for(lambda: urllib.request.urlopen(url, timeout=5).status == 200, 120, f"{url} to answer")
         opts = webdriver.ChromeOptions()
         opts.binary_location = CHROMIUM
         for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu"):

@@ -6,6 +6,7 @@ These start their own servers in temporary homes on free ports, never the test s
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -15,12 +16,14 @@ import socket
 import stat
 import time
 import urllib.request
+from importlib import resources
 from pathlib import Path
 
 import pytest
 
 from circuitstore.formats import read_graph
 from circuitstore.neo4j_driver import neo4j
+from circuitstore.queries import list_queries
 from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, NeedsRestart, connect, jars
 from circuitstore.server.local import Settings, bolt_answers, machine_heap
@@ -195,6 +198,26 @@ def test_apoc_reads_json_and_load_csv_still_works(server):
         assert [r["value"] for r in telemetry.records] == ["false"]  # Browser shows no usage banner
     debug = (server.home / "logs" / "debug.log").read_text()
     assert "Failed to load" not in debug and "sandboxed" not in debug
+
+
+def test_browser_serves_the_style_and_guide_and_applies_them_at_login(server):
+    """Beside Browser's own files, the server serves the package's style sheet and a guide with
+    each query's example; Browser reads its post-connect commands from dbms.clientConfig()."""
+    base = server.browser_url.removesuffix("/browser/")
+    with urllib.request.urlopen(f"{base}/browser/circuitstore/circuitstore.grass", timeout=30) as reply:
+        assert reply.read().decode() == (resources.files("circuitstore.server") / "circuitstore.grass").read_text()
+    with urllib.request.urlopen(f"{base}/browser/circuitstore/guide.html", timeout=30) as reply:
+        guide = html.unescape(reply.read().decode())
+    assert all(q.example in guide and q.purpose in guide for q in list_queries())
+    with connect(server.bolt_uri, password=server.password()) as driver:
+        config = {r["name"]: r["value"] for r in driver.execute_query("CALL dbms.clientConfig()").records}
+    commands = [c.strip() for c in config["browser.post_connect_cmd"].split(";")]
+    assert commands == [
+        f"style {base}/browser/circuitstore/circuitstore.grass",
+        f"play {base}/browser/circuitstore/guide.html",
+        "config autoComplete: false",
+    ]
+    assert "127.0.0.1" in config["browser.remote_content_hostname_whitelist"].split(",")
 
 
 def test_data_survives_stop_and_start(server):
