@@ -16,6 +16,7 @@ from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.remote.webelement import WebElement
 
 CHROMIUM = "/usr/bin/chromium"
@@ -107,6 +108,20 @@ class Browser:
         icon = block.find_element(By.CSS_SELECTOR, "i.fa-play-circle-o")
         self.driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", icon)
         icon.click()
+        frame = wait_for(lambda: next((f for f in self.frames() if f.id not in before), None), timeout, "a frame")
+        wait_for(lambda: _finished(frame), timeout, "the frame to finish")
+        return frame
+
+    def run(self, text: str, timeout: float = 120.0) -> WebElement:
+        """Type a command into the editor and run it; return its frame, finished. (Monaco would
+        auto-close brackets typed key by key, so the text goes in as one insert.)"""
+        before = {f.id for f in self.frames()}
+        editor = self.driver.find_element(By.CSS_SELECTOR, f"{_id('activeEditor')} textarea")
+        editor.click()
+        editor.send_keys(Keys.CONTROL, "a")
+        editor.send_keys(Keys.DELETE)
+        self.driver.execute_cdp_cmd("Input.insertText", {"text": text})
+        editor.send_keys(Keys.CONTROL, Keys.ENTER)
         frame = wait_for(lambda: next((f for f in self.frames() if f.id not in before), None), timeout, "a frame")
         wait_for(lambda: _finished(frame), timeout, "the frame to finish")
         return frame

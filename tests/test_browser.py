@@ -16,6 +16,7 @@ from circuitstore.server import LocalServer
 from circuitstore.store import store_graph
 from tests import browser as chromium
 from tests.circuits import logit, shares, strongest_paths, token_ids
+from tests.clirun import cli
 from tests.conftest import TEST_HOME
 from tests.data import GRAPHS_DIR
 from tests.database import wipe
@@ -61,6 +62,17 @@ def test_login_applies_the_style_opens_the_guide_and_stops_connecting_nodes(brow
         lambda: (browser.local_storage("neo4j.settings") or {}).get("autoComplete") is False, what="the setting"
     )
     assert "product usage" not in browser.body_text()
+
+    # For another Neo4j, `circuitstore browser` prints a `:style` line to paste: it gives the same.
+    browser.run(":style reset")
+    chromium.wait_for(lambda: "node.Logit" not in (browser.local_storage("neo4j.grass") or {}), what="the reset")
+    printed = cli("browser", env={"NEO4J_URI": "bolt://neo4j.example:7687"}).stdout.splitlines()
+    browser.run(next(line for line in printed if line.startswith(":style ")))
+    pasted = chromium.wait_for(
+        lambda: (lambda g: g if "node.Logit" in g else None)(browser.local_storage("neo4j.grass") or {}),
+        what="the style",
+    )
+    assert pasted == grass
 
 
 def test_dallas_paths_from_the_guide_draw_the_strongest_paths(browser, dallas, tmp_path):
