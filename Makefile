@@ -60,5 +60,5 @@ jars: $(INSTALLED)
 
 $(INSTALLED): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q -e '.[compute,test]'
+	$(BIN)/python -m pip install -q -e '.[compute,draw,test]'
 	touch $@

@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import os
 import re
-from importlib import resources
 
 import pytest
 
 from circuitstore.formats import read_graph
 from circuitstore.queries import get_query, list_queries
 from circuitstore.server import LocalServer
+from circuitstore.server.browser import kind_colours
 from circuitstore.store import store_graph
 from tests import browser as chromium
 from tests.circuits import logit, shares, strongest_paths, token_ids
@@ -22,9 +22,7 @@ from tests.data import GRAPHS_DIR
 from tests.database import wipe
 
 DALLAS = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
-STYLE = (resources.files("circuitstore.server") / "circuitstore.grass").read_text()
-# Each kind's colour as the style sheet gives it (not border-color).
-COLOURS = dict(re.findall(r"node\.(\w+) \{[^}]*?(?<![-\w])color: (#[0-9A-F]{6});", STYLE))
+COLOURS = kind_colours()
 GUIDE_TITLE = "circuitstore: the query library"
 
 pytestmark = [

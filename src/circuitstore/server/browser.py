@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import re
 import shutil
 import tempfile
 import zipfile
@@ -34,6 +35,11 @@ GUIDE = f"/{ASSETS}/guide.html"
 
 def style_text() -> str:
     return (resources.files("circuitstore.server") / "circuitstore.grass").read_text(encoding="utf-8")
+
+
+def kind_colours() -> dict[str, str]:
+    """{kind label: fill colour} as the style sheet gives them (also for `circuitstore draw`)."""
+    return dict(re.findall(r"node\.(\w+) \{[^}]*?(?<![-\w])color: (#[0-9A-Fa-f]{6});", style_text()))
 
 
 def _body(text: str) -> str:
