@@ -24,10 +24,15 @@ _OUTSIDE = (
 )
 
 
+def clean_env() -> dict[str, str]:
+    """This process's environment without the variables that would point a command elsewhere."""
+    return {k: v for k, v in os.environ.items() if k not in _OUTSIDE}
+
+
 def cli(
     *args: str, env: dict[str, str] | None = None, input_text: str | None = None, timeout: float = 300
 ) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in _OUTSIDE}
+    base = clean_env()
     return subprocess.run(
         [str(SCRIPT), *args],
         env={**base, **(env or {})},
