@@ -20,6 +20,7 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.formats import read_graph
 from circuitstore.queries import QueryInfo, get_query, list_queries, run_query
 from circuitstore.queries.runner import bind, problem_text, run_statement
+from circuitstore.server.warmup import example_params, warm
 from circuitstore.store import store_graph
 from tests.circuits import logit, shares, strongest_paths, token_ids
 from tests.data import GRAPHS_DIR as GRAPHS
@@ -143,22 +144,13 @@ def test_every_query_at_its_bounds_runs_in_bounded_memory(db, name):
 PYTHON_TYPES = {"string": str, "int": int, "float": float, "bool": bool, "list": list}
 
 
-def browser_params(db, q):
-    """The example's parameters as Browser sets them: `:param NAME => VALUE` runs on the server
-    as `RETURN VALUE AS NAME`, and the answer keeps its type."""
-    params = {}
-    for name, cypher_value in q.example_values():
-        records, _, _ = db.execute_query(f"RETURN {cypher_value} AS {name}")
-        params[name] = records[0][name]
-    return params
-
-
 @pytest.mark.parametrize("q", list_queries(), ids=lambda q: q.name)
 def test_every_header_example_runs_as_browser_sends_it(db, q):
-    """Browser sets the example's parameters, then sends the file's text as it is. The answer
+    """Browser sets the example's parameters (`:param NAME => VALUE` runs on the server as
+    `RETURN VALUE AS NAME`, keeping the type), then sends the file's text as it is. The answer
     must not be empty: the examples name real graphs, tokens and nodes. `:params {...}` (every
     number a float) must give the same answer."""
-    params = browser_params(db, q)
+    params = example_params(db, q)
     for name, given in params.items():
         if given is not None:
             assert isinstance(given, PYTHON_TYPES[q.param(name).type]), (name, given)
@@ -167,6 +159,15 @@ def test_every_header_example_runs_as_browser_sends_it(db, q):
     floats = {k: float(v) if type(v) is int else v for k, v in params.items()}
     as_floats, _, _ = db.execute_query(q.text, floats)
     assert [r.data() for r in as_floats] == [r.data() for r in answer], q.name
+
+
+def test_warm_up_runs_every_text_users_send(db):
+    """Each library file, each of its checks and each guide block, with the examples' values."""
+    lines = []
+    assert warm(db, lines.append) == 0, lines
+    n_checks = sum(len(q.checks) for q in list_queries())
+    assert len(lines) == 2 * len(list_queries()) + n_checks
+    assert all(re.fullmatch(r".+: \d+\.\d\ds", line) for line in lines), lines
 
 
 # ---- drawable variants ----------------------------------------------------------------------
@@ -208,7 +209,7 @@ def test_drawn_variant_draws_the_answers_edges_typed_by_weight(db, q):
     """The drawable variant, run with the header example, draws exactly the edges of the query's
     own answer, each a virtual relationship carrying the weight (rounded) and typed by sign and
     weight bucket; the nodes are the stored nodes themselves."""
-    params = browser_params(db, q)
+    params = example_params(db, q)
     expected = answer_edges(db, q, params)
     assert expected, q.name
     key = "name" if q.name == "supernode-graph" else "node_id"

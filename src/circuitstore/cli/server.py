@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 
 import click
 
@@ -41,6 +43,12 @@ def server_group(ctx: click.Context) -> None:
 @click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
 @click.option("--restart", is_flag=True, help="Stop a running server first (new ports or memory take effect only so).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
+@click.option(
+    "--warm-up/--no-warm-up",
+    default=True,
+    show_default=True,
+    help="After a start, run every library query once in the background, so the first is fast.",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the status as JSON.")
 @click.pass_context
 def server_start(
@@ -51,6 +59,7 @@ def server_start(
     pagecache: str | None,
     restart: bool,
     timeout: float,
+    warm_up: bool,
     as_json: bool,
 ) -> None:
     """Start the server (if it is not running) and wait until Bolt and Browser answer."""
@@ -64,6 +73,8 @@ def server_start(
         heap=heap,
         pagecache=pagecache,
     )
+    if started and warm_up:
+        _warm_up(srv)
     status = {"started": started, **srv.status()}
     if as_json:
         click.echo(json.dumps(status, indent=2))
@@ -73,6 +84,18 @@ def server_start(
         f"(pid {status['pid']}), Bolt {status['bolt']}"
     )
     say(f"Browser: {status['browser']}  (user neo4j, password in {srv.password_file})")
+
+
+def _warm_up(srv) -> None:
+    """circuitstore.server.warmup in a detached process, logging beside the server's logs."""
+    with open(srv.home / "logs" / "warm-up.log", "wb") as log:
+        subprocess.Popen(
+            [sys.executable, "-m", "circuitstore.server.warmup", str(srv.home)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 @server_group.command("stop")
