@@ -220,6 +220,23 @@ def test_browser_serves_the_style_and_guide_and_applies_them_at_login(server):
     assert "127.0.0.1" in config["browser.remote_content_hostname_whitelist"].split(",")
 
 
+def test_cli_start_warms_every_query_in_the_background(tmp_path):
+    """`server start` returns at once; the warm-up it leaves behind runs each text once."""
+    home = tmp_path / "home"
+    proc = cli("server", "--home", str(home), "start", "--bolt-port", str(free_port()), "--http-port", str(free_port()))
+    try:
+        assert proc.returncode == 0, proc.stderr
+        log = home / "logs" / "warm-up.log"
+        expected = sum(2 + len(q.checks) for q in list_queries())
+        deadline = time.monotonic() + 600
+        while len(log.read_text().splitlines()) < expected and time.monotonic() < deadline:
+            time.sleep(1)
+        lines = log.read_text().splitlines()
+        assert len(lines) == expected and not [line for line in lines if "failed" in line], lines
+    finally:
+        cli("server", "--home", str(home), "stop")
+
+
 def test_data_survives_stop_and_start(server):
     with connect(server.bolt_uri, password=server.password()) as driver:
         driver.execute_query("CREATE (:Kept {n: $n})", n=42)

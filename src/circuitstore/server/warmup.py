@@ -16,6 +16,7 @@ from __future__ import annotations
 import sys
 import time
 
+from circuitstore.errors import CircuitstoreError
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries import list_queries
 from circuitstore.queries.library import get_check
@@ -62,8 +63,12 @@ def main(home: str) -> int:
     from circuitstore.server import LocalServer, connect
 
     server = LocalServer(home)
-    with connect(server.bolt_uri, password=server.password()) as driver:
-        return 1 if warm(driver, lambda line: print(line, flush=True)) else 0
+    try:
+        with connect(server.bolt_uri, password=server.password()) as driver:
+            return 1 if warm(driver, lambda line: print(line, flush=True)) else 0
+    except (CircuitstoreError, neo4j.exceptions.DriverError) as exc:  # e.g. the server stopped meanwhile
+        print(f"warm-up stopped: {exc}", flush=True)
+        return 1
 
 
 if __name__ == "__main__":
