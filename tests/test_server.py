@@ -220,6 +220,7 @@ def test_browser_serves_the_style_and_guide_and_applies_them_at_login(server):
     assert "127.0.0.1" in config["browser.remote_content_hostname_whitelist"].split(",")
 
 
+@pytest.mark.slow
 def test_cli_start_warms_every_query_in_the_background(tmp_path):
     """`server start` returns at once; the warm-up it leaves behind runs each text once."""
     home = tmp_path / "home"

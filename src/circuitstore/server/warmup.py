@@ -60,11 +60,13 @@ def warm(driver: neo4j.Driver, log=print) -> int:
 
 
 def main(home: str) -> int:
+    from circuitstore.schema import migrate
     from circuitstore.server import LocalServer, connect
 
     server = LocalServer(home)
     try:
         with connect(server.bolt_uri, password=server.password()) as driver:
+            migrate(driver)  # as any command would first: the full-text search needs its indexes
             return 1 if warm(driver, lambda line: print(line, flush=True)) else 0
     except (CircuitstoreError, neo4j.exceptions.DriverError) as exc:  # e.g. the server stopped meanwhile
         print(f"warm-up stopped: {exc}", flush=True)
