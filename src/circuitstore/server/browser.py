@@ -110,9 +110,5 @@ def with_assets(browser_dir: Path) -> Path:
         with zipfile.ZipFile(jar, "a", compression=zipfile.ZIP_DEFLATED) as z:
             for name, text in assets.items():
                 z.writestr(name, text)
-        try:
-            folder.rename(target)
-        except OSError:
-            if not target.is_dir():  # not a concurrent start winning the race: a real fault
-                raise
+        jars.publish(folder, target)
     return target

@@ -97,9 +97,14 @@ def _resolve_part(part: str) -> Path:
             lines = [ln for ln in (proc.stdout + proc.stderr).splitlines() if "ERROR" in ln]
             detail = lines[0].strip() if lines else f"exit status {proc.returncode}"
             raise CircuitstoreError(f"Maven could not resolve {part} {version(part)}: {detail}")
-        try:
-            out.rename(target)
-        except OSError:
-            if not target.is_dir():  # not a concurrent resolver winning the race: a real fault
-                raise
+        publish(out, target)
     return target
+
+
+def publish(folder: Path, target: Path) -> None:
+    """Rename a finished folder into place, so a half-written one never looks complete."""
+    try:
+        folder.rename(target)
+    except OSError:
+        if not target.is_dir():  # not a concurrent writer winning the race: a real fault
+            raise
