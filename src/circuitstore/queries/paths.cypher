@@ -87,7 +87,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -117,7 +117,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -147,7 +147,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -177,7 +177,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -207,7 +207,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -237,7 +237,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -267,7 +267,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -297,7 +297,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }

@@ -64,7 +64,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -94,7 +94,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -124,7 +124,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -154,7 +154,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -184,7 +184,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -214,7 +214,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -244,7 +244,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
@@ -274,7 +274,7 @@ CALL (t, bound, frontier, theta) {
   WHERE r.share > 0
     AND (b = t OR (size(p.nodes) < $max_length AND NOT b:Logit AND b.position <= t.position))
   WITH i, r, b, p.s * r.share AS s, size(p.nodes) AS n
-  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[$max_length - n][b.slot] END AS u
+  WITH i, r, b, s, CASE WHEN b = t THEN s ELSE s * bound[toInteger($max_length) - n][b.slot] END AS u
   WHERE u > 0 AND u >= theta
   RETURN collect({i: i, r: r, b: b, s: s, u: u}) AS cands
 }
