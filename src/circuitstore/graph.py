@@ -26,6 +26,10 @@ INT64 = (-(2**63), 2**63 - 1)
 MAX_GRAPH_ID = 256
 # Pruning and score entries with a meaning of their own (each also a :Graph column): numbers.
 NUMERIC_SETTINGS = ("node_threshold", "edge_threshold", "replacement_score", "completeness_score")
+# What a graph's edges are: attribution (the direct linear effect of a source on a target in the
+# local replacement model), or latent-gradients (Jacobian entries between SAE latents, tokens and
+# logits on one prompt, compute/gradients.py).
+GRAPH_KINDS = ("attribution", "latent-gradients")
 
 
 class GraphError(CircuitstoreError, ValueError):
@@ -129,10 +133,11 @@ class Supernode:
 class GraphMeta:
     """What a graph is of and how it was made.
 
-    `generation` holds the attribution settings (max_n_logits, desired_logit_prob, batch_size,
-    max_feature_nodes, ...), `pruning` the thresholds (node_threshold, edge_threshold), `scores`
-    the replacement and completeness scores. `source` keeps what a file carried that has no
-    column of its own (Neuronpedia slug, scan, info, qParams extras) so it can be written back.
+    `kind` says what the edges are (GRAPH_KINDS). `generation` holds the attribution settings
+    (max_n_logits, desired_logit_prob, batch_size, max_feature_nodes, ...), `pruning` the
+    thresholds (node_threshold, edge_threshold), `scores` the replacement and completeness
+    scores. `source` keeps what a file carried that has no column of its own (Neuronpedia slug,
+    scan, info, qParams extras) so it can be written back.
     """
 
     id: str
@@ -145,6 +150,7 @@ class GraphMeta:
     pruning: Mapping[str, Any] = field(default_factory=dict)
     scores: Mapping[str, Any] = field(default_factory=dict)
     source: Mapping[str, Any] = field(default_factory=dict)
+    kind: str = "attribution"
 
     def __post_init__(self) -> None:
         check_graph_id(self.id)
@@ -155,6 +161,10 @@ class GraphMeta:
                     not isinstance(value, (int, float)) or isinstance(value, bool) or not math.isfinite(value)
                 ):
                     raise GraphError(f"graph {self.id!r}: {what} {key} must be a finite number, got {value!r}")
+        if self.kind not in GRAPH_KINDS:
+            raise GraphError(
+                f"graph {self.id!r}: unknown kind {self.kind!r} (expected one of {', '.join(GRAPH_KINDS)})"
+            )
 
 
 class AttributionGraph:
@@ -283,6 +293,8 @@ class AttributionGraph:
         order, or under another id, has the same fingerprint."""
         h = hashlib.sha256()
         meta = {f.name: getattr(self.meta, f.name) for f in fields(self.meta) if f.name != "id"}
+        if meta["kind"] == GRAPH_KINDS[0]:
+            del meta["kind"]  # so attribution graphs keep the fingerprint they had before kinds existed
         h.update(json.dumps(meta, sort_keys=True, default=repr).encode())
         order = sorted(range(self.n_nodes), key=lambda i: self.nodes[i].id)
         names = [f.name for f in fields(Node)]

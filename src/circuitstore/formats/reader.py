@@ -185,6 +185,7 @@ def _meta(md: dict, origin: str) -> GraphMeta:
         generation=_optional(md, "generation_settings"),
         pruning=_optional(md, "pruning_settings"),
         scores=_optional(md, "scores"),
+        kind=info.get("graph_kind", "attribution"),
     )
 
 

@@ -74,6 +74,8 @@ def _metadata(meta: GraphMeta) -> dict[str, Any]:
         info: dict[str, Any] = {"transcoder_set": meta.transcoder_set}
         if meta.generation.get("transcoder_url"):
             info["source_urls"] = [meta.generation["transcoder_url"]]  # where Neuronpedia's files name it
+        if meta.kind != "attribution":
+            info["graph_kind"] = meta.kind
         if meta.created is not None:
             try:
                 info["create_time_ms"] = round(datetime.fromisoformat(meta.created).timestamp() * 1000)

@@ -84,6 +84,7 @@ def _load(tx: neo4j.ManagedTransaction, graph_id: str, progress: Callable[[int, 
         pruning=_settings(g, "pruning", PRUNING_KEYS),
         scores=_settings(g, "scores", SCORE_KEYS),
         source=json.loads(g["source"]),
+        kind=g.get("kind", "attribution"),
     )
     return AttributionGraph(
         meta,
