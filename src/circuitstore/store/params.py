@@ -165,6 +165,7 @@ class GraphParams:
         graph_props = {
             "id": gid,
             "name": gid,
+            "kind": meta.kind,
             "prompt": meta.prompt,
             "prompt_tokens": list(meta.prompt_tokens),
             "model": meta.model,
