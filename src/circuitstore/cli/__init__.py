@@ -1,7 +1,8 @@
 """The `circuitstore` command line: the `main` group, its error handling, and the commands, one
 module per group (graphs: import, graphs, export, delete; compute: ingest, demo-model; intervene;
-server; browser; db: db migrate, cypher; query; draw). Heavy imports (torch, the compute layer)
-happen inside the commands that need them, so `import`, `query` and `export` start fast."""
+weights: weights build; server; browser; db: db migrate, cypher; query; draw). Heavy imports
+(torch, the compute layer) happen inside the commands that need them, so `import`, `query` and
+`export` start fast."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 import click
 
-from circuitstore.cli import browser, compute, db, draw, graphs, intervene, query, server
+from circuitstore.cli import browser, compute, db, draw, graphs, intervene, query, server, weights
 from circuitstore.cli.output import error_line
 from circuitstore.errors import CircuitstoreError, one_line
 from circuitstore.neo4j_driver import neo4j
@@ -78,6 +79,6 @@ def main(ctx: click.Context, uri: str | None, home: str | None) -> None:
     ctx.obj = {"uri": uri, "home": home}
 
 
-for _module in (graphs, compute, intervene, server, browser, db, query, draw):
+for _module in (graphs, compute, intervene, weights, server, browser, db, query, draw):
     for _command in _module.COMMANDS:
         main.add_command(_command)
