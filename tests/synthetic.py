@@ -18,24 +18,32 @@ attribution graphs have the size and cost of real ones.
   layouts (tensors by file), scaled the same way; `save_ct_layout` writes them with their
   config.yaml, as circuit-tracer and the mntss / facebook releases lay them out. GEMMA_2_2B_CLT
   gives the shape of mntss/clt-gemma-2-2b-426k.
-- `save_transcoders` writes transcoders in SAELens' disk format; `save_tiny` saves a tiny model
+- `random_saes(model, hooks)`: SAELens SAEs on residual-stream or attention (hook_z) hooks, scaled
+  the same way.
+- `save_transcoders` writes transcoders (or any SAEs) in SAELens' disk format; `save_tiny` saves a tiny model
   (with a word tokenizer over WORDS if asked) and its transcoders.
 """
 
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 import yaml
 from sae_lens import (
+    SAE,
+    JumpReLUSAE,
+    JumpReLUSAEConfig,
     JumpReLUSkipTranscoder,
     JumpReLUSkipTranscoderConfig,
     JumpReLUTranscoder,
     JumpReLUTranscoderConfig,
     SkipTranscoder,
     SkipTranscoderConfig,
+    StandardSAE,
+    StandardSAEConfig,
     Transcoder,
     TranscoderConfig,
 )
@@ -54,6 +62,8 @@ KINDS = {
     "jumprelu": (JumpReLUTranscoder, JumpReLUTranscoderConfig),
     "jumprelu_skip": (JumpReLUSkipTranscoder, JumpReLUSkipTranscoderConfig),
 }
+
+SAE_KINDS = {"standard": (StandardSAE, StandardSAEConfig), "jumprelu": (JumpReLUSAE, JumpReLUSAEConfig)}
 
 # gemma-scope-2-270m-pt-transcoders-all, layer_{L}_width_16k_l0_small_affine: JumpReLU skip
 # transcoders, 16k wide, L0 10-20, trained on Gemma's pre_feedforward_layernorm output and
@@ -204,7 +214,7 @@ def random_transcoders(
         sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (typical * (sizes.l0 * d_model) ** 0.5)))
         sae.b_dec.copy_(randn(d_model, std=0.01 * scale_out / d_model**0.5))
         if skip:
-            sae.W_skip.copy_(randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
+            sae.W_skip.copy_(_randn(g, model, d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
         saes.append(sae.eval())
     return saes
 
@@ -215,7 +225,7 @@ class _Sizes:
     pre-activation threshold a standard normal crosses with probability l0 / d_sae, and the mean
     excess over it of those that cross; and a seeded normal generator per layer."""
 
-    def __init__(self, model, hook_in, d_sae, l0, tokens, seed) -> None:
+    def __init__(self, model, hook_in, d_sae, l0, tokens, seed, extra: Sequence[str] = ()) -> None:
         self.l0 = l0 or d_sae // 3
         if not 0 < self.l0 < d_sae / 2:
             raise ValueError(f"l0 must lie between 0 and half of d_sae ({d_sae}), got {self.l0}")
@@ -224,12 +234,14 @@ class _Sizes:
             ids = torch.Generator().manual_seed(seed)
             tokens = torch.randint(model.cfg.d_vocab, (min(model.cfg.n_ctx, 16),), generator=ids).to(self.device)
         hooks = [(f"blocks.{n}.{hook_in}", f"blocks.{n}.hook_mlp_out") for n in range(model.cfg.n_layers)]
-        wanted = {h for pair in hooks for h in pair}
+        wanted = {h for pair in hooks for h in pair} | set(extra)
         mlp_in = model.cfg.use_hook_mlp_in
         model.set_use_hook_mlp_in(mlp_in or hook_in == "hook_mlp_in")  # fired only when asked for
         _, cache = model.run_with_cache(tokens.reshape(1, -1), names_filter=lambda name: name in wanted)
         model.set_use_hook_mlp_in(mlp_in)
         self.scales = [(_typical_norm(cache[a]), _typical_norm(cache[b])) for a, b in hooks]
+        # The `extra` hooks' activations as an SAE reads them (hook_z: its heads flattened).
+        self.acts = {h: cache[h].flatten(-2) if h.endswith("hook_z") else cache[h] for h in extra}
         self.threshold = float(torch.special.ndtri(torch.tensor(1.0 - self.l0 / d_sae, dtype=torch.float64)))
         # ReLU, with the threshold moved into the bias, passes the excess over it (a normal
         # tail's mean excess); JumpReLU passes the pre-activation from the threshold up.
@@ -244,6 +256,49 @@ class _Sizes:
             return (torch.randn(*shape, generator=g) * std).to(self.device)
 
         return randn
+
+
+@torch.no_grad()
+def random_saes(
+    model: HookedTransformer,
+    hooks: list[str],
+    kind: str = "jumprelu",
+    *,
+    d_sae: int = 48,
+    l0: int | None = None,
+    tokens: torch.Tensor | None = None,
+    seed: int = 0,
+) -> list[SAE]:
+    """One random SAELens SAE (`standard`: ReLU, or `jumprelu`) per hook, reading and
+    reconstructing that hook: residual-stream hooks (blocks.L.hook_resid_pre, ...) or attention
+    outputs (blocks.L.attn.hook_z, its heads flattened, as SAELens reads them). Scaled like
+    random_transcoders, so that about `l0` latents fire per position."""
+    sae_cls, config_cls = SAE_KINDS[kind]
+    jump = kind == "jumprelu"
+    sizes = _Sizes(model, "hook_resid_pre", d_sae, l0, tokens, seed, extra=hooks)
+    typical = sizes.threshold if jump else sizes.excess
+    saes = []
+    for i, hook in enumerate(hooks):
+        acts = sizes.acts[hook]
+        d_in, scale = acts.shape[-1], _typical_norm(acts)
+        randn = sizes.randn(7 * i + 1)
+        cfg = config_cls(
+            d_in=d_in,
+            d_sae=d_sae,
+            device=str(model.cfg.device),
+            apply_b_dec_to_input=False,
+            metadata=SAEMetadata(model_name=model.cfg.model_name, hook_name=hook, release="random-saes"),
+            **({"reshape_activations": "hook_z"} if hook.endswith("hook_z") else {}),
+        )
+        sae = sae_cls(cfg)
+        sae.W_enc.copy_(randn(d_in, d_sae, std=1.0 / scale))
+        sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else sizes.threshold))
+        if jump:
+            sae.threshold.fill_(sizes.threshold)
+        sae.W_dec.copy_(randn(d_sae, d_in, std=scale / (typical * (sizes.l0 * d_in) ** 0.5)))
+        sae.b_dec.copy_(randn(d_in, std=0.01 * scale / d_in**0.5))
+        saes.append(sae.eval())
+    return saes
 
 
 @torch.no_grad()

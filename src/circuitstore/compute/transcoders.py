@@ -194,14 +194,24 @@ def _from_directory(path: Path, name: str, model: HookedTransformer, device: str
     if (path / ct_layouts.CONFIG).is_file():
         config = ct_layouts.read_config(path)
         return ct_layouts.load(path, config, config.get("scan") or name, model, device, DTYPES[dtype])
-    subdirs = sorted(p for p in path.iterdir() if (p / "cfg.json").is_file())
-    if not subdirs:
+    if not any((p / "cfg.json").is_file() for p in path.iterdir()):
         raise ComputeError(
             f"{str(path)!r} holds no saved transcoders (subdirectories with cfg.json, or circuit-tracer's "
             f"{ct_layouts.CONFIG})"
         )
-    saes = [SAE.load_from_disk(p, device=device, dtype=dtype) for p in subdirs]
-    return SaeLensTranscoders.from_saes(name, saes, model)
+    return SaeLensTranscoders.from_saes(name, saved_saes(path, device, dtype, what="transcoders"), model)
+
+
+def saved_saes(path: str | Path, device: str = "cpu", dtype: str = "float32", what: str = "SAEs") -> list[SAE]:
+    """Every SAE or transcoder saved by SAELens in a subdirectory of `path` (`sae.save_model(dir)`),
+    in name order, read back with `SAE.load_from_disk`."""
+    path = Path(path)
+    if not path.is_dir():
+        raise ComputeError(f"{str(path)!r} is not a directory of saved {what}")
+    subdirs = sorted(p for p in path.iterdir() if (p / "cfg.json").is_file())
+    if not subdirs:
+        raise ComputeError(f"{str(path)!r} holds no saved {what} (subdirectories with cfg.json)")
+    return [SAE.load_from_disk(p, device=device, dtype=dtype) for p in subdirs]
 
 
 def _read_normalized_mlp_input(tc: Transcoder, model: HookedTransformer, layer: int) -> None:
