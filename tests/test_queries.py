@@ -93,6 +93,10 @@ def test_every_query_has_a_complete_header():
         "search",
         "neighbourhood",
         "interventions",
+        "de-embedding",
+        "logit-lens",
+        "pullback",
+        "virtual-weights",
     }
     for q in list_queries():
         assert q.purpose and q.example.startswith(":param "), q.name
@@ -530,7 +534,7 @@ def test_bad_values_are_refused_before_any_query(db):
         run_query(db, "paths", graph=DALLAS.meta.id, kk=3)
     with pytest.raises(CircuitstoreError, match="graph is required"):
         run_query(db, "top-inputs", node="x")
-    with pytest.raises(CircuitstoreError, match="no query named 'pathz'; the queries are: diff, feature"):
+    with pytest.raises(CircuitstoreError, match="no query named 'pathz'; the queries are: de-embedding, diff, feature"):
         run_query(db, "pathz")
     with pytest.raises(CircuitstoreError, match="the number of graphs must be at least 2"):
         run_query(db, "shared-features", graphs=[DALLAS.meta.id])

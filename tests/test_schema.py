@@ -55,6 +55,7 @@ def test_every_documented_index_exists(store):
         (("Node",), ("graph_id", "node_id")),
         (("Supernode",), ("graph_id", "name")),
         (("Intervention",), ("id",)),
+        (("WeightsLayer",), ("id",)),
     }
     for label in ("Token", "Latent", "Error", "Logit"):
         assert ("RANGE", (label,), ("graph_id",)) in indexes
@@ -64,6 +65,7 @@ def test_every_documented_index_exists(store):
     assert ("RANGE", ("Intervention",), ("graph_id",)) in indexes
     assert ("RANGE", ("Intervention",), ("swap_from",)) in indexes
     assert ("RANGE", ("Node",), ("graph_id", "slot")) in indexes
+    assert ("RANGE", ("Feature",), ("transcoder_set", "layer")) in indexes
     fulltext = {
         r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
         for r in _rows(store, _SCHEMA)
@@ -71,6 +73,7 @@ def test_every_documented_index_exists(store):
     }
     assert fulltext == {
         "feature_label": (("Feature",), ("label",)),
+        "feature_auto_label": (("Feature",), ("auto_label",)),
         "node_label": (("Node",), ("label",)),
         "graph_prompt": (("Graph",), ("prompt",)),
     }
@@ -79,7 +82,7 @@ def test_every_documented_index_exists(store):
 def test_the_data_model_names_every_index_it_gets():
     """The doc's index section and the migrations tell the same story."""
     doc = DATA_MODEL.read_text()
-    for name in ("feature_label", "node_label", "graph_prompt"):
+    for name in ("feature_label", "feature_auto_label", "node_label", "graph_prompt"):
         assert f"`{name}`" in doc
     statements = [s for _, f in schema.migrations() for s in schema.statements(schema.cypher(f))]
     created = [s for s in statements if s.startswith("CREATE")]

@@ -72,17 +72,20 @@ def build_cmd(
     Each layer is stored whole or not at all: an interrupted build resumes at the first layer not
     stored, and a layer already stored is skipped."""
     from circuitstore.compute import load_model, load_transcoders
-    from circuitstore.compute.weights_build import LayerOutcome, build_weights
+    from circuitstore.compute.weights_build import LayerOutcome, WeightsBuild
 
     wanted = parse_layers(layers)
     driver = store(ctx)
     lm = load_model(model or DEFAULT_MODEL, device=device)
     tcs = load_transcoders(transcoders or DEFAULT_TRANSCODERS, lm, device=device)
-    total = len(wanted) if wanted is not None else tcs.n_layers
-    order = {layer: i for i, layer in enumerate(wanted if wanted is not None else range(tcs.n_layers))}
+    build = WeightsBuild(driver, lm, tcs, layers=wanted, top_k=top_k, replace=replace)
+    order = {layer: i for i, layer in enumerate(build.layers)}
     status = {"text": ""}
     with click.progressbar(
-        length=total * _STEPS_PER_LAYER, label="weights", file=sys.stderr, item_show_func=lambda _: status["text"]
+        length=len(build.layers) * _STEPS_PER_LAYER,
+        label="weights",
+        file=sys.stderr,
+        item_show_func=lambda _: status["text"],
     ) as bar:
 
         def advance(layer: int, stage: str, done: int, n: int) -> None:
@@ -94,9 +97,7 @@ def build_cmd(
         def finished(outcome: LayerOutcome) -> None:
             bar.update((order[outcome.layer] + 1) * _STEPS_PER_LAYER - bar.pos)
 
-        outcomes = build_weights(
-            driver, lm, tcs, layers=wanted, top_k=top_k, replace=replace, progress=advance, on_done=finished
-        )
+        outcomes = build.run(advance, finished)
     for outcome in outcomes:
         extra = f" ({outcome.relationships} relationships)" if outcome.status == "stored" else ""
         click.echo(f"layer {outcome.layer}: {outcome.status}{extra}")

@@ -51,46 +51,69 @@ def build_weights(
 ) -> list[LayerOutcome]:
     """Compute and store the weights of `layers` (default: all), skipping those stored whole with
     the same top-k; `replace` rebuilds them. Raises ComputeError before any work on bad input."""
-    n_layers, set_name, model_name = transcoders.n_layers, transcoders.name, model.cfg.model_name
-    wanted = sorted(set(range(n_layers) if layers is None else layers))
-    bad = [layer for layer in wanted if not 0 <= layer < n_layers]
-    if bad:
-        raise ComputeError(f"layer(s) {bad} outside the {n_layers} layers of {set_name!r}")
-    stored = stored_layers(driver, set_name)
-    for layer in wanted:
-        if layer in stored and not replace:
-            was = stored[layer]
-            if was["top_k"] != top_k or was["model"] != model_name:
+    plan = WeightsBuild(driver, model, transcoders, layers=layers, top_k=top_k, replace=replace, block=block)
+    return plan.run(progress, on_done)
+
+
+class WeightsBuild:
+    """One build, checked when made (bad layers, a stored layer of other settings), run later."""
+
+    def __init__(
+        self,
+        driver: neo4j.Driver,
+        model: HookedTransformer,
+        transcoders: TranscoderSet,
+        *,
+        layers: Sequence[int] | None = None,
+        top_k: int = 10,
+        replace: bool = False,
+        block: int = BLOCK,
+    ) -> None:
+        n_layers, set_name, model_name = transcoders.n_layers, transcoders.name, model.cfg.model_name
+        self.layers = sorted(set(range(n_layers) if layers is None else layers))
+        bad = [layer for layer in self.layers if not 0 <= layer < n_layers]
+        if bad:
+            raise ComputeError(f"layer(s) {bad} outside the {n_layers} layers of {set_name!r}")
+        self.stored = stored_layers(driver, set_name)
+        for layer in self.layers:
+            was = self.stored.get(layer)
+            if was and not replace and (was["top_k"] != top_k or was["model"] != model_name):
                 raise ComputeError(
                     f"layer {layer} of {set_name!r} is stored with top-k {was['top_k']} for model {was['model']!r}; "
                     "pass --replace to rebuild it"
                 )
-    computer = WeightsComputer(model, transcoders, top_k, block)
-    rows = _Rows(model, computer)
-    acts: dict[int, Activations] = {}
-    outcomes = []
-    for layer in wanted:
-        if layer in stored and not replace:
-            outcome = LayerOutcome(layer, "skipped")
-        else:
+        self.driver, self.model, self.replace = driver, model, replace
+        self.computer = WeightsComputer(model, transcoders, top_k, block)
 
-            def step(stage: str, done: int, total: int, layer: int = layer) -> None:
-                if progress:
-                    progress(layer, stage, done, total)
+    def run(
+        self, progress: Progress | None = None, on_done: Callable[[LayerOutcome], None] = lambda outcome: None
+    ) -> list[LayerOutcome]:
+        computer, stored = self.computer, self.stored
+        rows = _Rows(self.model, computer)
+        acts: dict[int, Activations] = {}
+        outcomes = []
+        for layer in self.layers:
+            if layer in stored and not self.replace:
+                outcome = LayerOutcome(layer, "skipped")
+            else:
 
-            for earlier in range(layer):
-                if earlier not in acts:
-                    acts[earlier] = _activations(driver, computer, earlier, stored, step)
-            weights = computer.layer(layer, acts, step)
-            acts[layer] = computer.activations(layer, weights.de_embedding[weights.input_kind])
-            record = rows.layer(weights)
-            built = datetime.now(UTC).isoformat(timespec="seconds")
-            store_layer(driver, record, built, progress=lambda done, total: step("storing", done, total))
-            stored[layer] = {"top_k": top_k, "model": model_name}
-            outcome = LayerOutcome(layer, "stored", record.n_relationships())
-        outcomes.append(outcome)
-        on_done(outcome)
-    return outcomes
+                def step(stage: str, done: int, total: int, layer: int = layer) -> None:
+                    if progress:
+                        progress(layer, stage, done, total)
+
+                for earlier in range(layer):
+                    if earlier not in acts:
+                        acts[earlier] = _activations(self.driver, computer, earlier, stored, step)
+                weights = computer.layer(layer, acts, step)
+                acts[layer] = computer.activations(layer, weights.de_embedding[weights.input_kind])
+                record = rows.layer(weights)
+                built = datetime.now(UTC).isoformat(timespec="seconds")
+                store_layer(self.driver, record, built, progress=lambda done, total: step("storing", done, total))
+                stored[layer] = {"top_k": computer.k, "model": self.model.cfg.model_name}
+                outcome = LayerOutcome(layer, "stored", record.n_relationships())
+            outcomes.append(outcome)
+            on_done(outcome)
+        return outcomes
 
 
 def _activations(
