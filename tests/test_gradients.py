@@ -8,8 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from click.testing import CliRunner
 
-from circuitstore.compute import load_model
+from circuitstore.cli import main
+from circuitstore.compute import load_model, save_model
 from circuitstore.compute.gradients import KIND, gradient_graph, latent_gradients, load_dictionaries
 from circuitstore.queries import run_query
 from circuitstore.store import load_graph, store_graph
@@ -26,14 +28,13 @@ CASES = {
 
 @pytest.fixture(scope="module", params=sorted(CASES))
 def setup(request, tmp_path_factory):
-    from circuitstore.compute import save_model
-
     cfg, hooks = CASES[request.param]
     tmp = tmp_path_factory.mktemp(request.param)
     model = random_model(cfg)
     saes = random_saes(model, hooks, "jumprelu", d_sae=24) if hooks else random_transcoders(model, d_sae=24)
-    model = load_model(save_model(model, tmp / "model"))
-    return request.param, model, load_dictionaries(save_transcoders(saes, tmp / "saes"), model)
+    model_dir, saes_dir = save_model(model, tmp / "model"), save_transcoders(saes, tmp / "saes")
+    model = load_model(model_dir)
+    return request.param, model, load_dictionaries(saes_dir, model), model_dir, saes_dir
 
 
 def autograd_jacobian(model, dicts, source, target, logit_ids=None):
@@ -87,7 +88,7 @@ def dense(g, kind, n_targets, n_sources, src_offset=0, tgt_offset=0):
 
 
 def test_every_gradient_equals_autograd_on_the_full_model(setup):
-    name, model, dicts = setup
+    name, model, dicts, _, _ = setup
     g = latent_gradients(model, dicts, PROMPT, top_logits=3, batch=5)
     layers = [d.layer for d in dicts.items]
     counts = [sum(lat[0] == layer for lat in g.latents) for layer in layers]
@@ -112,7 +113,7 @@ def test_every_gradient_equals_autograd_on_the_full_model(setup):
 
 
 def test_the_gradient_graph_is_stored_and_queried_like_any_graph(store, setup):
-    name, model, dicts = setup
+    name, model, dicts, _, _ = setup
     graph = gradient_graph(model, dicts, PROMPT, top_logits=3)
     assert graph.meta.kind == KIND
     assert store_graph(store, graph) == "created"
@@ -131,3 +132,18 @@ def test_the_gradient_graph_is_stored_and_queried_like_any_graph(store, setup):
         ((s, w) for (s, t), (w, _) in shares(graph).items() if t == logit(graph).id), key=lambda e: -abs(e[1])
     )
     assert [r["node_id"] for r in top] == [s for s, _ in into[:3]]
+
+
+def test_the_gradients_command_stores_the_graph(store, neo4j_target, setup):
+    _, model, dicts, model_dir, saes_dir = setup
+    prompt = " ".join(map(str, PROMPT))  # a model without a tokenizer reads token ids
+    args = ["gradients", prompt, "--model", str(model_dir), "--saes", str(saes_dir), "--top-logits", "3"]
+    done = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
+    assert done.exit_code == 0, done.output
+    expected = gradient_graph(model, dicts, PROMPT, top_logits=3)
+    assert done.stdout.split()[1] == expected.meta.id
+    back = load_graph(store, expected.meta.id)
+    assert back.meta.kind == KIND
+    found, wanted = sorted(back.edges()), sorted(expected.edges())
+    assert [(s, t) for s, t, _ in found] == [(s, t) for s, t, _ in wanted]
+    np.testing.assert_allclose([w for *_, w in found], [w for *_, w in wanted], rtol=1e-5)

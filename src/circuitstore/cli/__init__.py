@@ -1,8 +1,8 @@
 """The `circuitstore` command line: the `main` group, its error handling, and the commands, one
-module per group (graphs: import, graphs, export, delete; compute: ingest, demo-model; intervene;
-weights: weights build; server; browser; db: db migrate, cypher; query; draw). Heavy imports
-(torch, the compute layer) happen inside the commands that need them, so `import`, `query` and
-`export` start fast."""
+module per group (graphs: import, graphs, export, delete; compute: ingest, gradients,
+demo-model; intervene; weights: weights build; server; browser; db: db migrate, cypher; query;
+draw). Heavy imports (torch, the compute layer) happen inside the commands that need them, so
+`import`, `query` and `export` start fast."""
 
 from __future__ import annotations
 

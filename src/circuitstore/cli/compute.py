@@ -1,5 +1,6 @@
 """The compute commands (torch is loaded only when one runs): `ingest` computes, prunes and stores
 the graphs of prompts, its attribution options taking their defaults from AttributionSettings;
+`gradients` stores one prompt's latent gradients between SAEs as a latent-gradients graph;
 `demo-model` writes the planted-circuit model."""
 
 from __future__ import annotations
@@ -214,4 +215,35 @@ def demo_model_cmd(directory: str) -> None:
     click.echo(f"compute their graphs: circuitstore ingest --model {PLANTED} --prompts {built.prompts}")
 
 
-COMMANDS = (ingest_cmd, demo_model_cmd)
+@click.command("gradients")
+@click.argument("prompt")
+@click.option("--model", required=True, help="A TransformerLens model name, a local model directory or a .gguf file.")
+@click.option(
+    "--saes",
+    required=True,
+    type=click.Path(exists=True, file_okay=False),
+    help="A directory of SAELens saves (residual-stream or hook_z SAEs, or transcoders), one per layer.",
+)
+@click.option("--top-logits", type=click.IntRange(min=1), default=5, show_default=True, help="Logits to explain.")
+@click.option("--device", default="cpu", show_default=True, help="Torch device, e.g. cuda.")
+@click.option("--out", type=click.Path(dir_okay=False), help="Also write the graph as graph JSON to this file.")
+@click.pass_context
+def gradients_cmd(
+    ctx: click.Context, prompt: str, model: str, saes: str, top_logits: int, device: str, out: str | None
+) -> None:
+    """Store PROMPT's latent gradients (token-to-latent, latent-to-latent, latent-to-logit) between
+    the SAEs in --saes as a graph of kind latent-gradients, and print its id."""
+    from circuitstore.compute import load_model
+    from circuitstore.compute.gradients import gradient_graph, load_dictionaries
+    from circuitstore.formats import write_graph
+    from circuitstore.store import store_graph
+
+    lm = load_model(model, device=device)
+    graph = gradient_graph(lm, load_dictionaries(saes, lm, device=device), prompt, top_logits=top_logits)
+    outcome = store_graph(store(ctx), graph, replace=True)
+    if out:
+        write_graph(graph, Path(out))
+    click.echo(f"{outcome} {graph.meta.id} ({graph.n_nodes} nodes, {graph.n_edges} edges)")
+
+
+COMMANDS = (ingest_cmd, gradients_cmd, demo_model_cmd)
