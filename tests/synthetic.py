@@ -214,7 +214,7 @@ def random_transcoders(
         sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (typical * (sizes.l0 * d_model) ** 0.5)))
         sae.b_dec.copy_(randn(d_model, std=0.01 * scale_out / d_model**0.5))
         if skip:
-            sae.W_skip.copy_(_randn(g, model, d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
+            sae.W_skip.copy_(randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
         saes.append(sae.eval())
     return saes
 

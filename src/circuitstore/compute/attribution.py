@@ -78,6 +78,11 @@ def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
     return text, ids
 
 
+def token_nodes(ids: Sequence[int], texts: Sequence[str]) -> list[Node]:
+    """One token node per prompt position."""
+    return [Node(identity.token_id(t, p), "token", p, token_id=t, text=texts[p]) for p, t in enumerate(ids)]
+
+
 def graph_id(
     model: HookedTransformer, transcoders: TranscoderSet, prompt: Prompt, settings: AttributionSettings
 ) -> str:
@@ -245,7 +250,7 @@ class _Attribution:
         nodes += [
             Node(identity.error_id(layer, p), "error", p, layer=layer) for layer in range(L) for p in range(n_pos)
         ]
-        nodes += [Node(identity.token_id(t, p), "token", p, token_id=t, text=texts[p]) for p, t in enumerate(ids)]
+        nodes += token_nodes(ids, texts)
         logits = self.logits
         nodes += [
             Node(

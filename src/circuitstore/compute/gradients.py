@@ -43,9 +43,11 @@ from sae_lens import SAE, SkipTranscoder, Transcoder
 from transformer_lens import HookedTransformer
 
 from circuitstore import identity
-from circuitstore.compute.attribution import Prompt, token_text, tokenize
+from circuitstore.compute.attribution import Prompt, token_nodes, tokenize
 from circuitstore.compute.errors import ComputeError
+from circuitstore.compute.targets import token_text
 from circuitstore.compute.transcoders import saved_saes
+from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 
 KIND = "latent-gradients"
@@ -225,26 +227,13 @@ def gradient_graph(
 ) -> AttributionGraph:
     """The gradients as a graph of kind `latent-gradients` (module docstring)."""
     g = latent_gradients(model, dictionaries, prompt, top_logits=top_logits, batch=batch)
-    n_pos, n_layers = len(g.tokens), model.cfg.n_layers
     texts = [token_text(model, t) for t in g.tokens]
-    tokens = [Node(identity.token_id(t, p), "token", p, token_id=t, text=texts[p]) for p, t in enumerate(g.tokens)]
+    tokens = token_nodes(g.tokens, texts)
     latents = [
         Node(identity.latent_id(layer, f, p), "latent", p, layer=layer, feature_index=f, activation=a)
         for layer, p, f, a in g.latents
     ]
-    logits = [
-        Node(
-            identity.logit_id(n_layers, t, n_pos - 1),
-            "logit",
-            n_pos - 1,
-            layer=n_layers + 1,
-            token_id=t,
-            text=token_text(model, t),
-            probability=p,
-            is_target=i == 0,
-        )
-        for i, (t, p) in enumerate(g.logits)
-    ]
+    logits = _logit_nodes(model, g.logits, len(g.tokens))
     nodes = {"token": tokens, "latent": latents, "logit": logits}
     kinds = {
         "token-latent": ("token", "latent"),
@@ -267,3 +256,23 @@ def gradient_graph(
         kind=KIND,
     )
     return AttributionGraph.from_edge_ids(meta, tokens + latents + logits, edges)
+
+
+def _logit_nodes(model: HookedTransformer, logits: Sequence[tuple[int, float]], n_pos: int) -> list[Node]:
+    """Logit nodes at the last position for (token id, probability) pairs, most likely first (the
+    first is the target), labelled as circuit-tracer labels them."""
+    n_layers = model.cfg.n_layers
+    return [
+        Node(
+            identity.logit_id(n_layers, t, n_pos - 1),
+            "logit",
+            n_pos - 1,
+            layer=n_layers + 1,
+            token_id=t,
+            text=token_text(model, t),
+            probability=prob,
+            label=logit_clerp(token_text(model, t), prob),
+            is_target=j == 0,
+        )
+        for j, (t, prob) in enumerate(logits)
+    ]

@@ -13,13 +13,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import torch
 from transformer_lens import HookedTransformer
 
 from circuitstore.captions import auto_label, feature_caption
-from circuitstore.compute.attribution import token_text
 from circuitstore.compute.errors import ComputeError
+from circuitstore.compute.targets import token_text
 from circuitstore.compute.transcoders import TranscoderSet
 from circuitstore.compute.weights import BLOCK, Activations, LayerWeights, Ranked, WeightsComputer, input_kind
 from circuitstore.identity import feature_id, vocab_id
@@ -41,22 +42,18 @@ def build_weights(
     driver: neo4j.Driver,
     model: HookedTransformer,
     transcoders: TranscoderSet,
-    *,
-    layers: Sequence[int] | None = None,
-    top_k: int = 10,
-    replace: bool = False,
-    block: int = BLOCK,
     progress: Progress | None = None,
     on_done: Callable[[LayerOutcome], None] = lambda outcome: None,
+    **options: Any,
 ) -> list[LayerOutcome]:
-    """Compute and store the weights of `layers` (default: all), skipping those stored whole with
-    the same top-k; `replace` rebuilds them. Raises ComputeError before any work on bad input."""
-    plan = WeightsBuild(driver, model, transcoders, layers=layers, top_k=top_k, replace=replace, block=block)
-    return plan.run(progress, on_done)
+    """Compute and store the weights of a set (`options`: those of WeightsBuild): check, then run."""
+    return WeightsBuild(driver, model, transcoders, **options).run(progress, on_done)
 
 
 class WeightsBuild:
-    """One build, checked when made (bad layers, a stored layer of other settings), run later."""
+    """One build of `layers` (default: all), checked when made (layers outside the set, a layer
+    stored with another top-k or model, unless `replace`), run later: each layer stored whole
+    with the same settings is skipped, `replace` rebuilds them."""
 
     def __init__(
         self,
