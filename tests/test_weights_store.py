@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -19,6 +20,7 @@ from circuitstore.cli import main
 from circuitstore.compute import load_model, load_transcoders
 from circuitstore.compute.weights_build import build_weights
 from circuitstore.errors import CircuitstoreError
+from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.queries import run_query
 from circuitstore.store import delete_graph, store_graph
 from circuitstore.store.weights import stored_layers
@@ -170,7 +172,7 @@ def test_queries_return_the_stored_lists_and_the_feature_shows_them(built, tiny)
     outs = [text[t] for t in np.argsort(-lens, kind="stable")[:K].tolist()]
     assert row["de_embedding"] == ins[:2] and row["logit_lens"] == outs[:2]
     assert row["auto_label"] == auto_label(ins, outs) and row["label"] is None
-    assert row["name"] == feature_caption(layer, index, None, row["auto_label"])
+    assert row["caption"] == feature_caption(layer, index, None, row["auto_label"])
     assert row["graph"] is None and row["partners"] == []
 
 
@@ -183,9 +185,8 @@ def test_search_finds_features_by_their_automatic_label(built, tiny):
 
 
 def test_an_imported_label_wins_the_caption_and_weights_keep_their_features(store, tiny):
-    """A graph's label is the caption where it exists (before or after the build); deleting the
-    graph keeps the Features and Vocab the weights link."""
-    from circuitstore.graph import AttributionGraph, GraphMeta, Node
+    """A graph's label is the caption where it exists (before or after the build), and the query
+    outputs show it; deleting the graphs keeps the Features and Vocab the weights link."""
 
     _, _, model, tcs = tiny
     meta = GraphMeta("g1", "x", ("x",), model.cfg.model_name, tcs.name)
@@ -194,8 +195,10 @@ def test_an_imported_label_wins_the_caption_and_weights_keep_their_features(stor
         Node("1_0_0", "latent", 0, layer=1, feature_index=0, activation=1.0, label="texas things"),
         Node("1_1_0", "latent", 0, layer=1, feature_index=1, activation=1.0),
     ]
-    store_graph(store, AttributionGraph.from_edge_ids(meta, nodes, [("E_4_0", "1_0_0", 1.0), ("E_4_0", "1_1_0", 2.0)]))
+    edges = [("E_4_0", "1_0_0", 1.0), ("E_4_0", "1_1_0", 2.0)]
+    store_graph(store, AttributionGraph.from_edge_ids(meta, nodes, edges))
     build_weights(store, model, tcs, layers=[0, 1], top_k=K)
+    store_graph(store, AttributionGraph.from_edge_ids(replace(meta, id="g2"), nodes, edges))
     labelled = store.execute_query(
         "MATCH (f:Feature) WHERE f.id IN $ids RETURN f.index AS i, f.name AS name, f.label AS label, "
         "f.auto_label AS auto ORDER BY i",
@@ -203,8 +206,14 @@ def test_an_imported_label_wins_the_caption_and_weights_keep_their_features(stor
     ).records
     assert labelled[0]["name"] == "L1/0 texas things" and labelled[0]["auto"].startswith("in: ")
     assert labelled[1]["label"] is None and labelled[1]["name"] == feature_caption(1, 1, None, labelled[1]["auto"])
+    shared = run_query(store, "shared-features", graphs=["g1", "g2"])
+    assert {r["feature"]: r["caption"] for r in shared} == {
+        fid(tcs, 1, 0): "L1/0 texas things",
+        fid(tcs, 1, 1): labelled[1]["name"],
+    }
     before = value(store, "MATCH (n) WHERE n:Feature OR n:Vocab RETURN count(n)")
     delete_graph(store, "g1")
+    delete_graph(store, "g2")
     assert value(store, "MATCH (n) WHERE n:Feature OR n:Vocab RETURN count(n)") == before
 
 

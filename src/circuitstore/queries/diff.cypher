@@ -8,6 +8,7 @@
 // influence is the stored node property (circuit-tracer's cumulative influence: LOWER is MORE
 // influential; a feature at several positions reports its lowest); a and b are the values in
 // A and B.
+// caption is the Feature's caption (its imported label, else its automatic one from the weights).
 //
 // @param graphs list (min 2, max 2): the two graph ids, A then B
 // @param k int = 10 (min 1, max 1000): rows per section
@@ -54,4 +55,4 @@ UNION ALL
   ORDER BY abs(change) DESC, item LIMIT toInteger($k)
 }
 OPTIONAL MATCH (f:Feature {id: item})
-RETURN section, item, f.label AS label, a, b, change
+RETURN section, item, f.label AS label, f.name AS caption, a, b, change

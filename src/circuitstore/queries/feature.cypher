@@ -3,8 +3,8 @@
 // One row per latent of the Feature (a graph can have it at several positions), ordered by
 // graph and position, a page at a time: rows $skip + 1 to $skip + $limit (a Feature in 10,000
 // graphs has as many rows; n_rows says how many there are in all), or one row with graph null
-// (n_rows 0) when no graph has it. name is its caption: its imported label where it has one
-// (label), else its automatic label from the weights (auto_label). de_embedding lists the
+// (n_rows 0) when no graph has it. caption (the Feature's `name`) shows its imported label
+// where it has one (label), else its automatic label from the weights (auto_label). de_embedding lists the
 // tokens that excite it most (extended kind where stored, else raw) and logit_lens those it
 // promotes most, best first, each up to k (empty until `circuitstore weights build` has run).
 // partners are the latent's k strongest edges by |weight|, each {direction: "in" (an input) or
@@ -44,7 +44,7 @@ CALL (n) {
   RETURN collect(CASE WHEN r IS NOT NULL THEN {direction: CASE WHEN startNode(r) = n THEN "out" ELSE "in" END,
                   node_id: m.node_id, name: m.name, weight: r.weight} END) AS partners
 }
-RETURN f.id AS feature, f.name AS name, f.label AS label, f.auto_label AS auto_label, de_embedding, logit_lens,
+RETURN f.id AS feature, f.name AS caption, f.label AS label, f.auto_label AS auto_label, de_embedding, logit_lens,
        g.id AS graph, g.prompt AS prompt, n.node_id AS node_id, n.position AS position, n.activation AS activation,
        n.influence AS influence, partners, size(latents) AS n_rows
 ORDER BY graph, position

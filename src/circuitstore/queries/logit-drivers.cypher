@@ -9,6 +9,7 @@
 // score over all logits (lower is stronger). It is computed exactly when the graph is stored
 // (circuitstore.derived) and kept on each latent, one value per logit (`logit_index`), so this
 // reads one graph's latents; latents without influence on the logit are left out.
+// caption is the Feature's caption (its imported label, else its automatic one from the weights).
 //
 // @param graph string: graph id
 // @param target string = null: logit token text, e.g. " Austin"; default: the target logit
@@ -24,6 +25,6 @@ WHERE logit_influence > 0
 ORDER BY logit_influence DESC, n.node_id
 LIMIT toInteger($k)
 OPTIONAL MATCH (n)-[:INSTANCE_OF]->(f:Feature)
-RETURN n.node_id AS node_id, n.name AS name, f.id AS feature, f.label AS label, n.layer AS layer,
+RETURN n.node_id AS node_id, n.name AS name, f.id AS feature, f.label AS label, f.name AS caption, n.layer AS layer,
        n.position AS position, n.activation AS activation, logit_influence
 ORDER BY logit_influence DESC, node_id

@@ -8,6 +8,7 @@
 // stored (circuitstore.derived: the strongest of each length, kept on the logit, strongest
 // first), so this reads them rather than searching every graph: the first `paths` of at most
 // `max_length` edges are the strongest `paths` of at most that length.
+// caption is the Feature's caption (its imported label, else its automatic one from the weights).
 //
 // @param target string: logit token text, e.g. " Austin"
 // @param prompt string = null: only graphs whose prompt contains this text
@@ -29,5 +30,5 @@ WITH feature, count(graph) AS n_graphs, sum(on_paths) AS n_paths, collect(graph)
 ORDER BY n_graphs DESC, n_paths DESC, feature
 LIMIT toInteger($k)
 MATCH (f:Feature {id: feature})
-RETURN f.id AS feature, f.label AS label, f.layer AS layer, n_graphs, n_paths, graphs
+RETURN f.id AS feature, f.label AS label, f.name AS caption, f.layer AS layer, n_graphs, n_paths, graphs
 ORDER BY n_graphs DESC, n_paths DESC, feature

@@ -6,6 +6,7 @@
 // influence, the share of the graph's total influence carried by nodes at least as
 // influential, so LOWER is MORE influential (a feature at several positions reports its
 // lowest). Most influential (lowest worst-case influence) first.
+// caption is the Feature's caption (its imported label, else its automatic one from the weights).
 //
 // @param graphs list (min 2, max 100): graph ids, e.g. two prompts to compare
 // @param k int = 50 (min 1, max 1000): how many features
@@ -19,7 +20,7 @@ WITH feature, collect({graph: graph, activation: activation, influence: influenc
 WHERE size(seen) = size($graphs)
 WITH feature, [g IN $graphs | [s IN seen WHERE s.graph = g][0]] AS seen
 MATCH (f:Feature {id: feature})
-RETURN f.id AS feature, f.label AS label, f.layer AS layer,
+RETURN f.id AS feature, f.label AS label, f.name AS caption, f.layer AS layer,
        [s IN seen | s.activation] AS activations, [s IN seen | s.influence] AS influences,
        [s IN seen | s.positions] AS positions
 ORDER BY reduce(m = 0.0, s IN seen | CASE WHEN s.influence > m THEN s.influence ELSE m END), feature
