@@ -6,6 +6,7 @@ resumes to what an uninterrupted build stores."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,7 +18,7 @@ from click.testing import CliRunner
 
 from circuitstore.captions import auto_label, feature_caption
 from circuitstore.cli import main
-from circuitstore.compute import load_model, load_transcoders
+from circuitstore.compute import load_model, load_transcoders, planted
 from circuitstore.compute.weights_build import build_weights
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
@@ -168,8 +169,9 @@ def test_queries_return_the_stored_lists_and_the_feature_shows_them(built, tiny)
 
     (row,) = run_query(built, "feature", feature=feature, k=2)
     ext = de_embedding(model, tcs, layer, "extended")[index]
-    ins = [text[t] for t in np.argsort(-ext, kind="stable")[:K].tolist()]
-    outs = [text[t] for t in np.argsort(-lens, kind="stable")[:K].tolist()]
+    # The feature shows, and its label names, the tokens of positive weight among the top k.
+    ins = [text[t] for t in np.argsort(-ext, kind="stable")[:K].tolist() if ext[t] > 0]
+    outs = [text[t] for t in np.argsort(-lens, kind="stable")[:K].tolist() if lens[t] > 0]
     assert row["de_embedding"] == ins[:2] and row["logit_lens"] == outs[:2]
     assert row["auto_label"] == auto_label(ins, outs) and row["label"] is None
     assert row["caption"] == feature_caption(layer, index, None, row["auto_label"])
@@ -236,7 +238,7 @@ def test_rerunning_changes_nothing_and_other_settings_are_refused(store, tiny):
 
 KILLER = """
 import os, signal, sys
-from circuitstore.compute import load_model, load_transcoders
+from circuitstore.compute import load_model, load_transcoders, planted
 from circuitstore.compute.weights_build import build_weights
 from circuitstore.server import connect
 import circuitstore.store.weights as w
@@ -321,3 +323,62 @@ def test_cli_errors_are_one_line(neo4j_target, tiny):
     assert_one_line_error(cli(*args, "--layers", "5", env=neo4j_target), "layer(s) [5] outside the 3 layers")
     bad = cli("weights", "build", "--model", str(tc_dir), "--transcoders", str(tc_dir), env=neo4j_target)
     assert_one_line_error(bad, "lacks config.json")
+
+
+def label_tokens(label: str | None) -> dict[str, set[str]]:
+    """{"in": {...}, "out": {...}} of an automatic label `in: a, b | out: c`."""
+    sides = dict(part.split(": ", 1) for part in (label or "").split(" | ") if part)
+    return {side: set(sides[side].split(", ")) if side in sides else set() for side in ("in", "out")}
+
+
+def test_the_planted_model_s_weights_show_its_planted_features(store, neo4j_target, tmp_path, monkeypatch):
+    """`weights build --model planted`, checked against planted.json alone: each city feature
+    is excited by the tokens it reads (its city first), each "say <capital>" feature promotes
+    that capital and nothing else, their automatic labels say so, and the virtual weights between
+    the two layers are all zero: the planted circuit crosses layers only through layer 1's
+    attention, which the direct residual path leaves out, and planted.json has no layer-1
+    feature read a direction that a layer-0 feature writes."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    result = CliRunner().invoke(
+        main,
+        ["weights", "build", "--model", "planted", "--transcoders", "planted", "--top-k", str(K)],
+        env={**neo4j_target, "XDG_CACHE_HOME": str(tmp_path)},
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    truth = json.loads(planted.cached().planted.read_text(encoding="utf-8"))
+    city_of = {p["state"]: f" {p['city']}" for p in truth["prompts"]}
+    features = {(f["layer"], f["feature"]): f for f in truth["features"]}
+
+    def fid(f: dict) -> str:
+        return f"{truth['transcoder_set']}/{f['layer']}/{f['feature']}"
+
+    circuit = [f for f in features.values() if f["role"] in ("state", "capital", "say")]
+    assert {f["role"] for f in circuit} == {"state", "capital", "say"}
+    for f in circuit:
+        (row,) = run_query(store, "feature", feature=fid(f), k=K)
+        reads = {d.removeprefix("token:"): w for d, w in f["reads"].items() if d.startswith("token:")}
+        if f["layer"] == 0:
+            # A word's normalised embedding holds one raw unit of its token direction, which is
+            # what planted.json's read weights are given in; nothing else of it is read.
+            rows = run_query(store, "de-embedding", feature=fid(f), kind="raw", k=K)
+            expected = sorted(reads.values(), reverse=True) + [0.0] * K
+            assert [r["weight"] for r in rows] == pytest.approx(expected[:K], rel=1e-4, abs=1e-6)
+            assert all(r["weight"] == pytest.approx(reads.get(r["text"], 0.0), rel=1e-4, abs=1e-6) for r in rows)
+            assert set(row["de_embedding"]) == set(reads) and row["logit_lens"] == []
+            assert label_tokens(row["auto_label"]) == {"in": {t.strip() for t in reads}, "out": set()}
+            if f["role"] == "state" and len(reads) == 1:  # the city feature: its city excites it most
+                assert rows[0]["text"] == city_of[f["concept"]]
+        else:
+            answer = " " + f["concept"].removeprefix("say ")
+            rows = run_query(store, "logit-lens", feature=fid(f), k=K)
+            assert rows[0]["text"] == answer and rows[0]["weight"] > 0
+            assert row["logit_lens"] == [answer] and row["de_embedding"] == []
+            assert row["auto_label"] == f"out: {answer.strip()}"
+        assert row["caption"] == feature_caption(f["layer"], f["feature"], None, row["auto_label"])
+    assert any(f["role"] == "state" and len(f["reads"]) == 1 for f in circuit)
+    written = {d for f in features.values() if f["layer"] == 0 for d in f["writes"]}
+    assert not any(set(f["reads"]) & written for f in features.values() if f["layer"] == 1)
+    weights = value(store, "MATCH ()-[r:VIRTUAL_WEIGHT]->() RETURN collect(r.weight)")
+    assert weights and set(weights) == {0.0}
+    assert value(store, "MATCH ()-[r:PULLBACK]->() RETURN count(r)") == 0

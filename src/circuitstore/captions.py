@@ -30,7 +30,8 @@ def _shown(token: str) -> str:
 
 def auto_label(inputs: Sequence[str], outputs: Sequence[str]) -> str | None:
     """`in: Dallas, Houston | out: Texas, TX` from a feature's top de-embedding tokens (what
-    excites it) and top logit-lens tokens (what it promotes), best first; None when both are empty."""
+    excites it) and top logit-lens tokens (what it promotes), best first (the build passes only
+    those of positive weight); None when both are empty."""
     parts = []
     for side, tokens in (("in", inputs), ("out", outputs)):
         if tokens:

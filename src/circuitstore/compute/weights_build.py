@@ -179,11 +179,11 @@ class _Rows:
                 rows["VIRTUAL_WEIGHT"].append({"f": fid[g], "e": self.earlier(ids, features), "w": w, "rank": rank})
         if weights.pullback is not None:
             rows["PULLBACK"] = list(self.pullback_rows(weights, fid, features, vocab))
-        inputs = weights.de_embedding[weights.input_kind].top_ids.tolist()
-        outputs = weights.logit_lens.top_ids.tolist()
+        inputs = self.positive(weights.de_embedding[weights.input_kind])
+        outputs = self.positive(weights.logit_lens)
         labels = []
         for i in range(d_sae):
-            auto = auto_label([self.text(t) for t in inputs[i]], [self.text(t) for t in outputs[i]])
+            auto = auto_label(inputs[i], outputs[i])
             labels.append({"id": fid[i], "auto_label": auto, "name": feature_caption(layer, i, None, auto)})
         return WeightsLayer(
             model=self.model_name,
@@ -205,6 +205,12 @@ class _Rows:
             kinds=sorted(weights.de_embedding),
             rows=rows,
         )
+
+    def positive(self, ranked: Ranked) -> list[list[str]]:
+        """Per feature, the texts of its top-list tokens with a positive value: a token with none
+        excites (promotes) nothing, so a dead feature, or one that reads (writes) no token, names none."""
+        ids, values = ranked.top_ids.tolist(), ranked.top_values.tolist()
+        return [[self.text(t) for t, v in zip(row, vals) if v > 0] for row, vals in zip(ids, values)]
 
     def earlier(self, global_ids: list[int], features: dict[str, dict]) -> list[str]:
         """Feature ids of earlier features named by global ids; each joins the nodes to create."""

@@ -4,9 +4,10 @@
 // graph and position, a page at a time: rows $skip + 1 to $skip + $limit (a Feature in 10,000
 // graphs has as many rows; n_rows says how many there are in all), or one row with graph null
 // (n_rows 0) when no graph has it. caption (the Feature's `name`) shows its imported label
-// where it has one (label), else its automatic label from the weights (auto_label). de_embedding lists the
-// tokens that excite it most (extended kind where stored, else raw) and logit_lens those it
-// promotes most, best first, each up to k (empty until `circuitstore weights build` has run).
+// where it has one (label), else its automatic label from the weights (auto_label).
+// de_embedding lists the tokens that excite it most (extended kind where stored, else raw) and
+// logit_lens those it promotes most, best first, each up to k and only those of positive weight
+// (empty until `circuitstore weights build` has run), as the automatic label names them.
 // partners are the latent's k strongest edges by |weight|, each {direction: "in" (an input) or
 // "out" (an output), node_id, name, weight}, found for the page's rows only. influence is
 // circuit-tracer's cumulative influence as stored (LOWER is MORE influential).
@@ -20,7 +21,7 @@
 MATCH (f:Feature {id: $feature})
 CALL (f) {
   OPTIONAL MATCH (v:Vocab)-[r:DE_EMBEDDING]->(f)
-  WHERE 0 < r.rank <= $k
+  WHERE 0 < r.rank <= $k AND r.weight > 0
   WITH r.kind AS kind, v.text AS text ORDER BY r.rank
   WITH kind, collect(text) AS texts
   WITH collect({kind: kind, texts: texts}) AS lists
@@ -29,7 +30,7 @@ CALL (f) {
 }
 CALL (f) {
   OPTIONAL MATCH (f)-[r:LOGIT_LENS]->(v:Vocab)
-  WHERE 0 < r.rank <= $k
+  WHERE 0 < r.rank <= $k AND r.weight > 0
   WITH v.text AS text ORDER BY r.rank
   RETURN collect(text) AS logit_lens
 }
