@@ -37,8 +37,8 @@ import time
 
 import torch
 
-from circuitstore.compute import TranscoderSet
 from circuitstore.compute.gguf import load_gemma3_270m
+from circuitstore.compute.transcoders import SaeLensTranscoders
 from circuitstore.compute.weights import BLOCK, FEATURE_BLOCK
 from circuitstore.compute.weights_build import WeightsBuild
 from circuitstore.schema import migrate
@@ -132,7 +132,7 @@ def main() -> None:
     shape = {**GEMMA_SCOPE_2_270M, "d_sae": args.d_sae}
     kind = shape.pop("kind")
     set_name = f"{SET_PREFIX}{args.d_sae}"
-    tcs = TranscoderSet.from_saes(set_name, random_transcoders(model, kind, **shape), model)
+    tcs = SaeLensTranscoders.from_saes(set_name, random_transcoders(model, kind, **shape), model)
     setup_s = time.perf_counter() - t0
     layers = list(range(tcs.n_layers if args.all else min(args.layers, tcs.n_layers)))
     driver = connect(args.uri)
@@ -189,7 +189,7 @@ def extrapolate(rows: list[dict], n_layers: int) -> dict:
     return out
 
 
-def print_table(rows: list[dict], args, tcs: TranscoderSet, setup_s: float, build_s: float) -> None:
+def print_table(rows: list[dict], args, tcs: SaeLensTranscoders, setup_s: float, build_s: float) -> None:
     threads = torch.get_num_threads()
     print(
         f"Gemma 3 270M (GGUF), {tcs.name}: {tcs.n_layers} layers x {args.d_sae}, top-k {args.top_k}, "

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from circuitstore.compute import load_model, load_transcoders
+from circuitstore.compute.errors import ComputeError
 from circuitstore.compute.weights import EXTENDED, RAW, WeightsComputer
-from tests.synthetic import gemma_style, gpt2_style, save_tiny
+from tests.synthetic import gemma_style, gpt2_style, random_clt, save_ct_layout, save_tiny
 from tests.weights_checks import (
     block0_extended,
     de_embedding,
@@ -117,3 +118,11 @@ def test_pullback_is_the_best_token_and_feature_pairs(computed):
                 assert via[:n].tolist() == [e * wc.stride + i for _, _, (e, i) in expected]
                 assert (values[n:] == 0).all()
     assert found_any > 0
+
+
+def test_a_set_in_circuit_tracer_s_layout_is_refused(loaded, tmp_path):
+    """A cross-layer set writes each layer through decoders of its own: not what the views read."""
+    _, model, _ = loaded
+    clt = load_transcoders(save_ct_layout(random_clt(model), tmp_path / "clt"), model)
+    with pytest.raises(ComputeError, match="not from a cross-layer set in circuit-tracer's layout"):
+        WeightsComputer(model, clt, K)

@@ -62,7 +62,8 @@ from transformer_lens import HookedTransformer
 from transformer_lens.utilities.architectures import POST_NORM_ARCHITECTURES
 
 from circuitstore.compute.errors import ComputeError
-from circuitstore.compute.transcoders import TranscoderSet
+from circuitstore.compute.transcoder_set import TranscoderSet
+from circuitstore.compute.transcoders import SaeLensTranscoders
 
 RAW, EXTENDED = "raw", "extended"
 # Elements per tile (64 MiB in float32), and features per tile row.
@@ -173,6 +174,12 @@ class WeightsComputer:
             raise ComputeError(
                 f"{cfg.model_name}: weights need a model whose MLP reads the residual after attention through its "
                 "pre-MLP norm (not attention-only, parallel or post-norm)"
+            )
+        if not isinstance(transcoders, SaeLensTranscoders):
+            # circuit-tracer's layouts (cross-layer above all) write through other decoders.
+            raise ComputeError(
+                f"{transcoders.name!r}: weights are read from SAELens transcoders (one per layer), not from a "
+                f"{transcoders.kind} set in circuit-tracer's layout"
             )
         if k < 1:
             raise ComputeError(f"top-k must be at least 1, got {k}")
