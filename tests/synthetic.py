@@ -187,7 +187,6 @@ def random_transcoders(
     sae_cls, config_cls = KINDS[kind]
     jump, skip = kind.startswith("jumprelu"), kind.endswith("_skip")
     sizes = _Sizes(model, hook_in, d_sae, l0, tokens, seed)
-    typical = sizes.threshold if jump else sizes.excess
     d_model, device = model.cfg.d_model, model.cfg.device
     saes = []
     for layer in range(model.cfg.n_layers):
@@ -207,16 +206,24 @@ def random_transcoders(
             ),
         )
         sae = sae_cls(cfg)
-        sae.W_enc.copy_(randn(d_model, d_sae, std=1.0 / scale_in))
-        sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else sizes.threshold))
-        if jump:
-            sae.threshold.fill_(sizes.threshold)
-        sae.W_dec.copy_(randn(d_sae, d_model, std=scale_out / (typical * (sizes.l0 * d_model) ** 0.5)))
-        sae.b_dec.copy_(randn(d_model, std=0.01 * scale_out / d_model**0.5))
+        _fill(sae, randn, sizes, jump, scale_in, scale_out)
         if skip:
             sae.W_skip.copy_(randn(d_model, d_model, std=0.1 * scale_out / scale_in / d_model**0.5))
         saes.append(sae.eval())
     return saes
+
+
+def _fill(sae: SAE, randn, sizes: _Sizes, jump: bool, scale_in: float, scale_out: float) -> None:
+    """Random weights for `sae` under which about `sizes.l0` latents fire on an input of norm
+    `scale_in` and what they write has norm `scale_out`."""
+    d_in, d_sae, d_out = sae.cfg.d_in, sae.cfg.d_sae, sae.W_dec.shape[1]
+    typical = sizes.threshold if jump else sizes.excess
+    sae.W_enc.copy_(randn(d_in, d_sae, std=1.0 / scale_in))
+    sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else sizes.threshold))
+    if jump:
+        sae.threshold.fill_(sizes.threshold)
+    sae.W_dec.copy_(randn(d_sae, d_out, std=scale_out / (typical * (sizes.l0 * d_out) ** 0.5)))
+    sae.b_dec.copy_(randn(d_out, std=0.01 * scale_out / d_out**0.5))
 
 
 class _Sizes:
@@ -276,7 +283,6 @@ def random_saes(
     sae_cls, config_cls = SAE_KINDS[kind]
     jump = kind == "jumprelu"
     sizes = _Sizes(model, "hook_resid_pre", d_sae, l0, tokens, seed, extra=hooks)
-    typical = sizes.threshold if jump else sizes.excess
     saes = []
     for i, hook in enumerate(hooks):
         acts = sizes.acts[hook]
@@ -291,12 +297,7 @@ def random_saes(
             **({"reshape_activations": "hook_z"} if hook.endswith("hook_z") else {}),
         )
         sae = sae_cls(cfg)
-        sae.W_enc.copy_(randn(d_in, d_sae, std=1.0 / scale))
-        sae.b_enc.copy_(randn(d_sae, std=0.1) - (0.0 if jump else sizes.threshold))
-        if jump:
-            sae.threshold.fill_(sizes.threshold)
-        sae.W_dec.copy_(randn(d_sae, d_in, std=scale / (typical * (sizes.l0 * d_in) ** 0.5)))
-        sae.b_dec.copy_(randn(d_in, std=0.01 * scale / d_in**0.5))
+        _fill(sae, randn, sizes, jump, scale, scale)
         saes.append(sae.eval())
     return saes
 
