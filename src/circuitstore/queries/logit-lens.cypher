@@ -6,7 +6,7 @@
 //
 // @param feature string: Feature id, "<transcoder set>/<layer>/<index>"
 // @param bottom bool = false: false: the top list (promotes); true: the bottom list (suppresses)
-// @param k int = 10 (min 1): how many tokens
+// @param k int = 10 (min 1, max 1000): how many tokens
 // @check feature weights
 // @example :param feature => "gemma-scope-2-270m-pt-transcoders-all/6/1234"; :param bottom => false; :param k => 10
 MATCH (f:Feature {id: $feature})-[r:LOGIT_LENS]->(v:Vocab)

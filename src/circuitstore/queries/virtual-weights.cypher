@@ -8,7 +8,7 @@
 //
 // @param feature string: Feature id, "<transcoder set>/<layer>/<index>"
 // @param bottom bool = false: false: the top list (excites); true: the bottom list (inhibits)
-// @param k int = 10 (min 1): how many features
+// @param k int = 10 (min 1, max 1000): how many features
 // @check feature weights
 // @example :param feature => "gemma-scope-2-270m-pt-transcoders-all/6/1234"; :param bottom => false; :param k => 10
 MATCH (e:Feature)-[r:VIRTUAL_WEIGHT]->(f:Feature {id: $feature})
