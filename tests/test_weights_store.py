@@ -175,7 +175,7 @@ def test_queries_return_the_stored_lists_and_the_feature_shows_them(built, tiny)
     assert row["de_embedding"] == ins[:2] and row["logit_lens"] == outs[:2]
     assert row["auto_label"] == auto_label(ins, outs) and row["label"] is None
     assert row["caption"] == feature_caption(layer, index, None, row["auto_label"])
-    assert row["graph"] is None and row["partners"] == []
+    assert row["graph"] is None and row["partners"] == [] and row["n_rows"] == 0
 
 
 def test_search_finds_features_by_their_automatic_label(built, tiny):
