@@ -15,7 +15,9 @@ def big_graph(
     seed: int = 7,
     transcoders: str = "synthetic/big-transcoders",
 ) -> AttributionGraph:
-    """8 tokens, `n_latents` latents over 26 layers, one logit and `n_edges` distinct random edges."""
+    """8 tokens, `n_latents` latents over 26 layers, one logit and `n_edges` distinct random edges,
+    each from an earlier node in the list to a later one, so the graph has no cycle (as attribution
+    graphs have none: the store derives influence from it)."""
     rng = np.random.default_rng(seed)
     tokens = tuple(f"t{i}" for i in range(8))
     nodes = [Node(f"E_{100 + p}_{p}", "token", p, token_id=100 + p, text=tokens[p]) for p in range(8)]
@@ -24,6 +26,12 @@ def big_graph(
         for i in range(n_latents)
     ]
     nodes.append(Node("27_9_7", "logit", 7, layer=27, token_id=9, text=" x", probability=0.5, is_target=True))
-    pairs = rng.choice(len(nodes) ** 2, size=n_edges, replace=False)
+    n = len(nodes)
+    drawn = rng.choice(n * n, size=min(n * n, 2 * n_edges), replace=False)
+    low, high = np.minimum(drawn // n, drawn % n), np.maximum(drawn // n, drawn % n)
+    pairs = np.unique(low[low < high] * n + high[low < high])
+    if len(pairs) < n_edges:
+        raise ValueError(f"{n} nodes hold fewer than {n_edges} forward edges")
+    pairs = rng.permutation(pairs)[:n_edges]
     meta = GraphMeta(graph_id, "".join(tokens), tokens, "gemma-2-2b", transcoders)
-    return AttributionGraph(meta, nodes, pairs // len(nodes), pairs % len(nodes), rng.normal(size=n_edges))
+    return AttributionGraph(meta, nodes, pairs // n, pairs % n, rng.normal(size=n_edges))
