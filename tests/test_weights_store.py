@@ -24,6 +24,7 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.queries import run_query
 from circuitstore.store import delete_graph, store_graph
+from circuitstore.store.params import caption
 from circuitstore.store.weights import stored_layers
 from tests.clirun import assert_one_line_error, cli
 from tests.database import value, wipe
@@ -208,6 +209,14 @@ def test_an_imported_label_wins_the_caption_and_weights_keep_their_features(stor
     ).records
     assert labelled[0]["name"] == "L1/0 texas things" and labelled[0]["auto"].startswith("in: ")
     assert labelled[1]["label"] is None and labelled[1]["name"] == feature_caption(1, 1, None, labelled[1]["auto"])
+    # The graphs' latents: their own label where they have one, else the Feature's automatic one,
+    # whether the graph was stored before the build (g1) or after it (g2).
+    latents = store.execute_query("MATCH (l:Latent) RETURN l.graph_id AS g, l.node_id AS id, l.name AS name").records
+    expected = {nodes[1].id: caption(nodes[1]), nodes[2].id: f"{caption(nodes[2])} {labelled[1]['auto']}"}
+    assert sorted((r["g"], r["id"], r["name"]) for r in latents) == sorted(
+        (g, i, name) for g in ("g1", "g2") for i, name in expected.items()
+    )
+    assert expected[nodes[1].id] == "L1/0@0 texas things"
     shared = run_query(store, "shared-features", graphs=["g1", "g2"])
     assert {r["feature"]: r["caption"] for r in shared} == {
         fid(tcs, 1, 0): "L1/0 texas things",

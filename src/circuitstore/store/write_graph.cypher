@@ -40,7 +40,10 @@ CALL (features, vocab) {
   UNWIND $nodes AS r
   CREATE (n:Node:$(r.label) {graph_id: $graph_id})
   SET n += r.props
-  FOREACH (f IN CASE WHEN r.feature IS NULL THEN [] ELSE [features[r.feature]] END | CREATE (n)-[:INSTANCE_OF]->(f))
+  // a latent without a label of its own shows its Feature's automatic one (weights build)
+  FOREACH (f IN CASE WHEN r.feature IS NULL THEN [] ELSE [features[r.feature]] END |
+    CREATE (n)-[:INSTANCE_OF]->(f)
+    SET n.name = n.name + CASE WHEN n.label IS NULL THEN coalesce(' ' + f.auto_label, '') ELSE '' END)
   FOREACH (v IN CASE WHEN r.vocab IS NULL THEN [] ELSE [vocab[r.vocab]] END | CREATE (n)-[:IS]->(v))
   RETURN collect(n) AS nodes
 }
