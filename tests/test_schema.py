@@ -56,6 +56,7 @@ def test_every_documented_index_exists(store):
         (("Supernode",), ("graph_id", "name")),
         (("Intervention",), ("id",)),
         (("WeightsLayer",), ("id",)),
+        (("FeatureFamily",), ("id",)),
     }
     for label in ("Token", "Latent", "Error", "Logit"):
         assert ("RANGE", (label,), ("graph_id",)) in indexes
@@ -66,6 +67,8 @@ def test_every_documented_index_exists(store):
     assert ("RANGE", ("Intervention",), ("swap_from",)) in indexes
     assert ("RANGE", ("Node",), ("graph_id", "slot")) in indexes
     assert ("RANGE", ("Feature",), ("transcoder_set", "layer")) in indexes
+    assert ("RANGE", ("Supernode",), ("method",)) in indexes
+    assert ("RANGE", ("FeatureFamily",), ("transcoder_set", "method")) in indexes
     fulltext = {
         r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
         for r in _rows(store, _SCHEMA)
@@ -76,18 +79,19 @@ def test_every_documented_index_exists(store):
         "feature_auto_label": (("Feature",), ("auto_label",)),
         "node_label": (("Node",), ("label",)),
         "graph_prompt": (("Graph",), ("prompt",)),
+        "family_name": (("FeatureFamily",), ("name",)),
     }
 
 
 def test_the_data_model_names_every_index_it_gets():
     """The doc's index section and the migrations tell the same story."""
     doc = DATA_MODEL.read_text()
-    for name in ("feature_label", "feature_auto_label", "node_label", "graph_prompt"):
+    for name in ("feature_label", "feature_auto_label", "node_label", "graph_prompt", "family_name"):
         assert f"`{name}`" in doc
     statements = [s for _, f in schema.migrations() for s in schema.statements(schema.cypher(f))]
     created = [s for s in statements if s.startswith("CREATE")]
     assert all(re.match(r"CREATE (CONSTRAINT|INDEX|FULLTEXT INDEX) \w+ IF NOT EXISTS", s) for s in created)
-    # The others convert data (004; 005: slots) and create no index.
+    # The others convert data (004; 005: slots; 007: supernodes' method) and create no index.
     assert all(s.startswith("MATCH") and "INDEX" not in s for s in statements if s not in created)
     assert "`node_slot`" in doc
     for version, name in schema.migrations():
@@ -118,6 +122,22 @@ def test_migrating_from_scratch_applies_every_file_and_records_the_version(store
     assert schema.migrate(store) == schema.latest()
     assert (_rows(store, _SCHEMA), _rows(store, _CONSTRAINTS)) == before
     assert schema.applied(store) == schema.latest()
+
+
+def test_migration_7_gives_older_supernodes_their_method(store):
+    """A store from before methods: supernodes without one. Migrating from version 6 marks
+    them imported, and again changes nothing."""
+    store.execute_query(
+        "CREATE (:Graph {id: 'old'})-[:HAS_SUPERNODE]->(:Supernode {graph_id: 'old', name: 'x'}), "
+        "(:Graph {id: 'new'})-[:HAS_SUPERNODE]->(:Supernode {graph_id: 'new', name: 'y', method: 'manual'})"
+    )
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 6")
+    for _ in range(2):
+        assert schema.migrate(store) == schema.latest()
+        store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 6")
+    schema.migrate(store)
+    methods = _rows(store, "MATCH (s:Supernode) RETURN s.name AS name, s.method AS method ORDER BY name")
+    assert methods == [{"name": "x", "method": "imported"}, {"name": "y", "method": "manual"}]
 
 
 def test_a_newer_database_schema_is_refused(store):
@@ -155,6 +175,7 @@ WHOLE_GRAPH = {
     "load_nodes": (lambda: store_cypher("load_nodes"), {"graph_id": "g"}),
     "delete_graph_nodes": (lambda: store_cypher("delete_graph_nodes"), {"graph_id": "g"}),
     "supernode-graph": (lambda: get_query("supernode-graph").text, {"graph": "g", "influence": 0.5}),
+    "supernode-diff": (lambda: get_query("supernode-diff").text, {"graphs": ["a", "b"], "k": 5}),
     "_check_node": (lambda: get_check("node").text, {"graph": "g", "node": "n"}),
 }
 

@@ -1,8 +1,9 @@
 """The `circuitstore` command line: the `main` group, its error handling, and the commands, one
 module per group (graphs: import, graphs, export, delete; compute: ingest, gradients,
 demo-model; intervene; weights: weights build; server; browser; db: db migrate, cypher; query;
-draw). Heavy imports (torch, the compute layer) happen inside the commands that need them, so
-`import`, `query` and `export` start fast."""
+draw; supernodes: supernode add, remove, list, suggest; families: family build, list). Heavy
+imports (torch, the compute layer) happen inside the commands that need them, so `import`,
+`query` and `export` start fast."""
 
 from __future__ import annotations
 
@@ -11,7 +12,19 @@ from typing import Any
 
 import click
 
-from circuitstore.cli import browser, compute, db, draw, graphs, intervene, query, server, weights
+from circuitstore.cli import (
+    browser,
+    compute,
+    db,
+    draw,
+    families,
+    graphs,
+    intervene,
+    query,
+    server,
+    supernodes,
+    weights,
+)
 from circuitstore.cli.output import error_line
 from circuitstore.errors import CircuitstoreError, one_line
 from circuitstore.neo4j_driver import neo4j
@@ -79,6 +92,6 @@ def main(ctx: click.Context, uri: str | None, home: str | None) -> None:
     ctx.obj = {"uri": uri, "home": home}
 
 
-for _module in (graphs, compute, intervene, weights, server, browser, db, query, draw):
+for _module in (graphs, compute, intervene, weights, server, browser, db, query, draw, supernodes, families):
     for _command in _module.COMMANDS:
         main.add_command(_command)

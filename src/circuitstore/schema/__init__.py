@@ -2,11 +2,11 @@
 
 A migration is a file of `;`-terminated statements that change nothing when run twice: schema
 statements written with IF NOT EXISTS, or data statements that match only what they have not
-converted yet (004; 005: slots). A migration may also have a data step (`_data_steps`): Python
-that re-applies a rule kept in one place elsewhere (005: the store's Feature-label rule; 009: the
-facts derived at ingest), in bounded transactions, and gives the same result when run twice. The
-highest number applied is kept on `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies
-only the files above it.
+converted yet (004: influence made cumulative; 005: nodes given a slot; 007: supernodes given a
+method). A migration may also have a data step (`_data_steps`): Python that re-applies a rule kept
+in one place elsewhere (005: the store's Feature-label rule; 009: the facts derived at ingest), in
+bounded transactions, and gives the same result when run twice. The highest number applied is
+kept on `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
 """
 
 from __future__ import annotations

@@ -15,3 +15,15 @@ class GraphTooBig(CircuitstoreError):
     """Storing, replacing or deleting the graph needs more transaction memory than the server has
     (about 2 KB an edge at the peak, see memory.py: on a 1 GiB heap some 350,000 edges, on 3 GiB
     some 1,100,000)."""
+
+
+class SupernodeExists(CircuitstoreError):
+    """The graph already has a supernode of that name."""
+
+
+class SupernodeNotFound(CircuitstoreError, LookupError):
+    """The graph has no supernode of that name."""
+
+
+class NodeNotFound(CircuitstoreError, LookupError):
+    """A node id that names no node of the graph."""

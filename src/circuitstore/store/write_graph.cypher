@@ -55,7 +55,7 @@ CALL (nodes) {
 }
 CALL (g, nodes) {
   UNWIND $supernodes AS sn
-  CREATE (g)-[:HAS_SUPERNODE]->(s:Supernode {graph_id: $graph_id, name: sn.name})
+  CREATE (g)-[:HAS_SUPERNODE]->(s:Supernode {graph_id: $graph_id, name: sn.name, method: "imported"})
   WITH s, sn
   UNWIND sn.members AS member
   WITH s, nodes[member] AS n
