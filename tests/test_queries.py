@@ -89,6 +89,7 @@ def test_every_query_has_a_complete_header():
         "diff",
         "recurrence",
         "supernode-graph",
+        "supernode-diff",
         "feature",
         "search",
         "neighbourhood",
@@ -123,6 +124,7 @@ AT_THE_BOUNDS = {
     "top-outputs": {"graph": DALLAS.meta.id, "node": "E_26865_6", "k": 1000},
     "neighbourhood": {"graph": DALLAS.meta.id, "node": "27_22605_7", "depth": 3},
     "supernode-graph": {"graph": HAIKU.meta.id, "influence": 1.0},
+    "supernode-diff": {"graphs": [HAIKU.meta.id, DALLAS.meta.id], "k": 1000},
     "feature": {"feature": next(n for n in DALLAS.nodes if n.kind == "latent").id, "k": 1000, "limit": 1000},
     "search": {"text": "capital", "k": 1000},
 }

@@ -7,8 +7,12 @@
 // on how many of those paths one of its latents lies. The paths are found when a graph is
 // stored (circuitstore.derived: the strongest of each length, kept on the logit, strongest
 // first), so this reads them rather than searching every graph: the first `paths` of at most
-// `max_length` edges are the strongest `paths` of at most that length.
-// caption is the Feature's caption (its imported label, else its automatic one from the weights).
+// `max_length` edges are the strongest `paths` of at most that length. With $families, a
+// latent counts for its Feature's feature family built by that method (the row's feature is
+// then the family's id, its label the family's name, its layer null, and n_paths counts the
+// family's latents on those paths); Features in no family count alone.
+// caption is the Feature's caption (its imported label, else its automatic one from the weights;
+// a family's is its name).
 //
 // @param target string: logit token text, e.g. " Austin"
 // @param prompt string = null: only graphs whose prompt contains this text
@@ -16,8 +20,9 @@
 // @param paths int = 5 (min 1, max 1000): strongest paths taken from each graph (at most the graphs' stored_paths)
 // @param max_length int = 6 (min 1, max 8): most edges on a path
 // @param k int = 20 (min 1, max 1000): how many features
+// @param families string = null: count feature families of this method (hand-made, edge-profile, evidence)
 // @check any_logit stored_paths
-// @example :param target => " Austin"; :param prompt => "Dallas"; :param model => null; :param paths => 5; :param max_length => 6; :param k => 20
+// @example :param target => " Austin"; :param prompt => "Dallas"; :param model => null; :param paths => 5; :param max_length => 6; :param k => 20; :param families => null
 MATCH (t:Logit {text: $target})
 MATCH (g:Graph {id: t.graph_id})
 WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model)
@@ -25,10 +30,14 @@ WITH t, [i IN range(0, size(t.paths_length) - 1) WHERE t.paths_length[i] <= $max
 UNWIND chosen AS i
 UNWIND t.paths_features[t.paths_feature_start[i]..t.paths_feature_start[i + 1]] AS feature
 WITH feature, t.graph_id AS graph, count(*) AS on_paths
+OPTIONAL MATCH (:Feature {id: feature})<-[:INCLUDES]-(x:FeatureFamily {method: $families})
+WITH coalesce(x.id, feature) AS feature, graph, sum(on_paths) AS on_paths
 ORDER BY graph
 WITH feature, count(graph) AS n_graphs, sum(on_paths) AS n_paths, collect(graph) AS graphs
 ORDER BY n_graphs DESC, n_paths DESC, feature
 LIMIT toInteger($k)
-MATCH (f:Feature {id: feature})
-RETURN f.id AS feature, f.label AS label, f.name AS caption, f.layer AS layer, n_graphs, n_paths, graphs
+OPTIONAL MATCH (f:Feature {id: feature})
+OPTIONAL MATCH (x:FeatureFamily {id: feature})
+RETURN feature, coalesce(f.label, x.name) AS label, coalesce(f.name, x.name) AS caption, f.layer AS layer, n_graphs, n_paths,
+       graphs
 ORDER BY n_graphs DESC, n_paths DESC, feature
