@@ -15,6 +15,8 @@ def test_the_unrolled_queries_have_templates():
         "draw/top-inputs",
         "neighbourhood",
         "paths",
+        "supernode-diff",
+        "supernode-graph",
     ]
 
 
@@ -31,3 +33,9 @@ def test_each_step_is_repeated_and_numbered():
     assert "{{" not in text
     assert [f"// step {n}: paths of length {n}" in text for n in range(1, 9)] == [True] * 8
     assert "// step 9:" not in text and text.count("size(us) > toInteger($k)") == 2 * 8  # each step keeps the best k
+
+
+def test_the_group_block_stands_in_for_each_node_placed():
+    assert generate.render("supernode-graph").count("(x:FeatureFamily {method: $families})") == 2
+    text = generate.render("supernode-diff")
+    assert [f"CALL ({n}) {{" in text for n in "uvn"] == [True] * 3 and "{{" not in text

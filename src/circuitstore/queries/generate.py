@@ -1,14 +1,15 @@
 """The unrolled queries, generated from templates.
 
 Plain Cypher 5 has no loop that can aggregate, so `paths` and `neighbourhood` repeat one step
-block per step (`recurrence` and `logit-drivers` read facts derived at ingest instead). The
-shipped .cypher files keep the unrolled text (users paste them into Neo4j Browser as they are);
-each is written from templates/<name>.cypher, where a line `{{repeat STEP N key=value ...}}`
-stands for N copies of templates/steps/STEP.cypher, in which `{{step}}` is the copy's number
-(1 to N) and `{{key}}` the value given, and `{{include STEP key=value ...}}` for one copy.
-templates/draw/ gives the drawable variants (queries/draw/), which share their query's steps.
-The output is committed, and a test checks that it is what the templates give. After editing a
-template:
+block per step (`recurrence` and `logit-drivers` read facts derived at ingest instead); nor a
+function, so `supernode-graph` and `supernode-diff` repeat one block (the group a node stands
+for) for each node they place. The shipped .cypher files keep the unrolled text (users paste them
+into Neo4j Browser as they are); each is written from templates/<name>.cypher, where a line
+`{{repeat STEP N key=value ...}}` stands for N copies of templates/steps/STEP.cypher, in which
+`{{step}}` is the copy's number (1 to N) and `{{key}}` the value given, and
+`{{include STEP key=value ...}}` for one copy. templates/draw/ gives the drawable variants
+(queries/draw/), which share their query's steps. The output is committed, and a test checks
+that it is what the templates give. After editing a template:
 
     .venv/bin/python -m circuitstore.queries.generate
 """

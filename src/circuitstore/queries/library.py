@@ -22,9 +22,10 @@ The example uses Browser's `:param NAME => VALUE` form, which Browser evaluates 
 `RETURN VALUE AS NAME`, so integers stay integers; `:params {...}` is parsed in JavaScript and
 sends every number as a float, which is why the queries also write `LIMIT toInteger($k)`.
 
-Two queries (paths, neighbourhood) repeat a step block once per step; they are generated from
-templates/ (generate.py), as are the drawable variants in draw/: the same search, answered as
-nodes and virtual edges typed by weight for Browser's graph view (circuitstore.grass styles them).
+Four queries repeat a block (paths and neighbourhood a step, supernode-graph and supernode-diff a
+node's group); they are generated from templates/ (generate.py), as are the drawable variants in
+draw/: the same search, answered as nodes and virtual edges typed by weight for Browser's graph
+view (circuitstore.grass styles them).
 """
 
 from __future__ import annotations

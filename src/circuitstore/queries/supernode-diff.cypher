@@ -11,6 +11,8 @@
 //           edges between their nodes, by the largest change (b - a; a pair one graph lacks
 //           weighs 0 there). Edges within a group, and edges touching other nodes, are left out.
 //
+// Generated from templates/supernode-diff.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+//
 // @param graphs list (min 2, max 2): the two graph ids, A then B
 // @param methods list = null (min 1, max 4): only the supernodes of these methods, e.g. imported,manual or evidence
 // @param families string = null: group by the feature families this method built (hand-made, edge-profile, evidence)
@@ -20,48 +22,54 @@
 UNWIND [0, 1] AS side
 MATCH (u:Node {graph_id: $graphs[side]})-[r:ATTRIBUTION]->(v)
 WHERE u.node_id IS NOT NULL  // always true: makes this a seek on the (graph_id, node_id) key
+// the group u stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
 CALL (u) {
   OPTIONAL MATCH (u)<-[:GROUPS]-(s:Supernode)
   WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
   WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
-  WITH head(collect(s.name)) AS supernode
+  WITH head(collect(s)) AS supernode
   OPTIONAL MATCH (u)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
-  WITH supernode, min(x.name) AS family
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gu
 }
+// the group v stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
 CALL (v) {
   OPTIONAL MATCH (v)<-[:GROUPS]-(s:Supernode)
   WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
   WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
-  WITH head(collect(s.name)) AS supernode
+  WITH head(collect(s)) AS supernode
   OPTIONAL MATCH (v)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
-  WITH supernode, min(x.name) AS family
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gv
 }
 WITH side, r,
-     coalesce(gu, CASE WHEN u:Token THEN "\"" + u.text + "\"" END) AS source,
-     coalesce(gv, CASE WHEN v:Logit THEN "→ \"" + v.text + "\"" END) AS target
+     coalesce(gu.name, CASE WHEN u:Token THEN "\"" + u.text + "\"" END) AS source,
+     coalesce(gv.name, CASE WHEN v:Logit THEN "→ \"" + v.text + "\"" END) AS target
 WHERE source IS NOT NULL AND target IS NOT NULL AND source <> target
 WITH source + " -> " + target AS item,
      sum(CASE side WHEN 0 THEN r.weight ELSE 0.0 END) AS a, sum(CASE side WHEN 1 THEN r.weight ELSE 0.0 END) AS b
 WITH collect({item: item, a: a, b: b}) AS edges
-CALL () {
-  UNWIND [0, 1] AS side
-  MATCH (n:Node {graph_id: $graphs[side]})
-  WHERE n.node_id IS NOT NULL
-  CALL (n) {
-    OPTIONAL MATCH (n)<-[:GROUPS]-(s:Supernode)
-    WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
-    WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
-    WITH head(collect(s.name)) AS supernode
-    OPTIONAL MATCH (n)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
-    WITH supernode, min(x.name) AS family
-    RETURN coalesce(supernode, family) AS group
-  }
-  WITH side, group WHERE group IS NOT NULL
-  WITH group, count(CASE side WHEN 0 THEN 1 END) AS a, count(CASE side WHEN 1 THEN 1 END) AS b
-  RETURN collect({item: group, a: a, b: b}) AS groups
+UNWIND [0, 1] AS side
+MATCH (n:Node {graph_id: $graphs[side]})
+WHERE n.node_id IS NOT NULL
+// the group n stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
+CALL (n) {
+  OPTIONAL MATCH (n)<-[:GROUPS]-(s:Supernode)
+  WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
+  WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
+  WITH head(collect(s)) AS supernode
+  OPTIONAL MATCH (n)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
+  RETURN coalesce(supernode, family) AS group
 }
+WITH edges, group.name AS group, count(CASE side WHEN 0 THEN 1 END) AS a, count(CASE side WHEN 1 THEN 1 END) AS b
+WITH edges, collect(CASE WHEN group IS NOT NULL THEN {item: group, a: a, b: b} END) AS groups
 CALL (groups, edges) {
   UNWIND groups AS x
   WITH x WHERE x.b = 0

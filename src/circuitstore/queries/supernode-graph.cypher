@@ -11,6 +11,8 @@
 // without a stored influence are kept. Edges between two kept groups are summed (weight) and
 // counted (edges); edges within a group and edges touching dropped nodes are left out.
 //
+// Generated from templates/supernode-graph.cypher: edit that, then run `python -m circuitstore.queries.generate`.
+//
 // @param graph string: graph id
 // @param influence float = 0.5 (min 0, max 1): keep ungrouped nodes with stored influence at most this
 // @param methods list = null (min 1, max 4): only the supernodes of these methods, e.g. imported,manual or evidence
@@ -20,26 +22,32 @@
 // node_id IS NOT NULL is always true: it makes the lookup a seek on the (graph_id, node_id) key.
 MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
 WHERE u.node_id IS NOT NULL
+// the group u stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
 CALL (u) {
   OPTIONAL MATCH (u)<-[:GROUPS]-(s:Supernode)
   WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
   WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
-  WITH head(collect(s.name)) AS supernode
+  WITH head(collect(s)) AS supernode
   OPTIONAL MATCH (u)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
-  WITH supernode, min(x.name) AS family
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gu
 }
+// the group v stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
 CALL (v) {
   OPTIONAL MATCH (v)<-[:GROUPS]-(s:Supernode)
   WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
   WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
-  WITH head(collect(s.name)) AS supernode
+  WITH head(collect(s)) AS supernode
   OPTIONAL MATCH (v)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
-  WITH supernode, min(x.name) AS family
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gv
 }
-WITH r, coalesce(gu, u.name) AS source, gu IS NOT NULL AS source_grouped,
-     coalesce(gv, v.name) AS target, gv IS NOT NULL AS target_grouped
+WITH r, coalesce(gu.name, u.name) AS source, gu IS NOT NULL AS source_grouped,
+     coalesce(gv.name, v.name) AS target, gv IS NOT NULL AS target_grouped
 WHERE source <> target
   AND (source_grouped OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true))
   AND (target_grouped OR v:Token OR v:Logit OR coalesce(v.influence <= $influence, true))

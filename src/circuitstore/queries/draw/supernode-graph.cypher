@@ -1,17 +1,33 @@
 // supernode-graph, drawn: the groups of supernode-graph.cypher (its parameters and :param lines)
-// as the Supernode nodes themselves (ungrouped nodes as they are), one edge per pair with the
-// summed weight, thicker when stronger, for Neo4j Browser's graph view.
+// as the Supernode (or FeatureFamily) nodes themselves (ungrouped nodes as they are), one edge
+// per pair with the summed weight, thicker when stronger, for Neo4j Browser's graph view.
 //
 // Generated from templates/draw/supernode-graph.cypher: edit that, then run `python -m circuitstore.queries.generate`.
 MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
 WHERE u.node_id IS NOT NULL
+// the group u stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
 CALL (u) {
-  OPTIONAL MATCH (u)<-[:GROUPS]-(s)
-  RETURN s AS gu ORDER BY s.name LIMIT 1
+  OPTIONAL MATCH (u)<-[:GROUPS]-(s:Supernode)
+  WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
+  WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
+  WITH head(collect(s)) AS supernode
+  OPTIONAL MATCH (u)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
+  RETURN coalesce(supernode, family) AS gu
 }
+// the group v stands for: its first supernode of $methods (hand-made before suggested,
+// then by name), or with $families its Feature's family built by that method (null: none)
 CALL (v) {
-  OPTIONAL MATCH (v)<-[:GROUPS]-(s)
-  RETURN s AS gv ORDER BY s.name LIMIT 1
+  OPTIONAL MATCH (v)<-[:GROUPS]-(s:Supernode)
+  WHERE $families IS NULL AND ($methods IS NULL OR s.method IN $methods)
+  WITH s ORDER BY CASE WHEN s.method IN ["imported", "manual"] THEN 0 ELSE 1 END, s.name
+  WITH head(collect(s)) AS supernode
+  OPTIONAL MATCH (v)-[:INSTANCE_OF]->(:Feature)<-[:INCLUDES]-(x:FeatureFamily {method: $families})
+  WITH supernode, x ORDER BY x.name
+  WITH supernode, head(collect(x)) AS family
+  RETURN coalesce(supernode, family) AS gv
 }
 WITH r, coalesce(gu, u) AS a, coalesce(gv, v) AS b
 WHERE a <> b

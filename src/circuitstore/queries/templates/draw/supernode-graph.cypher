@@ -1,18 +1,12 @@
 // supernode-graph, drawn: the groups of supernode-graph.cypher (its parameters and :param lines)
-// as the Supernode nodes themselves (ungrouped nodes as they are), one edge per pair with the
-// summed weight, thicker when stronger, for Neo4j Browser's graph view.
+// as the Supernode (or FeatureFamily) nodes themselves (ungrouped nodes as they are), one edge
+// per pair with the summed weight, thicker when stronger, for Neo4j Browser's graph view.
 //
 // Generated from templates/draw/supernode-graph.cypher: edit that, then run `python -m circuitstore.queries.generate`.
 MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
 WHERE u.node_id IS NOT NULL
-CALL (u) {
-  OPTIONAL MATCH (u)<-[:GROUPS]-(s)
-  RETURN s AS gu ORDER BY s.name LIMIT 1
-}
-CALL (v) {
-  OPTIONAL MATCH (v)<-[:GROUPS]-(s)
-  RETURN s AS gv ORDER BY s.name LIMIT 1
-}
+{{include group node=u group=gu}}
+{{include group node=v group=gv}}
 WITH r, coalesce(gu, u) AS a, coalesce(gv, v) AS b
 WHERE a <> b
   AND (gu IS NOT NULL OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true))
