@@ -20,8 +20,11 @@ in [0, 1] where there is evidence, and takes the weighted mean of the answers th
   lists (what tokens excite them, what tokens they promote, which features they read and feed),
   averaged over the lists both have.
 
-The mean is then halved for two latents at different positions: a hand-made group mostly lies
-at one position, yet not always ("capital" features at " capital" and at the last token).
+The mean is then multiplied by `other_position` (0.5) for two latents at different positions: a
+hand-made group mostly lies at one position, yet not always ("capital" features at " capital"
+and at the last token). The weights and the threshold (0.35) were set by reasoning and a look
+at the Haiku graphs, the only hand-grouped real graphs there are; bench/supernodes.py shows how
+the agreement moves with the threshold.
 Groups come from average-link agglomerative clustering over that similarity (clustering.py)
 down to `threshold`, each merge joining groups with at least one pair within two steps of each
 other in the graph (an edge, or a node both are joined to), so every group is connected. A
