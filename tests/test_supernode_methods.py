@@ -20,6 +20,7 @@ from circuitstore.supernodes.agreement import adjusted_rand_index, agreement, pa
 from circuitstore.supernodes.clustering import agglomerate
 from circuitstore.supernodes.edge_profile import EdgeProfileSettings, edge_profile_clusters
 from circuitstore.supernodes.evidence import Knowledge
+from circuitstore.supernodes.families import GraphGroups, build_families
 from circuitstore.supernodes.naming import group_name, unique_names
 from circuitstore.supernodes.suggest import suggest
 from tests.data import GRAPHS_DIR
@@ -222,3 +223,21 @@ def test_haiku_suggestions_are_named_from_their_labels():
     g = read_graph(HAIKU[0])
     names = Counter(s.name.split(" (")[0] for s in suggest(g, "evidence"))
     assert {"Dallas", "capital", "say a capital"} <= names.keys()
+
+
+# ---- families -----------------------------------------------------------------------------------
+
+
+def test_features_no_graph_holds_together_never_share_a_family():
+    """X is in every graph, grouped with A where A is and with B where B is; A and B never meet,
+    so nothing says they play one role: X joins one of them, not both."""
+
+    def graph(gid: str, partner: str) -> GraphGroups:
+        return GraphGroups(gid, frozenset({"X", partner, "C", "D"}), (frozenset({"X", partner}), frozenset("CD")), {})
+
+    observed = [graph("g1", "A"), graph("g2", "A"), graph("g3", "B"), graph("g4", "B")]
+    layers = dict.fromkeys("XABCD", 0)
+    found = build_families(observed, {}, layers)
+    assert sorted(f.features for f in found) == [("A", "X"), ("C", "D")]
+    assert {f.graphs for f in found} == {("g1", "g2", "g3", "g4")}
+    assert all(f.score == 1.0 for f in found)

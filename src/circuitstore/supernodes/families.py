@@ -7,7 +7,10 @@ no common group were apart. A pair's co-grouping rate is the share of the graphs
 that put them together. Features in at least `min_graphs` graphs and grouped in at least one
 are clustered on that rate with average linkage (clustering.py) down to `threshold` (by default
 a majority of the graphs), each merge joining groups with at least one pair that was ever
-together, so every family is held together by observed groupings. A family's score is its mean
+together, so every family is held together by observed groupings; two Features no graph holds
+both of never share a family, as nothing tells whether they play one role (else a Feature of
+every prompt, grouped with Texas in the Dallas prompts and with California in the Oakland
+ones, would chain the two states into one family). A family's score is its mean
 pairwise rate; it is named from its Features' labels, else from its layers and the token its
 Features most often lie at (naming.py); it occurs in the graphs that hold any of its Features.
 """
@@ -85,7 +88,7 @@ def build_families(
         return []
     both, together = co_grouping(observed, features)
     rate = np.divide(together, both, out=np.zeros_like(together), where=both > 0)
-    clusters = agglomerate(rate, settings.threshold, linkage="average", linked=together > 0)
+    clusters = agglomerate(rate, settings.threshold, linkage="average", allowed=both > 0, linked=together > 0)
     found = []
     for c in clusters:
         members = tuple(features[k] for k in c.members)
