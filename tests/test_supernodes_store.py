@@ -28,7 +28,10 @@ from tests.hand_graphs import ALIKE, PAIR_A, PAIR_B, TRANSCODERS, feature, hand_
 HAIKU = GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json"
 HAIKU_ID = "capital-state-dallas"
 DATA_MODEL = schema_file.replace("__init__.py", "data-model.md")
-COUNTS = "MATCH (s:Supernode) OPTIONAL MATCH (s)-[r]-() RETURN [count(DISTINCT s), count(r)]"
+COUNTS = (
+    "MATCH (s:Supernode) OPTIONAL MATCH (s)-[r]-() WITH count(DISTINCT s) AS s, count(r) AS r "
+    "RETURN [s, r, COUNT { (:FeatureFamily) }]"
+)
 
 
 @pytest.fixture
@@ -130,6 +133,12 @@ def test_errors_are_one_line_and_write_nothing(store, neo4j_target):
         (("suggest", "nope"), ["no graph 'nope' is stored"]),
     ]:
         assert_one_line_error(run_cli("supernode", *args, env=neo4j_target), *fragments)
+    for args, fragments in [
+        (("--graphs", f"{HAIKU_ID},nope,nada"), ["no graphs 'nada', 'nope' are stored"]),
+        (("--graphs", HAIKU_ID), ["no transcoder set has 2 or more of the chosen graphs (1 chosen)"]),
+        (("--prompt", "no such prompt"), ["(0 chosen)"]),
+    ]:
+        assert_one_line_error(run_cli("family", "build", *args, env=neo4j_target), *fragments)
     assert value(store, COUNTS) == before
 
 

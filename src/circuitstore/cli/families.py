@@ -57,7 +57,7 @@ def build_cmd(
 ) -> None:
     """Build feature families from the chosen graphs, one transcoder set at a time, replacing the
     families this method built before for each set (other methods' stay). Deterministic."""
-    from circuitstore.store import list_graphs, load_graph
+    from circuitstore.store import GraphNotFound, list_graphs, load_graph
     from circuitstore.store.families import build
     from circuitstore.supernodes.families import FamilySettings
 
@@ -67,7 +67,10 @@ def build_cmd(
         wanted = [g for g in graph_ids.split(",") if g]
         missing = sorted(set(wanted) - {r["id"] for r in rows})
         if missing:
-            raise CircuitstoreError(f"no graph {', '.join(map(repr, missing))} is stored")
+            few = len(missing) > 1
+            raise GraphNotFound(
+                f"no graph{'s' if few else ''} {', '.join(map(repr, missing))} {'are' if few else 'is'} stored"
+            )
         rows = [r for r in rows if r["id"] in wanted]
     rows = [r for r in rows if (model is None or r["model"] == model) and (prompt is None or prompt in r["prompt"])]
     by_set = defaultdict(list)
