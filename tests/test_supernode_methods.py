@@ -19,7 +19,7 @@ from circuitstore.graph import AttributionGraph, Supernode
 from circuitstore.supernodes.agreement import adjusted_rand_index, agreement, pair_scores
 from circuitstore.supernodes.clustering import agglomerate
 from circuitstore.supernodes.edge_profile import EdgeProfileSettings, edge_profile_clusters
-from circuitstore.supernodes.evidence import Knowledge
+from circuitstore.supernodes.evidence import EvidenceSettings, Knowledge, evidence_clusters
 from circuitstore.supernodes.families import GraphGroups, build_families
 from circuitstore.supernodes.naming import group_name, unique_names
 from circuitstore.supernodes.suggest import suggest
@@ -96,6 +96,24 @@ def test_evidence_reads_what_the_weights_say():
     weights = {feature(n): promotes for n in PAIR_A} | {feature(n): other for n in PAIR_B}
     found = groups(suggest(hand_graph("g", ALIKE), "evidence", Knowledge(weights=weights)))
     assert found >= {frozenset(PAIR_A), frozenset(PAIR_B)}
+
+
+def test_evidence_discounts_latents_at_other_positions():
+    """Two latents that read the same token and feed the same latent: their profiles are the same
+    (cosine 1) and nothing else is known, so their likeness is 1 at one position and the
+    `other_position` factor at two; below the threshold they stay apart."""
+
+    def found(position: int, settings: EvidenceSettings = EvidenceSettings()) -> list[tuple[set[str], float]]:
+        b = f"0_11_{position}"
+        edges = [("E_1_1", "0_10_1", 1.0), ("E_1_1", b, 1.0), ("0_10_1", "1_30_3", 1.0), (b, "1_30_3", 1.0)]
+        g = hand_graph("g", [*edges, ("1_30_3", "9_7_3", 1.0)])
+        rows, clusters = evidence_clusters(g, settings=settings)
+        return [({g.nodes[rows[k]].id for k in c.members}, c.score) for c in clusters]
+
+    assert found(1) == [({"0_10_1", "0_11_1"}, pytest.approx(1.0))]
+    assert found(2) == [({"0_10_1", "0_11_2"}, pytest.approx(EvidenceSettings().other_position))]
+    assert found(2, EvidenceSettings(other_position=0.3)) == []
+    assert found(2, EvidenceSettings(other_position=1.0)) == [({"0_10_1", "0_11_2"}, pytest.approx(1.0))]
 
 
 def test_excluded_latents_stay_ungrouped_and_the_size_guard_splits():
