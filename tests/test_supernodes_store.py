@@ -87,8 +87,18 @@ def test_add_export_import_round_trip(store, cli, tmp_path):
     assert (
         "removed supernode 'Texas capital' (imported)" in cli("supernode", "remove", HAIKU_ID, "Texas capital").stdout
     )
+    # an intervention that named it loses its TARGETS, not itself nor the name
+    store.execute_query(
+        "MATCH (s:Supernode {graph_id: $g, name: 'capital'}) "
+        "CREATE (:Intervention {id: 'i', graph_id: $g, targets: ['capital']})-[:TARGETS {role: 'ablate'}]->(s)",
+        g=HAIKU_ID,
+    )
     cli("supernode", "remove", HAIKU_ID, "capital")
     assert set(listed(cli)) == set(raw_json.supernode_members(raw)) - {"capital"}
+    assert value(store, "MATCH (i:Intervention {id: 'i'}) RETURN [i.targets, COUNT { (i)-[:TARGETS]->() }]") == [
+        ["capital"],
+        0,
+    ]
 
 
 def browser_statement() -> str:
