@@ -6,7 +6,10 @@ converted yet (004: influence made cumulative; 005: nodes given a slot; 007: sup
 method). A migration may also have a data step (`_data_steps`): Python that re-applies a rule kept
 in one place elsewhere (005: the store's Feature-label rule; 009: the facts derived at ingest), in
 bounded transactions, and gives the same result when run twice. The highest number applied is
-kept on `(:SchemaVersion {id: 'circuitstore'})`; `migrate` applies only the files above it.
+kept on `(:SchemaVersion {id: 'circuitstore'})`, with the list of the numbers applied: migrations
+are numbered when planned and may land out of order (005, 006 and 007 after 008), so `migrate` applies
+the files above the version and those below it that the list lacks, data steps included (all of
+them, once, on a database from before the list: applying twice changes nothing).
 """
 
 from __future__ import annotations
@@ -59,22 +62,30 @@ def statements(text: str) -> list[str]:
     return [s.strip() for s in re.split(r";\s*$", body, flags=re.M) if s.strip()]
 
 
+def _recorded(driver: neo4j.Driver) -> tuple[int, set[int]]:
+    """The schema version recorded in the database (0 if none) and the migrations applied."""
+    records, _, _ = driver.execute_query(cypher("version_read"))
+    if not records:
+        return 0, set()
+    return records[0]["version"] or 0, set(records[0]["migrations"] or ())
+
+
 def applied(driver: neo4j.Driver) -> int:
     """The schema version recorded in the database (0 if none)."""
-    records, _, _ = driver.execute_query(cypher("version_read"))
-    return records[0]["version"] if records else 0
+    return _recorded(driver)[0]
 
 
 def migrate(driver: neo4j.Driver) -> int:
-    """Apply every migration newer than the database's version; return the version now applied."""
-    current = applied(driver)
+    """Apply every migration newer than the database's version or missing from its list; return
+    the version now applied."""
+    current, done = _recorded(driver)
     newest = latest()
     if current > newest:
         raise CircuitstoreError(
             f"the database's schema is version {current}, newer than this circuitstore knows "
             f"({newest}); upgrade circuitstore"
         )
-    pending = [(v, name) for v, name in migrations() if v > current]
+    pending = [(v, name) for v, name in migrations() if v > current or v not in done]
     if not pending:
         return current
     steps = _data_steps()
@@ -91,4 +102,4 @@ def migrate(driver: neo4j.Driver) -> int:
                 steps[version](driver)
             session.run(cypher("version_record"), version=version).consume()
         session.run(cypher("await_indexes"), seconds=300).consume()
-    return pending[-1][0]
+    return max(current, pending[-1][0])

@@ -1,3 +1,6 @@
-// Record that migrations up to $version have been applied.
+// Record that migration $version has been applied: added to the list, and the version is the
+// highest applied.
 MERGE (v:SchemaVersion {id: 'circuitstore'})
-SET v.version = $version, v.applied = datetime()
+SET v.version = CASE WHEN v.version > $version THEN v.version ELSE $version END,
+    v.migrations = [m IN coalesce(v.migrations, []) WHERE m <> $version] + $version,
+    v.applied = datetime()
