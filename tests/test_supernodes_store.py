@@ -137,6 +137,7 @@ def test_errors_are_one_line_and_write_nothing(store, neo4j_target):
         (("add", HAIKU_ID, "x", node, "9_9_9", "8_8_8"), ["has no nodes '9_9_9', '8_8_8'", "graph's JSON"]),
         (("add", HAIKU_ID, "capital", node), ["already has a supernode named 'capital' (imported)"]),
         (("add", HAIKU_ID, " ", node), ["not blank"]),
+        (("add", HAIKU_ID, "x\x1b[2J", node), ["supernode name", "control character"]),
         (("remove", HAIKU_ID, "nope"), ["has no supernode named 'nope'", "its supernodes are: Dallas, Texas-related"]),
         (("remove", "nope", "x"), ["no graph 'nope' is stored"]),
         (("list", "nope"), ["no graph 'nope' is stored"]),

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from circuitstore.errors import CircuitstoreError
+from circuitstore.graph import check_text
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.store.cypher import cypher
 from circuitstore.store.errors import GraphNotFound, NodeNotFound, SupernodeExists, SupernodeNotFound
@@ -30,9 +31,10 @@ def _quoted(ids: Sequence[str]) -> str:
 def add_supernode(driver: neo4j.Driver, graph_id: str, name: str, members: Sequence[str]) -> int:
     """Add a manual supernode; return how many members it has. Raises GraphNotFound,
     SupernodeExists or NodeNotFound (nothing written) when the graph, the name or a member is
-    wrong."""
+    wrong, and a one-line error for a blank name or one with a control character."""
     if not name.strip():
         raise CircuitstoreError("a supernode needs a name that is not blank")
+    check_text(name, "supernode name", trimmed=False)  # as a graph file's supernode names
     members = list(dict.fromkeys(members))
     if not members:
         raise CircuitstoreError(f"supernode {name!r} needs at least one member node")
