@@ -127,17 +127,17 @@ def test_migrating_from_scratch_applies_every_file_and_records_the_version(store
 def test_migration_7_gives_older_supernodes_their_method(store):
     """A store from before methods: supernodes without one. Migrating from version 6 marks
     them imported, and again changes nothing."""
-    store.execute_query(
-        "CREATE (:Graph {id: 'old'})-[:HAS_SUPERNODE]->(:Supernode {graph_id: 'old', name: 'x'}), "
-        "(:Graph {id: 'new'})-[:HAS_SUPERNODE]->(:Supernode {graph_id: 'new', name: 'y', method: 'manual'})"
-    )
+    for slug in ("old", "new"):
+        store_graph(store, parse_graph(labelled(slug, "greeting"), origin=slug))
+    store.execute_query("MATCH (s:Supernode {graph_id: 'old'}) REMOVE s.method")
+    store.execute_query("MATCH (s:Supernode {graph_id: 'new'}) SET s.method = 'manual'")
     store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 6")
     for _ in range(2):
         assert schema.migrate(store) == schema.latest()
         store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 6")
     schema.migrate(store)
-    methods = _rows(store, "MATCH (s:Supernode) RETURN s.name AS name, s.method AS method ORDER BY name")
-    assert methods == [{"name": "x", "method": "imported"}, {"name": "y", "method": "manual"}]
+    methods = _rows(store, "MATCH (s:Supernode) RETURN s.graph_id AS graph, s.method AS method ORDER BY graph")
+    assert methods == [{"graph": "new", "method": "manual"}, {"graph": "old", "method": "imported"}]
 
 
 _METHODS = "MATCH (s:Supernode) RETURN collect(DISTINCT coalesce(s.method, 'none')) AS methods"
@@ -158,7 +158,6 @@ def test_migrations_that_land_below_the_version_are_applied(store):
     store.execute_query("MATCH (n:Node) REMOVE n.slot")
     store.execute_query("DROP INDEX node_slot")
     store.execute_query("DROP INDEX supernode_method")
-    store.execute_query("CREATE (:Graph {id: 'old'})-[:HAS_SUPERNODE]->(:Supernode {graph_id: 'old', name: 'x'})")
     store.execute_query("MATCH (s:Supernode) REMOVE s.method")
     store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 8 REMOVE v.migrations")
     assert schema.migrate(store) == schema.latest()
