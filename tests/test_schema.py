@@ -140,14 +140,16 @@ def test_migration_7_gives_older_supernodes_their_method(store):
     assert methods == [{"graph": "new", "method": "manual"}, {"graph": "old", "method": "imported"}]
 
 
+# migration 6's indexes (its constraint, weights_layer_id, is dropped apart)
+_INDEXES_OF_6 = ("feature_layer", "feature_auto_label")
 _METHODS = "MATCH (s:Supernode) RETURN collect(DISTINCT coalesce(s.method, 'none')) AS methods"
 
 
 def test_migrations_that_land_below_the_version_are_applied(store):
-    """A store at version 8 from before migrations 5 and 7 landed, and before the list of
+    """A store at version 8 from before migrations 5, 6 and 7 landed, and before the list of
     migrations: their indexes are missing, its nodes have no slot, its Features the first label
-    given, its supernodes no method. Migrating applies 5 (its data step too) and 7 (and, having
-    no list, every other once) and records them all; with the list, only what it lacks."""
+    given, its supernodes no method. Migrating applies 5 (its data step too), 6 and 7 (and,
+    having no list, every other once) and records them all; with the list, only what it lacks."""
     files = {slug: labelled(slug, clerp) for slug, clerp in (("a", "greeting"), ("b", "hello"), ("c", "hello"))}
     for slug, f in files.items():
         store_graph(store, parse_graph(f, origin=slug))
@@ -157,11 +159,15 @@ def test_migrations_that_land_below_the_version_are_applied(store):
     store.execute_query(older_labels)
     store.execute_query("MATCH (n:Node) REMOVE n.slot")
     store.execute_query("DROP INDEX node_slot")
-    store.execute_query("DROP INDEX supernode_method")
+    for index in ("supernode_method", *_INDEXES_OF_6):
+        store.execute_query(f"DROP INDEX {index}")
+    store.execute_query("DROP CONSTRAINT weights_layer_id")
     store.execute_query("MATCH (s:Supernode) REMOVE s.method")
     store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 8 REMOVE v.migrations")
     assert schema.migrate(store) == schema.latest()
-    assert {"node_slot", "supernode_method"} <= {r["name"] for r in _rows(store, _SCHEMA)}
+    indexes = {r["name"] for r in _rows(store, _SCHEMA)}
+    assert {"node_slot", "supernode_method", *_INDEXES_OF_6} <= indexes
+    assert "weights_layer_id" in {r["name"] for r in _rows(store, _CONSTRAINTS)}
     slots = _rows(store, "MATCH (n:Node) RETURN n.graph_id AS graph, collect(n.slot) AS slots")
     assert len(slots) == len(files) and all(sorted(r["slots"]) == list(range(len(r["slots"]))) for r in slots)
     assert stored_labels(store) == raw_json.expected_labels(files)
@@ -172,10 +178,12 @@ def test_migrations_that_land_below_the_version_are_applied(store):
     # with the list, only what it lacks
     store.execute_query(older_labels)
     store.execute_query("MATCH (s:Supernode) REMOVE s.method")
+    store.execute_query("DROP INDEX feature_layer")
     store.execute_query(
-        "MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.migrations = [m IN v.migrations WHERE NOT m IN [5, 7]]"
+        "MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.migrations = [m IN v.migrations WHERE NOT m IN [5, 6, 7]]"
     )
     assert schema.migrate(store) == schema.latest()
+    assert "feature_layer" in {r["name"] for r in _rows(store, _SCHEMA)}
     assert stored_labels(store) == raw_json.expected_labels(files)
     assert _rows(store, _METHODS) == [{"methods": ["imported"]}]
     listed = _rows(store, "MATCH (v:SchemaVersion {id: 'circuitstore'}) RETURN v.migrations AS m")[0]["m"]
