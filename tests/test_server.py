@@ -224,7 +224,7 @@ def test_browser_serves_the_style_and_guide_and_applies_them_at_login(server):
 def test_cli_start_warms_every_query_in_the_background(tmp_path):
     """`server start` returns at once; the warm-up it leaves behind runs each text once."""
     home = tmp_path / "home"
-    proc = cli("server", "--home", str(home), "start", "--bolt-port", str(free_port()), "--http-port", str(free_port()))
+    proc = cli("--home", str(home), "server", "start", "--bolt-port", str(free_port()), "--http-port", str(free_port()))
     try:
         assert proc.returncode == 0, proc.stderr
         log = home / "logs" / "warm-up.log"
@@ -235,7 +235,7 @@ def test_cli_start_warms_every_query_in_the_background(tmp_path):
         lines = log.read_text().splitlines()
         assert len(lines) == expected and not [line for line in lines if "failed" in line], lines
     finally:
-        cli("server", "--home", str(home), "stop")
+        cli("--home", str(home), "server", "stop")
 
 
 def test_data_survives_stop_and_start(server):
