@@ -26,7 +26,7 @@ from circuitstore.neo4j_driver import neo4j
 from circuitstore.queries import list_queries
 from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, NeedsRestart, connect, jars
-from circuitstore.server.local import Settings, bolt_answers, machine_heap
+from circuitstore.server.local import Settings, auto_pagecache, bolt_answers, machine_heap, machine_memory
 from circuitstore.store import store_graph
 from tests.clirun import assert_one_line_error, cli, free_port
 from tests.conftest import TEST_HOME
@@ -82,7 +82,20 @@ def test_transaction_logs_are_bounded(server):
 def test_memory_is_bounded(server):
     cmdline = Path(f"/proc/{server.pid()}/cmdline").read_bytes().split(b"\0")
     assert b"-Xmx1g" in cmdline
+    # A store this small gets the least an automatic page cache is: 512 MiB.
+    assert server.sizes()["database_bytes"] * 1.2 < 512 * 2**20
     assert "server.memory.pagecache.size=512m" in (server.home / "conf" / "neo4j.conf").read_text()
+    status = json.loads(cli("--home", str(server.home), "server", "status", "--json").stdout)
+    assert status["pagecache"] == "512m" and status["pagecache_setting"] == "auto"
+
+
+def test_automatic_page_cache_holds_the_store_within_the_memory_the_heap_leaves():
+    mib = 2**20
+    half_left = (machine_memory() - 2**30) // 2 // mib  # of a machine running a 1g heap
+    assert auto_pagecache(0, "1g") == "512m"
+    assert auto_pagecache(1000 * mib, "1g") == f"{min(1200, half_left)}m"  # the store and a fifth
+    assert auto_pagecache(1000 * mib + 1, "1g") == f"{min(1201, half_left)}m"  # whole MiB, rounded up
+    assert auto_pagecache(2**50, "1g") == f"{half_left}m"
 
 
 def test_password_is_generated_private_and_works(server):
@@ -146,7 +159,7 @@ def test_other_memory_while_running_takes_effect_on_restart(server):
     pid = server.pid()
     home = str(server.home)
     proc = cli("--home", home, "server", "start", "--heap", "2g", "--pagecache", "256m")
-    assert_one_line_error(proc, "runs with heap 1g, pagecache 512m; heap 2g, pagecache 256m take effect on a restart")
+    assert_one_line_error(proc, "runs with heap 1g, pagecache auto; heap 2g, pagecache 256m take effect on a restart")
     assert server.pid() == pid and server.settings().heap == "1g"  # nothing happened
     proc = cli("--home", home, "server", "start", "--heap", "2g", "--restart")
     assert proc.returncode == 0 and "started" in proc.stdout, proc.stderr
@@ -288,9 +301,9 @@ def test_a_taken_port_is_named(tmp_path):
 
 def test_a_bad_memory_size_is_one_line(tmp_path):
     proc = cli("--home", str(tmp_path), "server", "start", "--heap", "lots")
-    assert_one_line_error(proc, "--heap expects auto (the default), or a size like 3g, got 'lots'")
-    proc = cli("--home", str(tmp_path), "server", "start", "--pagecache", "auto")
-    assert_one_line_error(proc, "--pagecache expects a size like 512m or 2g, got 'auto'")
+    assert_one_line_error(proc, "--heap expects auto (the default) or a size like 3g, got 'lots'")
+    proc = cli("--home", str(tmp_path), "server", "start", "--pagecache", "half")
+    assert_one_line_error(proc, "--pagecache expects auto (the default) or a size like 2g, got 'half'")
 
 
 def test_a_server_that_fails_to_start_shows_its_log(tmp_path):

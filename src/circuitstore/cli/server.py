@@ -40,7 +40,12 @@ def server_group(ctx: click.Context) -> None:
     help="JVM heap, e.g. 3g, or auto: an eighth of the machine's memory, 1g to 8g (the default, "
     "then as last started). The largest graph one transaction holds grows with it.",
 )
-@click.option("--pagecache", envvar="CIRCUITSTORE_PAGECACHE", help="Page cache, e.g. 512m (the default).")
+@click.option(
+    "--pagecache",
+    envvar="CIRCUITSTORE_PAGECACHE",
+    help="Page cache, e.g. 2g, or auto: what holds the store whole at this start (1.2 times its files), "
+    "at least 512m, at most half the memory the heap leaves (the default, then as last started).",
+)
 @click.option("--restart", is_flag=True, help="Stop a running server first (new ports or memory take effect only so).")
 @click.option("--timeout", type=float, default=180.0, show_default=True, help="Seconds to wait for Bolt.")
 @click.option(
@@ -125,7 +130,11 @@ def server_status(ctx: click.Context, as_json: bool) -> None:
         ("bolt", s["bolt"]),
         ("browser", s["browser"]),
         ("version", f"Neo4j {s['version']} Community, APOC {s['apoc']}"),
-        ("memory", f"heap {s['heap']}{' (auto)' if s['heap_setting'] == 'auto' else ''}, page cache {s['pagecache']}"),
+        (
+            "memory",
+            f"heap {s['heap']}{' (auto)' if s['heap_setting'] == 'auto' else ''}, "
+            f"page cache {s['pagecache']}{' (auto)' if s['pagecache_setting'] == 'auto' else ''}",
+        ),
         ("store", f"{s['store_bytes'] / 2**20:.1f} MiB in {s['home']}/data"),
         (
             "sizes",

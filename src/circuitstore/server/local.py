@@ -38,8 +38,11 @@ import platformdirs
 from circuitstore.errors import CircuitstoreError
 from circuitstore.server import browser, jars
 
-# heap "auto": an eighth of the machine's memory, 1g to 8g (see machine_heap).
-DEFAULTS = {"bolt_port": 7687, "http_port": 7474, "heap": "auto", "pagecache": "512m"}
+# heap "auto": an eighth of the machine's memory, 1g to 8g (see machine_heap); pagecache "auto":
+# sized from the store at each start (see auto_pagecache).
+DEFAULTS = {"bolt_port": 7687, "http_port": 7474, "heap": "auto", "pagecache": "auto"}
+# The page cache "auto" gives at least (room for a few million edges before the next start).
+MIN_PAGECACHE = 512 * 2**20
 START_TIMEOUT = 180.0
 STOP_TIMEOUT = 120.0
 # The Bolt handshake: magic preamble, then four version proposals (5.0-5.8, 4.4).
@@ -50,16 +53,34 @@ class NeedsRestart(CircuitstoreError):
     """The server runs with other settings than those asked for; they take effect on a restart."""
 
 
-def machine_heap() -> str:
-    """The heap `auto` means: an eighth of the memory this machine (or its cgroup) has, in whole
-    GiB, at least 1g and at most 8g. Neo4j holds a whole transaction in 70% of the heap, so this
-    decides the largest graph that stores in one: 3g (24 GiB here) holds some 1,100,000 edges."""
+def machine_memory() -> int:
+    """Bytes of memory this machine (or its cgroup) has."""
     memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     try:
         memory = min(memory, int(Path("/sys/fs/cgroup/memory.max").read_text()))
     except (OSError, ValueError):  # no cgroup v2 limit ("max", or no such file)
         pass
-    return f"{min(8, max(1, round(memory / 8 / 2**30)))}g"
+    return memory
+
+
+def machine_heap() -> str:
+    """The heap `auto` means: an eighth of the machine's memory, in whole GiB, at least 1g and
+    at most 8g. Neo4j holds a whole transaction in 70% of the heap, so this decides the largest
+    graph that stores in one: 3g (24 GiB here) holds some 1,100,000 edges."""
+    return f"{min(8, max(1, round(machine_memory() / 8 / 2**30)))}g"
+
+
+def auto_pagecache(database_bytes: int, heap: str) -> str:
+    """The page cache `auto` means: what holds the store whole (1.2 times its files, as
+    `pagecache_wanted`), at least 512m, and at most half of the memory the heap leaves, so the
+    machine keeps room for the compute beside the server. Queries that touch cold graphs read the
+    disk otherwise: a 1,000-graph store outgrew a fixed 512m."""
+    room = (machine_memory() - _bytes(heap)) // 2
+    return f"{max(1, min(math.ceil(max(MIN_PAGECACHE, 1.2 * database_bytes) / 2**20), room // 2**20))}m"
+
+
+def _bytes(size: str) -> int:
+    return int(size[:-1]) * 2 ** {"k": 10, "m": 20, "g": 30}[size[-1].lower()]
 
 
 def default_home() -> Path:
@@ -79,6 +100,10 @@ class Settings:
     def jvm_heap(self) -> str:
         """The heap the JVM gets (`auto` worked out for this machine)."""
         return machine_heap() if self.heap == "auto" else self.heap
+
+    def server_pagecache(self, database_bytes: int) -> str:
+        """The page cache the server gets from a start on a store of `database_bytes`."""
+        return auto_pagecache(database_bytes, self.jvm_heap) if self.pagecache == "auto" else self.pagecache
 
 
 class LocalServer:
@@ -160,9 +185,19 @@ class LocalServer:
             "apoc": jars.version("apoc"),
             "heap": s.jvm_heap,
             "heap_setting": s.heap,
-            "pagecache": s.pagecache,
+            "pagecache": self._configured_pagecache() or s.server_pagecache(self.sizes()["database_bytes"]),
+            "pagecache_setting": s.pagecache,
             **self.sizes(),
         }
+
+    def _configured_pagecache(self) -> str | None:
+        """The page cache the last start gave the server (auto is worked out at each start)."""
+        try:
+            conf = (self.home / "conf" / "neo4j.conf").read_text()
+        except FileNotFoundError:
+            return None
+        found = re.search(r"^server\.memory\.pagecache\.size=(\S+)$", conf, re.M)
+        return found[1] if found else None
 
     def sizes(self) -> dict:
         """Bytes on disk: all of data/ (`store_bytes`), the databases' store files and indexes
@@ -207,9 +242,9 @@ class LocalServer:
         wanted = replace(current, **{k: v for k, v in overrides.items() if v is not None})
         for name in ("heap", "pagecache"):
             value = str(getattr(wanted, name))
-            if not (re.fullmatch(r"[1-9][0-9]*[kmg]", value, re.I) or (name == "heap" and value == "auto")):
-                sizes = "auto (the default), or a size like 3g" if name == "heap" else "a size like 512m or 2g"
-                raise CircuitstoreError(f"--{name} expects {sizes}, got {value!r}")
+            if not (re.fullmatch(r"[1-9][0-9]*[kmg]", value, re.I) or value == "auto"):
+                example = "3g" if name == "heap" else "2g"
+                raise CircuitstoreError(f"--{name} expects auto (the default) or a size like {example}, got {value!r}")
         if self.pid() is not None:
             if restart:
                 self.stop()
@@ -241,7 +276,7 @@ class LocalServer:
                 home=self.home,
                 plugins=found.plugins,
                 post_connect_cmd=browser.post_connect_cmd(f"http://127.0.0.1:{wanted.http_port}"),
-                **asdict(wanted),
+                **{**asdict(wanted), "pagecache": wanted.server_pagecache(self.sizes()["database_bytes"])},
             ),
         )
         for name in ("apoc.conf", "server-logs.xml"):
