@@ -32,7 +32,6 @@ from circuitstore.compute.models import loaded_from
 from circuitstore.compute.replacement import Replacement
 from circuitstore.compute.targets import logit_targets, token_text
 from circuitstore.compute.transcoder_set import TranscoderSet
-from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 from circuitstore.pruning import prune
 from circuitstore.settings import MODEL_SPEC, TRANSCODERS_SPEC, AttributionSettings
@@ -251,27 +250,7 @@ class _Attribution:
             Node(identity.error_id(layer, p), "error", p, layer=layer) for layer in range(L) for p in range(n_pos)
         ]
         nodes += token_nodes(ids, texts)
-        logits = self.logits
-        nodes += [
-            Node(
-                identity.logit_id(L, index, n_pos - 1),
-                "logit",
-                n_pos - 1,
-                layer=L + 1,
-                token_id=token,
-                text=label,
-                probability=weight,
-                label=logit_clerp(label, weight),  # as circuit-tracer labels it
-                is_target=j == 0,
-                # A difference or a vector has no token: its file number is its index, as
-                # circuit-tracer writes it.
-                file_feature=None if token is not None else index,
-                js_id=None if token is not None else f"L_{index}-{n_pos - 1}",
-            )
-            for j, (index, token, label, weight) in enumerate(
-                zip(logits.vocab_indices, logits.token_ids, logits.texts, logits.weights)
-            )
-        ]
+        nodes += self.logits.nodes(L, n_pos)
         # Unvisited latents leave the graph, and with them their edges.
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
         remap[np.flatnonzero(visited)] = np.arange(int(visited.sum()))

@@ -45,9 +45,8 @@ from transformer_lens import HookedTransformer
 from circuitstore import identity
 from circuitstore.compute.attribution import Prompt, token_nodes, tokenize
 from circuitstore.compute.errors import ComputeError
-from circuitstore.compute.targets import token_text
+from circuitstore.compute.targets import logit_nodes, token_text
 from circuitstore.compute.transcoders import saved_saes
-from circuitstore.formats.node_records import logit_clerp
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
 
 KIND = "latent-gradients"
@@ -233,7 +232,15 @@ def gradient_graph(
         Node(identity.latent_id(layer, f, p), "latent", p, layer=layer, feature_index=f, activation=a)
         for layer, p, f, a in g.latents
     ]
-    logits = _logit_nodes(model, g.logits, len(g.tokens))
+    tokens_out = [t for t, _ in g.logits]
+    logits = logit_nodes(
+        model.cfg.n_layers,
+        len(g.tokens),
+        tokens_out,
+        tokens_out,
+        [token_text(model, t) for t in tokens_out],
+        [p for _, p in g.logits],
+    )
     nodes = {"token": tokens, "latent": latents, "logit": logits}
     kinds = {
         "token-latent": ("token", "latent"),
@@ -256,23 +263,3 @@ def gradient_graph(
         kind=KIND,
     )
     return AttributionGraph.from_edge_ids(meta, tokens + latents + logits, edges)
-
-
-def _logit_nodes(model: HookedTransformer, logits: Sequence[tuple[int, float]], n_pos: int) -> list[Node]:
-    """Logit nodes at the last position for (token id, probability) pairs, most likely first (the
-    first is the target), labelled as circuit-tracer labels them."""
-    n_layers = model.cfg.n_layers
-    return [
-        Node(
-            identity.logit_id(n_layers, t, n_pos - 1),
-            "logit",
-            n_pos - 1,
-            layer=n_layers + 1,
-            token_id=t,
-            text=token_text(model, t),
-            probability=prob,
-            label=logit_clerp(token_text(model, t), prob),
-            is_target=j == 0,
-        )
-        for j, (t, prob) in enumerate(logits)
-    ]

@@ -11,12 +11,16 @@ d_vocab + their place among the targets, as circuit-tracer numbers them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
 from transformer_lens import HookedTransformer
 
+from circuitstore import identity
 from circuitstore.compute.errors import ComputeError
+from circuitstore.formats.node_records import logit_clerp
+from circuitstore.graph import Node
 from circuitstore.settings import MIN_DIFF_WEIGHT, AttributionSettings, Target
 
 
@@ -29,6 +33,39 @@ class LogitTargets:
     texts: list[str]  # the token's text, or the target's label
     weights: list[float]  # probability (tokens), else the target's weight
     reads: torch.Tensor  # [n, d_model]
+
+    def nodes(self, n_layers: int, n_pos: int) -> list[Node]:
+        return logit_nodes(n_layers, n_pos, self.vocab_indices, self.token_ids, self.texts, self.weights)
+
+
+def logit_nodes(
+    n_layers: int,
+    n_pos: int,
+    vocab_indices: Sequence[int],
+    token_ids: Sequence[int | None],
+    texts: Sequence[str],
+    weights: Sequence[float],
+) -> list[Node]:
+    """Logit nodes at the last position, in the order given (the first is the target), labelled
+    as circuit-tracer labels them; one per (vocab index, token id, text, weight)."""
+    return [
+        Node(
+            identity.logit_id(n_layers, index, n_pos - 1),
+            "logit",
+            n_pos - 1,
+            layer=n_layers + 1,
+            token_id=token,
+            text=text,
+            probability=weight,
+            label=logit_clerp(text, weight),
+            is_target=j == 0,
+            # A difference or a vector has no token: its file number is its index, as
+            # circuit-tracer writes it.
+            file_feature=None if token is not None else index,
+            js_id=None if token is not None else f"L_{index}-{n_pos - 1}",
+        )
+        for j, (index, token, text, weight) in enumerate(zip(vocab_indices, token_ids, texts, weights))
+    ]
 
 
 def token_text(model: HookedTransformer, token: int) -> str:
