@@ -7,7 +7,7 @@ for) for each node they place. The shipped .cypher files keep the unrolled text 
 into Neo4j Browser as they are); each is written from templates/<name>.cypher, where a line
 `{{repeat STEP N key=value ...}}` stands for N copies of templates/steps/STEP.cypher, in which
 `{{step}}` is the copy's number (1 to N) and `{{key}}` the value given, and
-`{{include STEP key=value ...}}` for one copy. templates/draw/ gives the drawable variants
+`{{include STEP key=value ...}}` for one copy (a step may include another). templates/draw/ gives the drawable variants
 (queries/draw/), which share their query's steps. The output is committed, and a test checks
 that it is what the templates give. After editing a template:
 
@@ -40,8 +40,14 @@ def generated() -> list[str]:
 
 def render(name: str) -> str:
     """The text of query `name` as its template gives it."""
+    return _expand((TEMPLATES / f"{name}.cypher").read_text(encoding="utf-8"), f"templates/{name}.cypher")
+
+
+def _expand(text: str, where: str) -> str:
+    """`text` with its repeat and include lines replaced by their steps, themselves expanded
+    (a step may include another)."""
     out = []
-    for line in (TEMPLATES / f"{name}.cypher").read_text(encoding="utf-8").splitlines(keepends=True):
+    for line in text.splitlines(keepends=True):
         repeat = _REPEAT.fullmatch(line.rstrip("\n"))
         if repeat is None:
             out.append(line)
@@ -52,9 +58,10 @@ def render(name: str) -> str:
         for n in range(1, int(repeat["count"] or 1) + 1):
             values = {"step": str(n), **fields}
             try:
-                out.append(_FIELD.sub(lambda m, values=values: values[m[1]], step))
+                copy = _FIELD.sub(lambda m, values=values: values[m[1]], step)
             except KeyError as exc:
-                raise CircuitstoreError(f"templates/{name}.cypher: step {step_name} needs {exc}") from None
+                raise CircuitstoreError(f"{where}: step {step_name} needs {exc}") from None
+            out.append(_expand(copy, f"templates/steps/{step_name}.cypher"))
     return "".join(out)
 
 

@@ -19,8 +19,13 @@
 // @param families string = null: group by the feature families this method built (hand-made, edge-profile, evidence)
 // @check graph
 // @example :param graph => "capital-state-dallas"; :param influence => 0.5; :param methods => null; :param families => null
+// The graph's edges between groups: a and b the group (or the ungrouped node) at each end,
+// grouped_a and grouped_b whether it is a group, w and n the edges' summed weight and count.
+// Ungrouped nodes are kept when they are tokens or logits or their stored influence is at most
+// $influence. Each node's group is looked up once, not once per edge: the sources' first, then
+// the edges summed per (source group, target), then each target's.
 // node_id IS NOT NULL is always true: it makes the lookup a seek on the (graph_id, node_id) key.
-MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
+MATCH (u:Node {graph_id: $graph})
 WHERE u.node_id IS NOT NULL
 // the group u stands for: its first supernode of $methods (hand-made before suggested,
 // then by name), or with $families its Feature's family built by that method (null: none)
@@ -34,6 +39,11 @@ CALL (u) {
   WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gu
 }
+WITH u, coalesce(gu, u) AS a, gu IS NOT NULL AS grouped_a
+WHERE grouped_a OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true)
+MATCH (u)-[r:ATTRIBUTION]->(v)
+WITH a, grouped_a, v, sum(r.weight) AS w, count(r) AS n
+WITH v, collect({a: a, grouped_a: grouped_a, w: w, n: n}) AS ins
 // the group v stands for: its first supernode of $methods (hand-made before suggested,
 // then by name), or with $families its Feature's family built by that method (null: none)
 CALL (v) {
@@ -46,10 +56,11 @@ CALL (v) {
   WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gv
 }
-WITH r, coalesce(gu.name, u.name) AS source, gu IS NOT NULL AS source_grouped,
-     coalesce(gv.name, v.name) AS target, gv IS NOT NULL AS target_grouped
+WITH v, ins, coalesce(gv, v) AS b, gv IS NOT NULL AS grouped_b
+WHERE grouped_b OR v:Token OR v:Logit OR coalesce(v.influence <= $influence, true)
+UNWIND ins AS i
+WITH i.a AS a, i.grouped_a AS grouped_a, b, grouped_b, i.w AS w, i.n AS n
+WITH a.name AS source, grouped_a AS source_grouped, b.name AS target, grouped_b AS target_grouped, w, n
 WHERE source <> target
-  AND (source_grouped OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true))
-  AND (target_grouped OR v:Token OR v:Logit OR coalesce(v.influence <= $influence, true))
-RETURN source, source_grouped, target, target_grouped, sum(r.weight) AS weight, count(r) AS edges
+RETURN source, source_grouped, target, target_grouped, sum(w) AS weight, sum(n) AS edges
 ORDER BY abs(weight) DESC, source, target

@@ -3,7 +3,13 @@
 // per pair with the summed weight, thicker when stronger, for Neo4j Browser's graph view.
 //
 // Generated from templates/draw/supernode-graph.cypher: edit that, then run `python -m circuitstore.queries.generate`.
-MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
+// The graph's edges between groups: a and b the group (or the ungrouped node) at each end,
+// grouped_a and grouped_b whether it is a group, w and n the edges' summed weight and count.
+// Ungrouped nodes are kept when they are tokens or logits or their stored influence is at most
+// $influence. Each node's group is looked up once, not once per edge: the sources' first, then
+// the edges summed per (source group, target), then each target's.
+// node_id IS NOT NULL is always true: it makes the lookup a seek on the (graph_id, node_id) key.
+MATCH (u:Node {graph_id: $graph})
 WHERE u.node_id IS NOT NULL
 // the group u stands for: its first supernode of $methods (hand-made before suggested,
 // then by name), or with $families its Feature's family built by that method (null: none)
@@ -17,6 +23,11 @@ CALL (u) {
   WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gu
 }
+WITH u, coalesce(gu, u) AS a, gu IS NOT NULL AS grouped_a
+WHERE grouped_a OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true)
+MATCH (u)-[r:ATTRIBUTION]->(v)
+WITH a, grouped_a, v, sum(r.weight) AS w, count(r) AS n
+WITH v, collect({a: a, grouped_a: grouped_a, w: w, n: n}) AS ins
 // the group v stands for: its first supernode of $methods (hand-made before suggested,
 // then by name), or with $families its Feature's family built by that method (null: none)
 CALL (v) {
@@ -29,11 +40,12 @@ CALL (v) {
   WITH supernode, head(collect(x)) AS family
   RETURN coalesce(supernode, family) AS gv
 }
-WITH r, coalesce(gu, u) AS a, coalesce(gv, v) AS b
-WHERE a <> b
-  AND (gu IS NOT NULL OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true))
-  AND (gv IS NOT NULL OR v:Token OR v:Logit OR coalesce(v.influence <= $influence, true))
-WITH a, b, sum(r.weight) AS w
+WITH v, ins, coalesce(gv, v) AS b, gv IS NOT NULL AS grouped_b
+WHERE grouped_b OR v:Token OR v:Logit OR coalesce(v.influence <= $influence, true)
+UNWIND ins AS i
+WITH i.a AS a, i.grouped_a AS grouped_a, b, grouped_b, i.w AS w, i.n AS n
+WITH a, b, w WHERE a <> b
+WITH a, b, sum(w) AS w
 WITH collect({a: a, b: b, w: w}) AS edges
 // One virtual relationship (APOC) per answer edge, typed by sign and by |weight| against the
 // answer's largest, in quarters (EXCITES_1..4, INHIBITS_1..4): Browser's style sheet has no

@@ -19,15 +19,8 @@
 // @param families string = null: group by the feature families this method built (hand-made, edge-profile, evidence)
 // @check graph
 // @example :param graph => "capital-state-dallas"; :param influence => 0.5; :param methods => null; :param families => null
-// node_id IS NOT NULL is always true: it makes the lookup a seek on the (graph_id, node_id) key.
-MATCH (u:Node {graph_id: $graph})-[r:ATTRIBUTION]->(v)
-WHERE u.node_id IS NOT NULL
-{{include group node=u group=gu}}
-{{include group node=v group=gv}}
-WITH r, coalesce(gu.name, u.name) AS source, gu IS NOT NULL AS source_grouped,
-     coalesce(gv.name, v.name) AS target, gv IS NOT NULL AS target_grouped
+{{include group-edges}}
+WITH a.name AS source, grouped_a AS source_grouped, b.name AS target, grouped_b AS target_grouped, w, n
 WHERE source <> target
-  AND (source_grouped OR u:Token OR u:Logit OR coalesce(u.influence <= $influence, true))
-  AND (target_grouped OR v:Token OR v:Logit OR coalesce(v.influence <= $influence, true))
-RETURN source, source_grouped, target, target_grouped, sum(r.weight) AS weight, count(r) AS edges
+RETURN source, source_grouped, target, target_grouped, sum(w) AS weight, sum(n) AS edges
 ORDER BY abs(weight) DESC, source, target
