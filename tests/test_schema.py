@@ -382,7 +382,7 @@ def _by_key(rows):
 
 _STRIP = (
     "MATCH (n:Node) REMOVE n.logit_influence, n.logit_index, n.paths_strength, n.paths_length, n.paths_weight, "
-    "n.paths_nodes, n.paths_node_start, n.paths_features, n.paths_feature_start "
+    "n.paths_nodes, n.paths_node_start, n.paths_feature_layer, n.paths_feature_index, n.paths_feature_start "
     "WITH count(*) AS _ MATCH (g:Graph) REMOVE g.stored_paths"
 )
 
@@ -420,3 +420,35 @@ def test_009_derives_the_facts_of_graphs_stored_before_it(store):
     with pytest.raises(CircuitstoreError, match=r"paths must be at most 2: 1 graph\(s\) keep only that many"):
         run_query(store, "recurrence", target="Austin", paths=3)
     assert run_query(store, "recurrence", target="Austin", paths=2)
+
+
+def test_010_turns_the_stored_paths_feature_ids_into_numbers(store):
+    from circuitstore.derived import strongest_paths
+    from circuitstore.identity import feature_id
+    from circuitstore.queries import run_query
+
+    g = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    store_graph(store, g)
+    fresh = _by_key(_rows(store, _DERIVED))
+    answer = run_query(store, "recurrence", target=" Austin")
+    # What ingest and migration 9 wrote before 10: each path's latents as Feature ids.
+    for t, paths in strongest_paths(g, STORED_PATHS).items():
+        ids = [
+            feature_id(g.meta.transcoder_set, g.nodes[i].layer, g.nodes[i].feature_index)
+            for p in paths
+            for i in p.nodes
+            if g.nodes[i].kind == "latent"
+        ]
+        store.execute_query(
+            "MATCH (t:Logit {graph_id: $g, node_id: $t}) SET t.paths_features = $ids "
+            "REMOVE t.paths_feature_layer, t.paths_feature_index",
+            g=g.meta.id,
+            t=g.nodes[t].id,
+            ids=ids,
+        )
+    assert value(store, "MATCH (t:Logit) WHERE t.paths_feature_layer IS NOT NULL RETURN count(t)") == 0
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 9")
+    assert schema.migrate(store) == schema.latest()
+    assert _by_key(_rows(store, _DERIVED)) == fresh
+    assert value(store, "MATCH (t:Logit) WHERE t.paths_features IS NOT NULL RETURN count(t)") == 0
+    assert run_query(store, "recurrence", target=" Austin") == answer

@@ -26,10 +26,15 @@
 MATCH (t:Logit {text: $target})
 MATCH (g:Graph {id: t.graph_id})
 WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model)
-WITH t, [i IN range(0, size(t.paths_length) - 1) WHERE t.paths_length[i] <= $max_length][..$paths] AS chosen
+// Each list is read once per logit; a path's latents are counted by (layer, index), and the
+// Feature id built once per Feature and graph.
+WITH g, t, t.paths_length AS lengths, t.paths_feature_start AS starts, t.paths_feature_layer AS layers,
+     t.paths_feature_index AS indices
+WITH g, t, starts, layers, indices, [i IN range(0, size(lengths) - 1) WHERE lengths[i] <= $max_length][..$paths] AS chosen
 UNWIND chosen AS i
-UNWIND t.paths_features[t.paths_feature_start[i]..t.paths_feature_start[i + 1]] AS feature
-WITH feature, t.graph_id AS graph, count(*) AS on_paths
+UNWIND range(starts[i], starts[i + 1] - 1) AS j
+WITH g.transcoder_set AS set, layers[j] AS layer, indices[j] AS index, t.graph_id AS graph, count(*) AS on_paths
+WITH set + "/" + layer + "/" + index AS feature, graph, on_paths
 OPTIONAL MATCH (:Feature {id: feature})<-[:INCLUDES]-(x:FeatureFamily {method: $families})
 WITH coalesce(x.id, feature) AS feature, graph, sum(on_paths) AS on_paths
 ORDER BY graph

@@ -211,8 +211,9 @@ def derived_properties(graph: AttributionGraph, stored_paths: int) -> dict[int, 
     order. Logits: `logit_index` and the stored paths, strongest first, as parallel lists:
     `paths_strength`, `paths_length`, `paths_weight` (weight product), `paths_nodes` (each path's
     node ids, token to logit; path i's from `paths_node_start[i]` to `paths_node_start[i + 1]`)
-    and `paths_features` (the Feature ids of each path's latents, likewise by
-    `paths_feature_start`)."""
+    and `paths_feature_layer` and `paths_feature_index` (the layer and index of each path's
+    latents, whose Feature is `<graph's transcoder set>/<layer>/<index>`, likewise by
+    `paths_feature_start`: numbers, which the store reads several times faster than ids)."""
     columns = logits(graph)
     out: dict[int, dict[str, Any]] = {}
     if not columns:
@@ -221,7 +222,6 @@ def derived_properties(graph: AttributionGraph, stored_paths: int) -> dict[int, 
     for i, node in enumerate(graph.nodes):
         if node.kind == "latent":
             out[i] = {"logit_influence": influence[i].tolist()}
-    ts = graph.meta.transcoder_set
     for j, (t, paths) in enumerate(strongest_paths(graph, stored_paths).items()):
         latents = [[graph.nodes[i] for i in p.nodes if graph.nodes[i].kind == "latent"] for p in paths]
         node_start = np.cumsum([0, *(len(p.nodes) for p in paths)])
@@ -233,7 +233,8 @@ def derived_properties(graph: AttributionGraph, stored_paths: int) -> dict[int, 
             "paths_weight": [p.weight_product for p in paths],
             "paths_nodes": [graph.nodes[i].id for p in paths for i in p.nodes],
             "paths_node_start": node_start.tolist(),
-            "paths_features": [feature_id(ts, n.layer, n.feature_index) for ls in latents for n in ls],
+            "paths_feature_layer": [n.layer for ls in latents for n in ls],
+            "paths_feature_index": [n.feature_index for ls in latents for n in ls],
             "paths_feature_start": feature_start.tolist(),
         }
     return out
