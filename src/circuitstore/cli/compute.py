@@ -98,6 +98,12 @@ def _setting(name: str, type: Any, help: str) -> Any:
     "labelled by the file's name; repeatable. Targets come in this order: --target, --logit-diff, "
     "--target-vector; the first is the graph's target logit.",
 )
+@click.option(
+    "--prompts-per-batch",
+    type=click.IntRange(min=1),
+    help="At most this many prompts of one length share forward and backward passes (1: one prompt at a "
+    "time; the graphs are the same). [default: as many as the batch size and 2 GiB of edges in flight allow]",
+)
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
 @click.option(
     "--shard",
@@ -119,6 +125,7 @@ def ingest_cmd(
     logit_diff: tuple[tuple[str, str], ...],
     target_vector: tuple[str, ...],
     shard: str | None,
+    prompts_per_batch: int | None,
     **settings: Any,
 ) -> None:
     """Compute, prune and store the attribution graph of each PROMPT.
@@ -131,7 +138,8 @@ def ingest_cmd(
     is skipped, so an interrupted batch resumes. A prompt that cannot be attributed is reported
     and the rest go on; the exit status is then 1. With --shard I/N, N runs given the same
     prompts (one per GPU or machine, at the same time or not) compute each prompt once between
-    them."""
+    them. Prompts of one length are computed several at a time, sharing forward and backward
+    passes (--prompts-per-batch), each graph the same as alone."""
     # Everything that can be checked without the model first: loading torch and the model takes
     # seconds, and a usage error should not wait for them.
     texts = list(prompts)
@@ -153,17 +161,30 @@ def ingest_cmd(
     lm = load_model(model or DEFAULT_MODEL, device=device, dtype=dtype)
     tcs = load_transcoders(transcoders or default_transcoders(model), lm, device=device, dtype=dtype)
     with items_bar("ingest", len(texts)) as bar:
+        finished_count = 0
 
-        def advance(i: int, done: int, total: int) -> None:
-            bar.at(i, done, total, f"prompt {i + 1}/{len(texts)}: {done}/{total} targets")
+        def advance(group: list[int], done: int, total: int) -> None:
+            which = ", ".join(str(i + 1) for i in group[:4]) + (", ..." if len(group) > 4 else "")
+            label = f"prompt{'s' if len(group) > 1 else ''} {which} of {len(texts)}"
+            bar.at(finished_count, done, total, f"{label}: {done}/{total} targets", items=len(group))
 
         def finished(i: int, outcome: Outcome) -> None:
+            nonlocal finished_count
             if outcome.status == "failed":
                 say(f"\nerror: prompt {i + 1}/{len(texts)} ({outcome.prompt[:40]!r}): {outcome.error}", err=True)
-            bar.finished(i)
+            finished_count += 1
+            bar.finished(finished_count - 1)
 
         outcomes = ingest_prompts(
-            driver, lm, tcs, texts, config, out_dir=Path(out) if out else None, progress=advance, on_done=finished
+            driver,
+            lm,
+            tcs,
+            texts,
+            config,
+            out_dir=Path(out) if out else None,
+            prompts_per_batch=prompts_per_batch,
+            progress=advance,
+            on_done=finished,
         )
     for outcome in outcomes:
         if outcome.status != "failed":

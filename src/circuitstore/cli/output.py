@@ -41,10 +41,10 @@ class ItemsBar:
     def __init__(self, bar: Any) -> None:
         self.bar, self.text = bar, ""
 
-    def at(self, i: int, done: int, total: int, text: str) -> None:
-        """Item `i` has done `done` of `total`."""
+    def at(self, i: int, done: int, total: int, text: str, items: int = 1) -> None:
+        """Item `i` (and the `items` - 1 after it, done together) has done `done` of `total`."""
         self.text = printable(text)
-        self.bar.update(i * self.STEPS + self.STEPS * done // max(total, 1) - self.bar.pos)
+        self.bar.update(i * self.STEPS + items * self.STEPS * done // max(total, 1) - self.bar.pos)
 
     def finished(self, i: int) -> None:
         self.bar.update((i + 1) * self.STEPS - self.bar.pos)

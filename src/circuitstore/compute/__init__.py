@@ -7,7 +7,8 @@ torch-free modules of their own, and what of them this API always offered is re-
     transcoders = load_transcoders("gemma-scope-2-270m-pt-transcoders-all", model)
     graph = compute_graph(model, transcoders, "The capital of Texas is", AttributionSettings())
 
-`attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both. With the
+`attribute` gives the unpruned graph and `prune` prunes it; `compute_graph` does both, and
+`compute_graphs` does it for many prompts, those of one length sharing passes. With the
 default AttributionSettings the graph is circuit-tracer's (v0.5.0) for the same model,
 transcoders and prompt: nodes, edges, pruning, influence and scores (tests/test_circuit_tracer.py),
 for per-layer SAELens transcoders, cross-layer transcoders and Top-K transcoders (circuit-tracer's
@@ -18,7 +19,7 @@ layouts, compute/ct_layouts.py) alike, and for chosen targets (`AttributionSetti
 (circuitstore.compute.planted), whose circuit is known by construction.
 """
 
-from circuitstore.compute.attribution import attribute, compute_graph, graph_id, tokenize
+from circuitstore.compute.attribution import attribute, compute_graph, compute_graphs, graph_id, tokenize
 from circuitstore.compute.errors import ComputeError, PromptError
 from circuitstore.compute.models import load_model, save_model
 from circuitstore.compute.replacement import Replacement
@@ -39,6 +40,7 @@ __all__ = [
     "TranscoderSet",
     "attribute",
     "compute_graph",
+    "compute_graphs",
     "cumulative_influence",
     "graph_id",
     "graph_scores",

@@ -5,8 +5,9 @@ Targets are read along reading vectors: a logit along its vector at the last pos
 (targets.py: a likely token's demeaned unembedding column, or a chosen token, logit difference
 or direction), a latent along its encoder row at its position (its pre-activation). Each
 batch of targets is pushed back through the frozen model at once, one target per copy of the
-prompt; the gradient where a source writes, dotted with what it writes, is the edge weight (a
-cross-layer latent writes at several layers: its edge is the sum over them).
+prompt (`compute_graphs`: of one of several prompts of one length); the gradient where a
+source writes, dotted with what it writes, is the edge weight (a cross-layer latent writes at
+several layers: its edge is the sum over them).
 Logits come first, then latents in order of their estimated influence on the logits (from the
 edges computed so far, re-estimated every `update_interval` batches), up to
 `max_feature_nodes`. Each batch's edges are kept as sparse rows (edge_rows.py). With the
@@ -16,8 +17,11 @@ latents a cap selects).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from itertools import islice
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,7 +33,7 @@ from circuitstore.compute.edge_rows import EdgeRows
 from circuitstore.compute.errors import PromptError
 from circuitstore.compute.grouped import PositionGroups
 from circuitstore.compute.models import loaded_from
-from circuitstore.compute.replacement import Replacement
+from circuitstore.compute.replacement import Frozen, Replacement
 from circuitstore.compute.targets import logit_targets, token_text
 from circuitstore.compute.transcoder_set import TranscoderSet
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
@@ -38,6 +42,12 @@ from circuitstore.settings import MODEL_SPEC, TRANSCODERS_SPEC, AttributionSetti
 
 Prompt = str | Sequence[int] | torch.Tensor
 Progress = Callable[[int, int], None]
+GroupProgress = Callable[[list[int], int, int], None]
+
+# compute_graphs: how many prompts ahead it looks for prompts of the same length, and the bytes
+# the prompts computed together may hold.
+WINDOW = 64
+BATCH_MEMORY = 2 * 2**30
 
 
 def tokenize(model: HookedTransformer, prompt: Prompt) -> tuple[str, list[int]]:
@@ -117,17 +127,152 @@ def attribute(
     progress: Progress | None = None,
 ) -> AttributionGraph:
     """The unpruned attribution graph; `progress(done, total)` is called after each batch of targets."""
-    text, ids = tokenize(model, prompt)
+    run = _run(model, transcoders, *tokenize(model, prompt), settings)
+    _attribute_together([run], settings.batch_size, progress)
+    return run.graph()
+
+
+def compute_graphs(
+    model: HookedTransformer,
+    transcoders: TranscoderSet,
+    prompts: Iterable[Prompt],
+    settings: AttributionSettings = AttributionSettings(),
+    *,
+    prompts_per_batch: int | None = None,
+    memory: int = BATCH_MEMORY,
+    progress: GroupProgress | None = None,
+) -> Iterator[AttributionGraph]:
+    """`compute_graph` of each prompt, yielded in the prompts' order, several prompts at a time.
+
+    Prompts of the same length (among the next WINDOW) share the frozen forward pass and the
+    backward batches: a batch's `settings.batch_size` targets come from several prompts, each on
+    its own copies, in proportion to its targets, and each prompt keeps its own schedule (stages,
+    rankings, chunks of edge rows). So each graph is the one `compute_graph` gives it: the same
+    nodes and values (each prompt's sources come from its own forward pass), the same edges,
+    their weights to rounding (other shapes of the same products). Prompts of different
+    lengths are not padded to share: a copy costs about in proportion to its length, more
+    than sharing saves (bench/attribution.py, the batched rows).
+    `prompts_per_batch` caps how many prompts share (1: one at a time, as `compute_graph`); the
+    sources and edge rows of the prompts in flight are kept within `memory` bytes, by a bound on
+    their edges (a weight and a source index for every source of every target).
+    `progress(prompts, done, total)` is called after each batch: the prompts (indices) computed
+    together have done `done` of their `total` targets. A prompt that cannot be tokenised raises
+    its PromptError before the prompts of its window are computed.
+    """
+    most = settings.batch_size if prompts_per_batch is None else max(1, min(prompts_per_batch, settings.batch_size))
+    numbered = enumerate(prompts)
+    while window := list(islice(numbered, WINDOW)):
+        tokenized = [(i, *tokenize(model, prompt)) for i, prompt in window]
+        done: dict[int, AttributionGraph] = {}
+        for group in _same_length(tokenized, most):
+            while group:
+                runs = _in_memory(model, transcoders, group, settings, memory)
+                indices = [i for i, _, _ in group[: len(runs)]]
+                group = group[len(runs) :]
+                _attribute_together(
+                    runs,
+                    settings.batch_size,
+                    None if progress is None else lambda d, t, indices=indices: progress(indices, d, t),
+                )
+                for i in indices:
+                    done[i] = prune(runs.pop(0).graph(), settings.node_threshold, settings.edge_threshold)
+                while window and window[0][0] in done:
+                    yield done.pop(window.pop(0)[0])
+
+
+def _same_length(tokenized: list[tuple[int, str, list[int]]], most: int) -> list[list[tuple[int, str, list[int]]]]:
+    """Groups of at most `most` prompts of one length, in the order of their first prompt."""
+    by_length: dict[int, list] = {}
+    for item in tokenized:
+        by_length.setdefault(len(item[2]), []).append(item)
+    groups = [same[k : k + most] for same in by_length.values() for k in range(0, len(same), most)]
+    return sorted(groups, key=lambda g: g[0][0])
+
+
+def _in_memory(model, transcoders, group, settings, memory: int) -> list[_Attribution]:
+    """Runs of the group's first prompts while their bounds together stay within `memory` (the
+    first prompt whatever its bound)."""
+    runs, used = [], 0
+    for _, text, ids in group:
+        run = _run(model, transcoders, text, ids, settings)
+        if runs and used + run.bound > memory:
+            break  # the next group starts with it (its sources are found again)
+        runs.append(run)
+        used += run.bound
+    return runs
+
+
+def _run(model, transcoders, text: str, ids: list[int], settings: AttributionSettings) -> _Attribution:
     rep = Replacement(model, transcoders, torch.tensor(ids, dtype=torch.long), settings)
-    return _Attribution(rep, settings, progress).graph(_graph_id(model, transcoders, text, ids, settings), text, ids)
+    return _Attribution(rep, settings, _graph_id(model, transcoders, text, ids, settings), text, ids)
+
+
+def _shares(rows: int, totals: list[int]) -> list[int]:
+    """`rows` copies split among prompts in proportion to their targets (at least one each, at
+    most a prompt's targets), so that they finish together."""
+    exact = [rows * t / sum(totals) for t in totals]
+    shares = [max(1, min(t, int(e))) for e, t in zip(exact, totals)]
+    by_remainder = sorted(range(len(totals)), key=lambda k: shares[k] - exact[k])
+    k = 0
+    while sum(shares) < rows:
+        p = by_remainder[k % len(totals)]
+        if shares[p] < totals[p]:
+            shares[p] += 1
+        k += 1
+    while sum(shares) > rows:  # the minimum of one pushed it over
+        shares[max(range(len(totals)), key=lambda p: shares[p])] -= 1
+    return shares
+
+
+def _attribute_together(runs: list[_Attribution], batch_size: int, progress: Progress | None) -> None:
+    """Push every run's targets back, `batch_size` per backward pass, each run on its own copies
+    of its prompt in one frozen model, until every run is done."""
+    totals = [run.total for run in runs]
+    copies = _shares(max(1, min(batch_size, sum(totals))), totals)
+    frozen = Frozen([run.rep for run in runs], copies)
+    starts = np.cumsum([0, *copies[:-1]]).tolist()
+    done, total = 0, sum(totals)
+    while not all(run.finished for run in runs):
+        taken = [run.take(k) for run, k in zip(runs, copies)]
+        final_grad, read_grads = None, {}
+        for run, start, targets in zip(runs, starts, taken):
+            final_grad = run.reading_vectors(frozen, start, targets, final_grad, read_grads)
+        if final_grad is not None:
+            final_grad = final_grad.to(frozen.final.dtype)
+        with torch.no_grad():
+            g_embed, g_mlp = frozen.backward(final_grad, read_grads)
+            for run, start, targets in zip(runs, starts, taken):
+                if targets:
+                    stop = start + len(targets)
+                    run.rows_in(run.edges(g_embed[start:stop], [g[start:stop] for g in g_mlp]))
+        done += sum(map(len, taken))
+        if progress is not None:
+            progress(done, total)
+
+
+@dataclass
+class _Chunk:
+    """Targets whose rows go into the edge rows together: one batch, when a prompt is alone."""
+
+    targets: np.ndarray
+    parts: list[sp.csr_matrix] = field(default_factory=list)
+    filled: int = 0
 
 
 class _Attribution:
-    """Node indices during computation: latents (all active, by layer, position, feature),
-    then errors (by layer, position), tokens, logits. Sources are everything before the logits."""
+    """One prompt's attribution. Node indices during computation: latents (all active, by layer,
+    position, feature), then errors (by layer, position), tokens, logits. Sources are everything
+    before the logits.
 
-    def __init__(self, rep: Replacement, settings: AttributionSettings, progress: Progress | None) -> None:
-        self.rep, self.settings, self.progress = rep, settings, progress
+    Targets are pushed back in stages: the logits, then latents in order of their estimated
+    influence, `update_interval` batches at a time, ranked again after each stage from the rows
+    found so far; a stage's targets go into the edge rows in chunks of `batch`. These are the
+    prompt's own, whichever backward passes (shared with other prompts) compute its targets.
+    """
+
+    def __init__(self, rep: Replacement, settings: AttributionSettings, graph_id: str, text: str, ids: list[int]):
+        self.rep, self.settings = rep, settings
+        self.graph_id, self.text, self.ids = graph_id, text, ids
         model, n_pos = rep.model, rep.n_pos
         self.n_layers = len(rep.layers)
         # Edges are summed in float64 for a float64 model, else in float32.
@@ -151,30 +296,54 @@ class _Attribution:
         self.levels = np.array(self.lat_layer + [self.n_layers] * (self.n_nodes - self.n_latents), dtype=np.int64)
         self.rows = EdgeRows(self.n_nodes, self.n_sources)
 
-    def graph(self, graph_id: str, text: str, ids: list[int]) -> AttributionGraph:
-        s = self.settings
-        budget = self.n_latents if s.max_feature_nodes is None else min(self.n_latents, s.max_feature_nodes)
-        logit_nodes = list(range(self.n_sources, self.n_nodes))
-        total = len(logit_nodes) + budget
-        batch = max(1, min(s.batch_size, total))
-        frozen = self.rep.frozen(batch)
-        done = 0
-        for start in range(0, len(logit_nodes), batch):
-            done += self._edges_into(frozen, logit_nodes[start : start + batch])
-            self._report(done, total)
-        visited = np.zeros(self.n_latents, dtype=bool)
-        while visited.sum() < budget:
-            queue = self._next_latents(visited, min(s.update_interval * batch, budget - int(visited.sum())), budget)
-            for start in range(0, len(queue), batch):
-                pick = queue[start : start + batch]
-                visited[pick] = True
-                done += self._edges_into(frozen, pick.tolist())
-                self._report(done, total)
-        return self._assemble(graph_id, text, ids, visited)
+        m = settings.max_feature_nodes
+        self.budget = self.n_latents if m is None else min(self.n_latents, m)
+        self.total = n_logits + self.budget
+        self.batch = max(1, min(settings.batch_size, self.total))
+        self.visited = np.zeros(self.n_latents, dtype=bool)
+        self._stage(np.arange(self.n_sources, self.n_nodes))
+        # What the prompt holds while in flight: its sources, and its edge rows at most (a
+        # weight and a source index per source and target).
+        edge_bytes = torch.finfo(self.dtype).bits // 8 + 4
+        held = [(s.encoders, s.constant, s.errors, *s.writes.values()) for s in rep.layers]
+        sources = rep.embeddings.nbytes + sum(t.nbytes for layer in held for t in layer)
+        self.bound = sources + self.total * self.n_sources * edge_bytes
 
-    def _report(self, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress(done, total)
+    def _stage(self, targets: np.ndarray) -> None:
+        self.queue = targets.tolist()  # not yet pushed back
+        self.chunks = deque(_Chunk(targets[k : k + self.batch]) for k in range(0, len(targets), self.batch))
+
+    @property
+    def finished(self) -> bool:
+        return not self.chunks
+
+    def take(self, count: int) -> list[int]:
+        """Up to `count` targets of the current stage to push back next."""
+        taken, self.queue = self.queue[:count], self.queue[count:]
+        return taken
+
+    def rows_in(self, rows: sp.csr_matrix) -> None:
+        """The rows of the targets last taken, in order; a finished stage starts the next."""
+        at = 0
+        while at < rows.shape[0]:
+            chunk = self.chunks[0]
+            need = len(chunk.targets) - chunk.filled
+            part = rows if at == 0 and rows.shape[0] <= need else rows[at : at + need]
+            chunk.parts.append(part)
+            chunk.filled += part.shape[0]
+            at += part.shape[0]
+            if chunk.filled == len(chunk.targets):
+                block = chunk.parts[0] if len(chunk.parts) == 1 else sp.vstack(chunk.parts, format="csr")
+                self.rows.add(chunk.targets, self.levels[chunk.targets], block)
+                self.chunks.popleft()
+        if not self.chunks and self.visited.sum() < self.budget:
+            left = self.budget - int(self.visited.sum())
+            queue = self._next_latents(self.visited, min(self.settings.update_interval * self.batch, left), self.budget)
+            self.visited[queue] = True
+            self._stage(queue)
+
+    def graph(self) -> AttributionGraph:
+        return self._assemble(self.graph_id, self.text, self.ids, self.visited)
 
     def _next_latents(self, visited: np.ndarray, count: int, budget: int) -> np.ndarray:
         """The `count` unvisited latents most influential on the logits, by the edges so far."""
@@ -186,51 +355,54 @@ class _Attribution:
         score = self.rows.influence(weights)[unvisited]
         return unvisited[np.argsort(-score, kind="stable")[:count]]
 
-    def _edges_into(self, frozen, targets: list[int]) -> int:
-        """Edges into `targets` (node indices) from every source, stored sparse."""
-        rep = self.rep
-        shape = frozen.embed_probe.shape
-        final_grad = None
-        read_grads: dict[int, torch.Tensor] = {}
-        for b, t in enumerate(targets):
+    def reading_vectors(
+        self,
+        frozen: Frozen,
+        start: int,
+        targets: list[int],
+        final_grad: torch.Tensor | None,
+        read_grads: dict[int, torch.Tensor],
+    ) -> torch.Tensor | None:
+        """Set each target's reading vector on its copy (from `start` on) in the gradients to push
+        back: a logit's on the final residual at the prompt's last position, a latent's on its
+        layer's read; returns `final_grad` (made when first needed)."""
+        rep, shape = self.rep, frozen.embed_probe.shape
+        for b, t in enumerate(targets, start):
             if t >= self.n_sources:
                 if final_grad is None:
                     final_grad = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
-                final_grad[b, -1] = self.logits.reads[t - self.n_sources]
+                final_grad[b, rep.n_pos - 1] = self.logits.reads[t - self.n_sources]
             else:
                 layer = self.lat_layer[t]
                 if layer not in read_grads:
                     read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
                 read_grads[layer][b, self.lat_pos[t]] = rep.layers[layer].encoders[t - self.lat_offset[layer]]
-        if final_grad is not None:
-            final_grad = final_grad.to(frozen.final.dtype)
-        with torch.no_grad():
-            g_embed, g_mlp = frozen.backward(final_grad, read_grads)
-            n, n_pos = len(targets), rep.n_pos
-            dt = self.dtype
-            block = torch.zeros(n, self.n_sources, dtype=dt, device=rep.tokens.device)
-            block[:, self.tok_offset :] = (g_embed[:n].to(dt) * rep.embeddings.to(dt)).sum(-1)
-            for out, src in enumerate(rep.layers):
-                g = g_mlp[out][:n].to(dt)
-                at = self.err_offset + out * n_pos
-                block[:, at : at + n_pos] = (g * src.errors.to(dt)).sum(-1)
-                # Every latent writing at this output: of this layer and, for a cross-layer
-                # transcoder, of earlier ones.
-                for layer in range(out + 1):
-                    writes = rep.layers[layer].writes.get(out)
-                    if writes is None:
-                        continue
-                    base = self.lat_offset[layer]
-                    block[:, base : base + len(writes)] += self.groups[layer].edges(g, writes)
-            nz = block.nonzero(as_tuple=True)
-            starts = np.zeros(n + 1, dtype=np.int64)
-            np.cumsum(torch.bincount(nz[0], minlength=n).cpu().numpy(), out=starts[1:])
-            rows = sp.csr_matrix(
-                (block[nz].cpu().numpy(), nz[1].cpu().numpy().astype(np.int32), starts), shape=(n, self.n_sources)
-            )
-            at = np.asarray(targets, dtype=np.int64)
-            self.rows.add(at, self.levels[at], rows)
-        return n
+        return final_grad
+
+    def edges(self, g_embed: torch.Tensor, g_mlp: list[torch.Tensor]) -> sp.csr_matrix:
+        """The rows of edges into targets from every source, from the gradients their reading
+        vectors left at the probes ([targets, pos, d]) on this prompt's copies."""
+        rep, n, n_pos, dt = self.rep, g_embed.shape[0], self.rep.n_pos, self.dtype
+        block = torch.zeros(n, self.n_sources, dtype=dt, device=rep.tokens.device)
+        block[:, self.tok_offset :] = (g_embed.to(dt) * rep.embeddings.to(dt)).sum(-1)
+        for out, src in enumerate(rep.layers):
+            g = g_mlp[out].to(dt)
+            at = self.err_offset + out * n_pos
+            block[:, at : at + n_pos] = (g * src.errors.to(dt)).sum(-1)
+            # Every latent writing at this output: of this layer and, for a cross-layer
+            # transcoder, of earlier ones.
+            for layer in range(out + 1):
+                writes = rep.layers[layer].writes.get(out)
+                if writes is None:
+                    continue
+                base = self.lat_offset[layer]
+                block[:, base : base + len(writes)] += self.groups[layer].edges(g, writes)
+        nz = block.nonzero(as_tuple=True)
+        starts = np.zeros(n + 1, dtype=np.int64)
+        np.cumsum(torch.bincount(nz[0], minlength=n).cpu().numpy(), out=starts[1:])
+        return sp.csr_matrix(
+            (block[nz].cpu().numpy(), nz[1].cpu().numpy().astype(np.int32), starts), shape=(n, self.n_sources)
+        )
 
     def _assemble(self, graph_id: str, text: str, ids: list[int], visited: np.ndarray) -> AttributionGraph:
         model, n_pos, L = self.rep.model, self.rep.n_pos, self.n_layers

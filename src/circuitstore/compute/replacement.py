@@ -17,9 +17,10 @@ token writes the whole first residual stream (`blocks.0.hook_resid_pre`), and po
 latents and errors are sources like any other.
 
 `Replacement` runs the prompt once and holds those sources; `Replacement.frozen(batch)` runs
-the frozen model on `batch` copies of the prompt and keeps the autograd graph so that many
-reading vectors can be pushed back through it, one per copy. The frozen run does not compute
-the MLPs: their outputs are replaced, so each is a constant plus its skip path.
+the frozen model on `batch` copies of the prompt (`Frozen(reps, copies)`: on copies of several
+prompts of one length, side by side) and keeps the autograd graph so that many reading vectors
+can be pushed back through it, one per copy. The frozen run does not compute the MLPs: their
+outputs are replaced, so each is a constant plus its skip path.
 """
 
 from __future__ import annotations
@@ -136,7 +137,7 @@ class Replacement:
         return tuple(sources)
 
     def frozen(self, batch: int) -> Frozen:
-        return Frozen(self, batch)
+        return Frozen([self], [batch])
 
 
 class _NoMLP(torch.nn.Module):
@@ -159,7 +160,8 @@ def _without_mlps(model: HookedTransformer):
 
 
 class Frozen:
-    """The frozen replacement model on `batch` copies of the prompt, its graph retained.
+    """The frozen replacement model on copies of prompts of one length, its graph retained:
+    `copies[i]` rows of `reps[i]`, prompt after prompt.
 
     Zero probes are added where sources write (the embedding and each MLP output), so the
     gradient with respect to a probe is the derivative of whatever is read with respect to a
@@ -167,13 +169,24 @@ class Frozen:
     normalised final residual stream that the unembedding reads.
     """
 
-    def __init__(self, rep: Replacement, batch: int) -> None:
-        model, tcs = rep.model, rep.transcoders
-        shape = (batch, rep.n_pos, model.cfg.d_model)
-        opts = {"dtype": model.cfg.dtype, "device": rep.tokens.device}
+    def __init__(self, reps: list[Replacement], copies: list[int]) -> None:
+        model, tcs, n_pos = reps[0].model, reps[0].transcoders, reps[0].n_pos
+        if any(rep.n_pos != n_pos for rep in reps):
+            raise ValueError("prompts of different lengths cannot share a frozen run")
+        shape = (sum(copies), n_pos, model.cfg.d_model)
+        opts = {"dtype": model.cfg.dtype, "device": reps[0].tokens.device}
         self.embed_probe = torch.zeros(shape, **opts, requires_grad=True)
         self.mlp_probes = [torch.zeros(shape, **opts, requires_grad=True) for _ in range(tcs.n_layers)]
         self.reads: list[torch.Tensor | None] = [None] * tcs.n_layers
+        tokens = torch.cat([rep.tokens[None].expand(k, -1) for rep, k in zip(reps, copies)])
+        # What is fixed at each MLP output, per copy; one prompt's broadcasts over its copies
+        # (on a long prompt, a constant per copy would take `batch` times the memory).
+        constants = [
+            reps[0].layers[layer].constant
+            if len(reps) == 1
+            else torch.cat([rep.layers[layer].constant[None].expand(k, -1, -1) for rep, k in zip(reps, copies)])
+            for layer in range(tcs.n_layers)
+        ]
 
         def embed(value: torch.Tensor, hook) -> torch.Tensor:
             return value.detach() + self.embed_probe
@@ -185,20 +198,18 @@ class Frozen:
             return hook_fn
 
         def write(layer: int):
-            src = rep.layers[layer]
-
             def hook_fn(value: torch.Tensor, hook) -> torch.Tensor:
-                out = src.constant + self.mlp_probes[layer]
+                out = constants[layer] + self.mlp_probes[layer]
                 skip = tcs.skip(layer, self.reads[layer])
                 return out if skip is None else out + skip.to(out.dtype)
 
             return hook_fn
 
-        hooks = [(frozen_name, _detach), (rep.token_hook, embed)]
+        hooks = [(frozen_name, _detach), (reps[0].token_hook, embed)]
         for layer in range(tcs.n_layers):
             hooks += [(tcs.hooks_in[layer], read(layer)), (tcs.hooks_out[layer], write(layer))]
         with torch.enable_grad(), model.hooks(fwd_hooks=hooks), _without_mlps(model):
-            self.final = final_residual(model, rep.tokens[None].expand(batch, -1))
+            self.final = final_residual(model, tokens)
 
     def backward(
         self, final_grad: torch.Tensor | None, read_grads: dict[int, torch.Tensor]
