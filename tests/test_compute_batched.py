@@ -31,21 +31,13 @@ from tests.synthetic import (
     save_tiny,
 )
 
-# Lengths 7, 7, 4, 7, 4, 5: two lengths shared, one alone; ids below the tiny vocabularies.
-PROMPTS = [
-    [1, 7, 30, 4, 19, 11, 2],
-    [1, 5, 6, 7, 8, 9, 10],
-    [1, 3, 4, 9],
-    [2, 9, 9, 9, 3, 1, 7],
-    [1, 2, 3, 4],
-    [3, 1, 2, 8, 6],
-]
+# Lengths 7, 4, 7, 4, 5: two lengths shared, one alone; ids below the tiny vocabularies.
+PROMPTS = [[1, 7, 30, 4, 19, 11, 2], [1, 3, 4, 9], [2, 9, 9, 9, 3, 1, 7], [1, 2, 3, 4], [3, 1, 2, 8, 6]]
 SETTINGS = {
-    # Logits and latents of one prompt split over several backward passes.
-    "uncapped": AttributionSettings(max_feature_nodes=None, batch_size=16),
+    # Logits and latents of one prompt split over several backward passes, unevenly.
+    "uncapped": AttributionSettings(max_feature_nodes=None, batch_size=11),
     # A cap ranked again after every batch of 4: each prompt's rankings from its own rows.
     "capped": AttributionSettings(max_feature_nodes=30, batch_size=4, update_interval=1),
-    "capped-wide": AttributionSettings(max_feature_nodes=50, batch_size=24, update_interval=2, node_threshold=1.0),
 }
 
 
@@ -78,6 +70,13 @@ def tiny(request, tmp_path_factory):
     return model, load_transcoders(tc_dir, model)
 
 
+@pytest.fixture(scope="module", params=list(SETTINGS))
+def alone(request, tiny):
+    """(settings, each prompt's compute_graph)."""
+    settings = SETTINGS[request.param]
+    return settings, [compute_graph(*tiny, p, settings) for p in PROMPTS]
+
+
 class _Shared:
     """Records the prompts (their lengths and copies) of every frozen run."""
 
@@ -104,11 +103,9 @@ def assert_same_graph(alone, batched) -> None:
     assert batched.meta.pruning == alone.meta.pruning
 
 
-@pytest.mark.parametrize("settings", list(SETTINGS))
-def test_batched_graphs_are_the_graphs_alone(tiny, settings, monkeypatch):
+def test_batched_graphs_are_the_graphs_alone(tiny, alone, monkeypatch):
     model, tcs = tiny
-    config = SETTINGS[settings]
-    alone = [compute_graph(model, tcs, p, config) for p in PROMPTS]
+    config, graphs = alone
     shared = _Shared(monkeypatch)
     seen: dict[int, tuple[int, int]] = {}
 
@@ -119,24 +116,29 @@ def test_batched_graphs_are_the_graphs_alone(tiny, settings, monkeypatch):
 
     batched = list(compute_graphs(model, tcs, PROMPTS, config, progress=progress))
     assert [g.meta.id for g in batched] == [graph_id(model, tcs, p, config) for p in PROMPTS]  # in order
-    for a, b in zip(alone, batched):
+    for a, b in zip(graphs, batched):
         assert_same_graph(a, b)
     # One frozen run per length, its prompts' copies filling one batch (fewer if fewer targets).
     lengths = sorted(len(p) for p in PROMPTS)
     assert sorted(n for run in shared.runs for n, _ in run) == lengths
     assert sorted(len(run) for run in shared.runs) == sorted(lengths.count(n) for n in set(lengths))
     assert all(sum(k for _, k in run) <= config.batch_size for run in shared.runs)
-    # Progress reached every prompt's group's end.
+    # Progress reached the end of every prompt's run.
     assert sorted(seen) == list(range(len(PROMPTS))) and all(d == t for d, t in seen.values())
 
 
-def test_prompts_per_batch_and_memory_bound_the_sharing(tiny, monkeypatch):
-    model, tcs = tiny
-    config = SETTINGS["capped"]
-    alone = [compute_graph(model, tcs, p, config) for p in PROMPTS]
-    for options, most in (({"prompts_per_batch": 1}, 1), ({"prompts_per_batch": 2}, 2), ({"memory": 1}, 1)):
-        shared = _Shared(monkeypatch)
-        for a, b in zip(alone, compute_graphs(model, tcs, PROMPTS, config, **options)):
-            assert_same_graph(a, b)
-        assert max(len(run) for run in shared.runs) == most
-        assert sum(len(run) for run in shared.runs) == len(PROMPTS)
+@pytest.fixture(scope="module")
+def saelens(tmp_path_factory):
+    model_dir, tc_dir = SETS["saelens-jumprelu-skip"](tmp_path_factory.mktemp("one"))
+    model = load_model(model_dir)
+    tcs = load_transcoders(tc_dir, model)
+    return model, tcs, [compute_graph(model, tcs, p, SETTINGS["capped"]) for p in PROMPTS]
+
+
+@pytest.mark.parametrize("options", [{"prompts_per_batch": 1}, {"memory": 1}], ids=["one-per-batch", "memory"])
+def test_prompts_per_batch_and_memory_bound_the_sharing(saelens, monkeypatch, options):
+    model, tcs, graphs = saelens
+    shared = _Shared(monkeypatch)
+    for a, b in zip(graphs, compute_graphs(model, tcs, PROMPTS, SETTINGS["capped"], **options)):
+        assert_same_graph(a, b)
+    assert [len(run) for run in shared.runs] == [1] * len(PROMPTS)

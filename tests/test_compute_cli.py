@@ -63,7 +63,8 @@ def test_ingest_stores_skips_and_reports(store, neo4j_target, tiny, tmp_path):
         *SETTINGS,
     ]
 
-    first = CliRunner().invoke(main, args, env=neo4j_target, catch_exceptions=False)
+    # The two prompts of 6 tokens share passes (as they would by default).
+    first = CliRunner().invoke(main, [*args, "--prompts-per-batch", "2"], env=neo4j_target, catch_exceptions=False)
     assert first.exit_code == 1
     assert first.stdout.strip().splitlines()[-1] == "3 stored, 0 skipped, 2 failed"
     assert "prompt 2/5 ('')" in first.stderr and "empty prompt" in first.stderr
