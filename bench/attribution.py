@@ -13,11 +13,17 @@ Rows for --device cpu (default):
   long-256, long-1024, long-2048
                            gemma-3-270m's shape (random weights, no tokenizer) with those
                            transcoders, on random prompts of 256, 1,024 and 2,048 tokens.
+  many-prompts             GPT-2-small's shape (12 layers, d_model 768, 50k vocabulary; random
+                           weights) with random 8k-wide JumpReLU transcoders (L0 10), on 6 random
+                           prompts of 10, 20 and 30 tokens (two of each length): one at a time
+                           (compute_graph, the baseline) and then all in one run (compute_graphs:
+                           prompts of one length share passes), prompts per second of each.
 Rows for --device cuda:
   gemma-3-270m             as above, on the GPU;
   gemma-2-2b-random        gemma-2-2b's shape (26 layers, d_model 2304, 256k vocabulary) with
                            random weights and random GemmaScope-shaped 16k transcoders per layer.
-Each row runs in a fresh subprocess, so its memory figures are its own. Timed per prompt:
+Each row runs in a fresh subprocess, so its memory figures are its own (many-prompts: of both
+ways, the peak over both). Timed per prompt:
 attribution up to max_feature_nodes, then pruning ("prune s" of it) with default settings (or
 --max-feature-nodes / --batch-size: a long prompt's latents at the default cap take hours on a
 few shared cores); the
@@ -37,6 +43,7 @@ start with token 0, which it takes as BOS and so prepends nothing: both attribut
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import resource
@@ -49,7 +56,15 @@ from pathlib import Path
 
 import torch
 
-from circuitstore.compute import AttributionSettings, SaeLensTranscoders, attribute, compute_graph, prune, save_model
+from circuitstore.compute import (
+    AttributionSettings,
+    SaeLensTranscoders,
+    attribute,
+    compute_graph,
+    compute_graphs,
+    prune,
+    save_model,
+)
 from circuitstore.compute.gguf import load_gemma3_270m, row_major_unembed
 from circuitstore.compute.tokenizer import SPECIALS, word_tokenizer
 from tests.circuit_tracer.env import python_for
@@ -75,9 +90,18 @@ TEXT_PROMPTS = [
 # Shaped like the tests' transcoders, sparser.
 TINY_TRANSCODERS = {"release": "tiny", "kind": "jumprelu_skip", "hook_in": "ln2.hook_normalized", "d_sae": 48, "l0": 8}
 LONG = {"long-256": 256, "long-1024": 1024, "long-2048": 2048}
+MANY = "many-prompts"
+MANY_LENGTHS = (10, 10, 20, 20, 30, 30)
+MANY_TRANSCODERS = {
+    "release": "random-8k",
+    "kind": "jumprelu",
+    "hook_in": "ln2.hook_normalized",
+    "d_sae": 8192,
+    "l0": 10,
+}
 ROWS = {
-    "cpu": ["tiny-gpt2", "tiny-gemma3", "gemma-3-270m", *LONG],
-    "cuda": ["gemma-3-270m", "gemma-2-2b-random", *LONG],
+    "cpu": ["tiny-gpt2", "tiny-gemma3", "gemma-3-270m", *LONG, MANY],
+    "cuda": ["gemma-3-270m", "gemma-2-2b-random", *LONG, MANY],
 }
 
 
@@ -149,6 +173,53 @@ def run_row(name: str, device: str, n_prompts: int, settings: AttributionSetting
         "attrib_rss_gb": _peak_rss_gb() if rss_reset else None,
         "gpu_peak_gb": torch.cuda.max_memory_allocated() / 2**30 if device == "cuda" else None,
     }
+
+
+def run_many_row(device: str, settings: AttributionSettings) -> list[dict]:
+    """The many-prompts rows, in this process: the prompts one at a time, then in one run."""
+    start = time.perf_counter()
+    cfg = dataclasses.replace(
+        gpt2_style(n_layers=12, d_model=768), model_name="gpt2-small-shape", d_head=64, n_heads=12, d_vocab=50257
+    )
+    model = random_model(dataclasses.replace(cfg, n_ctx=max(MANY_LENGTHS)), device=device)
+    g = torch.Generator().manual_seed(0)
+    prompts = [[0, *torch.randint(1, cfg.d_vocab, (n - 1,), generator=g).tolist()] for n in MANY_LENGTHS]
+    saes = random_transcoders(model, **MANY_TRANSCODERS, tokens=torch.tensor(prompts[-1], device=device))
+    transcoders = SaeLensTranscoders.from_saes(MANY_TRANSCODERS["release"], saes, model)
+    setup_s = time.perf_counter() - start
+    compute_graph(model, transcoders, prompts[0], settings)  # warm-up
+    rss_reset = _reset_peak_rss()
+    rows, graphs = [], []
+    for name, run in (
+        ("  one at a time", lambda: [compute_graph(model, transcoders, p, settings) for p in prompts]),
+        ("  batched", lambda: list(compute_graphs(model, transcoders, prompts, settings))),
+    ):
+        t0, c0 = time.perf_counter(), time.process_time()
+        graphs.append(run())
+        _sync(device)
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        rows.append(
+            {
+                "model": f"{MANY} {name.strip()}",
+                "layers": cfg.n_layers,
+                "d_sae": MANY_TRANSCODERS["d_sae"],
+                "threads": torch.get_num_threads(),
+                "tokens": statistics.median(MANY_LENGTHS),
+                "setup_s": setup_s,
+                "s_per_prompt": wall / len(prompts),
+                "cpu_s_per_prompt": cpu / len(prompts),
+                "prompts_per_s": len(prompts) / wall,
+                "nodes": statistics.median(gr.n_nodes for gr in graphs[-1]),
+                "edges": statistics.median(gr.n_edges for gr in graphs[-1]),
+            }
+        )
+    # The same graphs both ways (tests/test_compute_batched.py checks them closely).
+    assert [(a.meta.id, a.n_edges) for a in graphs[0]] == [(b.meta.id, b.n_edges) for b in graphs[1]]
+    rows[1]["speedup"] = rows[1]["prompts_per_s"] / rows[0]["prompts_per_s"]
+    for row in rows:
+        row["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+        row["attrib_rss_gb"] = _peak_rss_gb() if rss_reset else None
+    return rows
 
 
 def _save_for_circuit_tracer(directory: Path, model, saes, prompts: list, settings: AttributionSettings) -> None:
@@ -228,6 +299,8 @@ def print_table(rows: list[dict]) -> None:
         ("unpruned_edges", "unpruned edges", "{:g}"),
         ("nodes", "nodes", "{:g}"),
         ("edges", "edges", "{:g}"),
+        ("prompts_per_s", "prompts/s", "{:.3f}"),
+        ("speedup", "speedup", "{:.2f}x"),
         ("peak_rss_gb", "peak RSS GB", "{:.2f}"),
         ("attrib_rss_gb", "attrib RSS GB", "{:.2f}"),
         ("gpu_peak_gb", "GPU peak GB", "{:.2f}"),
@@ -260,14 +333,17 @@ def main() -> None:
             # On a shared machine fewer threads than cores keeps torch's thread barriers from
             # spinning against other processes, which makes timings swing by 10x.
             torch.set_num_threads(args.threads)
-        print(json.dumps(run_row(args.row, args.device, args.prompts, settings, args.ct_dir)))
+        if args.row == MANY:
+            print(json.dumps(run_many_row(args.device, settings)))
+        else:
+            print(json.dumps([run_row(args.row, args.device, args.prompts, settings, args.ct_dir)]))
         return
     if args.device == "cuda" and not torch.cuda.is_available():
         sys.exit("--device cuda: no CUDA device here")
     rows = []
     for name in args.only or ROWS[args.device]:
         with tempfile.TemporaryDirectory(prefix=f"bench-{name}-") as tmp:
-            ct_dir = Path(tmp) if args.circuit_tracer and name != "gemma-3-270m" else None
+            ct_dir = Path(tmp) if args.circuit_tracer and name not in ("gemma-3-270m", MANY) else None
             cmd = [sys.executable, "-m", "bench.attribution", "--row", name, "--device", args.device]
             cmd += ["--prompts", str(args.prompts), *(["--threads", str(args.threads)] if args.threads else [])]
             cmd += [f"--{k.replace('_', '-')}={v}" for k, v in overrides.items() if v is not None]
@@ -276,7 +352,7 @@ def main() -> None:
             if done.returncode != 0:
                 print(f"{name}: failed\n{done.stderr[-2000:]}", file=sys.stderr)
                 continue
-            rows.append(json.loads(done.stdout.strip().splitlines()[-1]))
+            rows += json.loads(done.stdout.strip().splitlines()[-1])
             print(f"{name}: done", file=sys.stderr)
             if ct_dir:
                 rows.append(circuit_tracer_row(rows[-1], ct_dir))
