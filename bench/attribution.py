@@ -17,7 +17,10 @@ Rows for --device cpu (default):
                            weights) with random 8k-wide JumpReLU transcoders (L0 10), on 6 random
                            prompts of 10, 20 and 30 tokens (two of each length): one at a time
                            (compute_graph, the baseline) and then all in one run (compute_graphs:
-                           prompts of one length share passes), prompts per second of each.
+                           prompts of one length share passes), prompts per second of each; and
+                           below the table, per length, the frozen forward pass over batch_size
+                           copies and one backward pass through it (what sharing saves, and what
+                           padding a prompt to a longer one would cost).
 Rows for --device cuda:
   gemma-3-270m             as above, on the GPU;
   gemma-2-2b-random        gemma-2-2b's shape (26 layers, d_model 2304, 256k vocabulary) with
@@ -58,6 +61,7 @@ import torch
 
 from circuitstore.compute import (
     AttributionSettings,
+    Replacement,
     SaeLensTranscoders,
     attribute,
     compute_graph,
@@ -216,6 +220,19 @@ def run_many_row(device: str, settings: AttributionSettings) -> list[dict]:
     # The same graphs both ways (tests/test_compute_batched.py checks them closely).
     assert [(a.meta.id, a.n_edges) for a in graphs[0]] == [(b.meta.id, b.n_edges) for b in graphs[1]]
     rows[1]["speedup"] = rows[1]["prompts_per_s"] / rows[0]["prompts_per_s"]
+    # What padding would cost, and what sharing saves: a frozen run of batch_size copies at
+    # each length, and one backward pass through it (the better of three).
+    rows[1]["passes"] = {}
+    for n in sorted(set(MANY_LENGTHS)):
+        rep = Replacement(model, transcoders, torch.tensor(prompts[MANY_LENGTHS.index(n)], device=device), settings)
+        t0 = time.perf_counter()
+        frozen = rep.frozen(settings.batch_size)
+        _sync(device)
+        forward_s = time.perf_counter() - t0
+        grad = torch.ones_like(frozen.final)
+        backward_s = min(_timed(device, frozen.backward, grad, {}) for _ in range(3))
+        rows[1]["passes"][n] = (forward_s, backward_s)
+        del frozen, grad
     for row in rows:
         row["peak_rss_gb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
         row["attrib_rss_gb"] = _peak_rss_gb() if rss_reset else None
@@ -263,6 +280,13 @@ def circuit_tracer_row(row: dict, directory: Path) -> dict:
         "prune_s": statistics.median(t["prune_s"] for t in timings),
         "peak_rss_gb": max(t["peak_rss_gb"] for t in timings),
     }
+
+
+def _timed(device: str, fn, *args) -> float:
+    t0 = time.perf_counter()
+    fn(*args)
+    _sync(device)
+    return time.perf_counter() - t0
 
 
 def _sync(device: str) -> None:
@@ -358,6 +382,12 @@ def main() -> None:
                 rows.append(circuit_tracer_row(rows[-1], ct_dir))
                 print(f"{name}: circuit-tracer done", file=sys.stderr)
     print_table(rows)
+    for row in rows:
+        for n, (forward_s, backward_s) in row.get("passes", {}).items():
+            print(
+                f"{row['model']}: {n} tokens, {settings.batch_size} copies: frozen forward pass {forward_s:.2f} s, "
+                f"one backward pass {backward_s:.3f} s"
+            )
 
 
 if __name__ == "__main__":

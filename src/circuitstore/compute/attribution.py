@@ -151,7 +151,7 @@ def compute_graphs(
     nodes and values (each prompt's sources come from its own forward pass), the same edges,
     their weights to rounding (other shapes of the same products). Prompts of different
     lengths are not padded to share: a copy costs about in proportion to its length, more
-    than sharing saves (bench/attribution.py, the batched rows).
+    than sharing saves (bench/attribution.py, the many-prompts row).
     `prompts_per_batch` caps how many prompts share (1: one at a time, as `compute_graph`); the
     sources and edge rows of the prompts in flight are kept within `memory` bytes, by a bound on
     their edges (a weight and a source index for every source of every target).
