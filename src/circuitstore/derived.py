@@ -127,13 +127,16 @@ def _collect(n, ends, back, layers) -> dict[int, list[Path]]:
     is_end[ends] = True
     for length, (values, v, rank, product) in enumerate(layers, start=1):
         at_end = is_end[v]
-        for value, node, r in zip(values[at_end].tolist(), v[at_end].tolist(), rank[at_end].tolist()):
-            nodes = [node]
-            at, ar = node, r
-            for step in range(length - 1, -1, -1):
-                at, ar = back[step][at, ar].tolist()
-                nodes.append(at)
-            out[node].append(Path(tuple(reversed(nodes)), value, float(product[node, r])))
+        at, ar = v[at_end], rank[at_end]
+        ends, weights = at.tolist(), product[at, ar].tolist()
+        trail = [at]  # every path of this length at once, walked back a step at a time
+        for step in range(length - 1, -1, -1):
+            prev = back[step][at, ar]
+            at, ar = prev[:, 0], prev[:, 1]
+            trail.append(at)
+        nodes = np.stack(trail[::-1], axis=1).tolist()
+        for path, value, node, weight in zip(nodes, values[at_end].tolist(), ends, weights):
+            out[node].append(Path(tuple(path), value, weight))
     for paths in out.values():
         paths.sort(key=lambda p: (-p.strength, p.length))
     return out

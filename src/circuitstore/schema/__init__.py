@@ -15,6 +15,7 @@ them, once, on a database from before the list: applying twice changes nothing).
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 from importlib import resources
 
@@ -23,6 +24,8 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.neo4j_driver import neo4j
 
 _MIGRATION = re.compile(r"^(\d{3})_\w+\.cypher$")
+# A schema statement (an index or a constraint), as opposed to a data statement.
+_SCHEMA_STATEMENT = re.compile(r"^CREATE\s+(?:\w+\s+)?(?:INDEX|CONSTRAINT)\b", re.I)
 # Codes a concurrent migrate() can raise for a rule the other one just created.
 _ALREADY_THERE = {
     "Neo.ClientError.Schema.EquivalentSchemaRuleAlreadyExists",
@@ -103,3 +106,30 @@ def migrate(driver: neo4j.Driver) -> int:
             session.run(cypher("version_record"), version=version).consume()
         session.run(cypher("await_indexes"), seconds=300).consume()
     return max(current, pending[-1][0])
+
+
+def create_schema(driver: neo4j.Driver, on_progress: Callable[[str], None] = lambda line: None) -> int:
+    """The schema of a store that this version's bulk import wrote (store/bulk.py): every
+    migration's index and constraint statements, each migration recorded as applied, and the
+    indexes awaited (how far they are goes to `on_progress`). Data statements and data steps are
+    left out: they convert what older versions stored, which such a store does not hold."""
+    with driver.session() as session:
+        for version, name in migrations():
+            for statement in statements(cypher(name)):
+                if _SCHEMA_STATEMENT.match(statement):
+                    session.run(statement).consume()
+            session.run(cypher("version_record"), version=version).consume()
+    said = None
+    while True:
+        state = driver.execute_query(cypher("index_progress")).records[0]
+        if state["failed"]:
+            raise CircuitstoreError(
+                f"{state['failed']} of the {state['indexes']} indexes failed to build; see the server's debug.log"
+            )
+        line = f"indexes online: {state['online']} of {state['indexes']} ({state['percent'] or 0:.0f}% built)"
+        if line != said:
+            on_progress(line)
+            said = line
+        if state["online"] == state["indexes"]:
+            return latest()
+        time.sleep(0.5)

@@ -1,4 +1,5 @@
-"""An AttributionGraph turned into the parameters write_graph.cypher takes.
+"""An AttributionGraph turned into the values the store keeps: columns (GraphColumns, what the
+bulk importer writes) and the parameters write_graph.cypher takes (GraphParams, rows of them).
 
 Built once per graph, before any transaction starts, so a retried transaction re-sends the
 same lists and Python work never happens while Neo4j holds locks.
@@ -74,93 +75,88 @@ def _json(graph_id: str, what: str, value: Any) -> str:
 
 
 @dataclass(frozen=True)
-class GraphParams:
-    """Everything store_graph sends, in the shapes write_graph.cypher reads.
+class GraphColumns:
+    """One graph's store values as columns: what store_graph sends (GraphParams, a row per node)
+    and what the bulk importer writes (store/bulk.py, a file row per node) are both built here.
 
-    Nodes go in kind order (tokens, latents, errors, logits), table order within a kind; edges
-    and supernode members name nodes by their position ("slot") in that order, which each node
-    also keeps as its `slot` property (queries index per-node lists by it). A node is
-    {label, props, feature, vocab}: its kind label, its properties but graph_id (an absent one
-    is not stored), and the index into `features` / `vocab` of the shared node it links to
-    (null: none).
+    Nodes go in kind order (tokens, latents, errors, logits), table order within a kind: a node's
+    position in that order is its `slot`, which it also keeps as a property (queries index
+    per-node lists by it). `props` holds each node property (graph_id aside) as a list over the
+    slots, None where a node has none (not stored); `feature` / `vocab` give each slot's index
+    into `features` / `vocab`, the shared node it links to (-1: none). Edges and supernode
+    members name nodes by slot.
     """
 
     graph_id: str
     fingerprint: str
     graph: dict[str, Any]  # :Graph properties
-    nodes: list[dict]  # in slot order: {label, props, feature, vocab}
+    labels: list[str]  # each slot's kind label
+    props: dict[str, list]  # property -> value per slot (None: not stored)
+    feature: np.ndarray  # per slot: index into `features`, -1 for none
+    vocab_of: np.ndarray  # per slot: index into `vocab`, -1 for none
     features: list[dict]  # distinct :Feature keys (id, transcoder_set, layer, index), sorted by id (a fixed lock order)
     vocab: list[dict]  # distinct :Vocab properties, sorted by id
-    sources: list[int]  # edge endpoints, as slots
-    targets: list[int]
-    weights: list[float]
-    shares: list[float]
+    sources: np.ndarray  # edge endpoints, as slots
+    targets: np.ndarray
+    weights: np.ndarray
+    shares: np.ndarray
     supernodes: list[dict]  # [{name, members: [slot]}]
 
+    @property
+    def n_nodes(self) -> int:
+        return len(self.labels)
+
     @classmethod
-    def of(cls, graph: AttributionGraph, *, stored_paths: int = STORED_PATHS) -> GraphParams:
+    def of(cls, graph: AttributionGraph, *, stored_paths: int = STORED_PATHS) -> GraphColumns:
         meta = graph.meta
         gid = meta.id
-        nodes: list[dict] = []
-        features: dict[str, dict] = {}
-        vocab: dict[str, dict] = {}
-        derived = derived_properties(graph, stored_paths)
+        ts = meta.transcoder_set
         kinds = np.array([KINDS.index(node.kind) for node in graph.nodes], dtype=np.int64)
         order = np.argsort(kinds, kind="stable")  # kind order, table order within a kind
+        nodes = [graph.nodes[i] for i in order.tolist()]
+        n = len(nodes)
+        slot = np.empty(n, dtype=np.int64)
+        slot[order] = np.arange(n)
+
+        props: dict[str, list] = {
+            "node_id": [node.id for node in nodes],
+            "kind": [node.kind for node in nodes],
+            "position": [node.position for node in nodes],
+            "slot": list(range(n)),
+            "name": [caption(node) for node in nodes],
+        }
+        for field, prop in NODE_PROPERTIES.items():
+            props[prop] = [getattr(node, field) for node in nodes]
+        props["is_target"] = [node.is_target if node.kind == "logit" or node.is_target else None for node in nodes]
+        # label and name of a Feature are derived afterwards, from every graph (feature_labels.cypher)
+        props["feature_id"] = [
+            feature_id(ts, node.layer, node.feature_index) if node.kind == "latent" else None for node in nodes
+        ]
+        for i, values in derived_properties(graph, stored_paths).items():
+            for prop, value in values.items():
+                props.setdefault(prop, [None] * n)[slot[i]] = value
+
+        features: dict[str, dict] = {}
+        vocab: dict[str, dict] = {}
+        refs: list[str | None] = []
         # Tokens before logits, so a Vocab entry takes its text from the prompt, not a clerp.
-        for i in order.tolist():
-            node = graph.nodes[i]
-            kind = node.kind
-            props: dict[str, Any] = {
-                "node_id": node.id,
-                "kind": kind,
-                "position": node.position,
-                "slot": len(nodes),
-                "name": caption(node),
-            }
-            for field, prop in NODE_PROPERTIES.items():
-                value = getattr(node, field)
-                if value is not None:
-                    props[prop] = value
-            if kind == "logit" or node.is_target:
-                props["is_target"] = node.is_target
-            props.update(derived.get(i, {}))
-            ref = None
-            if kind == "latent":
-                ref = props["feature_id"] = feature_id(meta.transcoder_set, node.layer, node.feature_index)
-                # label and name are derived afterwards, from every graph (feature_labels.cypher)
+        for node, fid in zip(nodes, props["feature_id"]):
+            ref = fid
+            if fid is not None:
                 features.setdefault(
-                    ref,
-                    {
-                        "id": ref,
-                        "transcoder_set": meta.transcoder_set,
-                        "layer": node.layer,
-                        "index": node.feature_index,
-                    },
+                    fid, {"id": fid, "transcoder_set": ts, "layer": node.layer, "index": node.feature_index}
                 )
-            elif kind in ("token", "logit") and node.token_id is not None:
+            elif node.kind in ("token", "logit") and node.token_id is not None:
                 ref = vocab_id(meta.model, node.token_id)
                 entry = vocab.setdefault(ref, {"id": ref, "model": meta.model, "token_id": node.token_id, "text": None})
                 if entry["text"] is None and node.text is not None:
                     entry["text"] = node.text
                 entry["name"] = entry["text"] if entry["text"] is not None else token_caption(None, node.token_id)
-            nodes.append({"label": LABELS[kind], "props": props, "feature": None, "vocab": None, "ref": ref})
-        feature_ids = sorted(features)
-        vocab_ids = sorted(vocab)
-        feature_at = {k: n for n, k in enumerate(feature_ids)}
-        vocab_at = {k: n for n, k in enumerate(vocab_ids)}
-        for node in nodes:
-            ref = node.pop("ref")
-            if ref is not None:
-                if node["label"] == "Latent":
-                    node["feature"] = feature_at[ref]
-                else:
-                    node["vocab"] = vocab_at[ref]
-
-        slot = np.empty(graph.n_nodes, dtype=np.int64)
-        slot[order] = np.arange(graph.n_nodes)
-
-        shares = edge_shares(graph.n_nodes, graph.targets, graph.weights)
+            refs.append(ref)
+        feature_at = {k: i for i, k in enumerate(sorted(features))}
+        vocab_at = {k: i for i, k in enumerate(sorted(vocab))}
+        feature = np.array([feature_at.get(r, -1) for r in refs], dtype=np.int64)
+        vocab_of = np.array([vocab_at.get(r, -1) if f < 0 else -1 for r, f in zip(refs, feature)], dtype=np.int64)
 
         graph_props = {
             "id": gid,
@@ -169,7 +165,7 @@ class GraphParams:
             "prompt": meta.prompt,
             "prompt_tokens": list(meta.prompt_tokens),
             "model": meta.model,
-            "transcoder_set": meta.transcoder_set,
+            "transcoder_set": ts,
             "created": meta.created,
             "n_nodes": graph.n_nodes,
             "n_edges": graph.n_edges,
@@ -191,17 +187,69 @@ class GraphParams:
             graph_id=gid,
             fingerprint=graph_props["fingerprint"],
             graph=graph_props,
-            nodes=nodes,
-            features=[features[k] for k in feature_ids],
-            vocab=[vocab[k] for k in vocab_ids],
-            sources=slot[graph.sources].tolist(),
-            targets=slot[graph.targets].tolist(),
-            weights=graph.weights.tolist(),
-            shares=shares.tolist(),
+            labels=[LABELS[node.kind] for node in nodes],
+            props=props,
+            feature=feature,
+            vocab_of=vocab_of,
+            features=[features[k] for k in sorted(features)],
+            vocab=[vocab[k] for k in sorted(vocab)],
+            sources=slot[graph.sources],
+            targets=slot[graph.targets],
+            weights=graph.weights,
+            shares=edge_shares(graph.n_nodes, graph.targets, graph.weights),
             supernodes=[
                 {"name": sn.name, "members": [int(slot[graph.index_of(m)]) for m in sn.members]}
                 for sn in graph.supernodes
             ],
+        )
+
+
+@dataclass(frozen=True)
+class GraphParams:
+    """Everything store_graph sends, in the shapes write_graph.cypher reads: GraphColumns as rows.
+
+    A node is {label, props, feature, vocab}: its kind label, its properties but graph_id (an
+    absent one is not stored), and the index into `features` / `vocab` of the shared node it
+    links to (null: none); nodes, edges and supernode members as in GraphColumns.
+    """
+
+    graph_id: str
+    fingerprint: str
+    graph: dict[str, Any]  # :Graph properties
+    nodes: list[dict]  # in slot order: {label, props, feature, vocab}
+    features: list[dict]
+    vocab: list[dict]
+    sources: list[int]  # edge endpoints, as slots
+    targets: list[int]
+    weights: list[float]
+    shares: list[float]
+    supernodes: list[dict]  # [{name, members: [slot]}]
+
+    @classmethod
+    def of(cls, graph: AttributionGraph, *, stored_paths: int = STORED_PATHS) -> GraphParams:
+        c = GraphColumns.of(graph, stored_paths=stored_paths)
+        columns = list(c.props.items())
+        nodes = [
+            {
+                "label": label,
+                "props": {prop: values[i] for prop, values in columns if values[i] is not None},
+                "feature": None if f < 0 else f,
+                "vocab": None if v < 0 else v,
+            }
+            for i, (label, f, v) in enumerate(zip(c.labels, c.feature.tolist(), c.vocab_of.tolist()))
+        ]
+        return cls(
+            graph_id=c.graph_id,
+            fingerprint=c.fingerprint,
+            graph=c.graph,
+            nodes=nodes,
+            features=c.features,
+            vocab=c.vocab,
+            sources=c.sources.tolist(),
+            targets=c.targets.tolist(),
+            weights=c.weights.tolist(),
+            shares=c.shares.tolist(),
+            supernodes=c.supernodes,
         )
 
 
