@@ -13,6 +13,8 @@ half-written.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import re
 import shutil
 import tempfile
@@ -138,36 +140,63 @@ def _write(
     summary: BulkSummary,
     on_progress: Callable[[str], None],
 ) -> None:
-    """Read, validate and add every graph; any bad input raises before anything changes."""
+    """Read, validate and add every graph; any bad input raises before anything changes.
+
+    Worker processes read the graphs and build their columns (most of the Python work: the
+    derived facts, captions, the fingerprint), a window at a time, while this one writes them."""
+    global _JOB
+    _JOB = (sources, stored_paths)
+    seen: dict[str, tuple[str, str]] = {}  # graph id -> (fingerprint, where)
+    n = len(sources)
+    with multiprocessing.get_context("fork").Pool(max(1, os.cpu_count() or 1)) as pool:
+        pending = pool.map_async(_prepare, range(min(_WINDOW, n)))
+        for lo in range(0, n, _WINDOW):
+            results = pending.get()
+            if lo + _WINDOW < n:
+                pending = pool.map_async(_prepare, range(lo + _WINDOW, min(lo + 2 * _WINDOW, n)))
+            for status, where, value in results:
+                if status == "error":
+                    raise CircuitstoreError(f"{value}; nothing was imported")
+                if status == "skipped":
+                    summary.skipped.append(f"{where}: {value}")
+                    continue
+                earlier = seen.get(value.graph_id)
+                if earlier is not None:
+                    if earlier[0] != value.fingerprint:
+                        raise CircuitstoreError(
+                            f"{where} and {earlier[1]} are different graphs under one id, {value.graph_id!r}; "
+                            "nothing was imported"
+                        )
+                    summary.skipped.append(f"{where}: the same graph as {earlier[1]}")
+                    continue
+                seen[value.graph_id] = (value.fingerprint, where)
+                files.add(value)
+            on_progress(f"writing importer files: {min(lo + _WINDOW, n)} of {n} graphs")
+    _JOB = None
+
+
+# What the worker processes read (set before they fork), and how many graphs each window holds.
+_JOB: tuple[list, int] | None = None
+_WINDOW = 64
+
+
+def _prepare(i: int) -> tuple[str, str, GraphColumns | str]:
+    """In a worker: source i read and turned into columns, or why not (one line)."""
     from circuitstore.formats import NotAGraphFile, read_graph
 
-    seen: dict[str, tuple[str, str]] = {}  # graph id -> (fingerprint, where)
-    for i, source in enumerate(sources):
-        where = str(source.path) if isinstance(source, Found) else f"graph {source.meta.id!r}"
-        try:
-            graph = read_graph(source.path) if isinstance(source, Found) else source
-            columns = GraphColumns.of(graph, stored_paths=stored_paths)
-        except NotAGraphFile as exc:
-            if isinstance(source, Found) and source.in_folder:
-                summary.skipped.append(f"{where}: not a graph file (no metadata, nodes or links)")
-                continue
-            raise CircuitstoreError(f"{exc}; nothing was imported") from None
-        except CircuitstoreError as exc:
-            message = str(exc) if str(exc).startswith(where) else f"{where}: {exc}"
-            raise CircuitstoreError(f"{message.splitlines()[0]}; nothing was imported") from None
-        earlier = seen.get(columns.graph_id)
-        if earlier is not None:
-            if earlier[0] != columns.fingerprint:
-                raise CircuitstoreError(
-                    f"{where} and {earlier[1]} are different graphs under one id, {columns.graph_id!r}; "
-                    "nothing was imported"
-                )
-            summary.skipped.append(f"{where}: the same graph as {earlier[1]}")
-            continue
-        seen[columns.graph_id] = (columns.fingerprint, where)
-        files.add(columns)
-        if (i + 1) % 100 == 0 or i + 1 == len(sources):
-            on_progress(f"writing importer files: {i + 1} of {len(sources)} graphs")
+    sources, stored_paths = _JOB
+    source = sources[i]
+    where = str(source.path) if isinstance(source, Found) else f"graph {source.meta.id!r}"
+    try:
+        graph = read_graph(source.path) if isinstance(source, Found) else source
+        return "columns", where, GraphColumns.of(graph, stored_paths=stored_paths)
+    except NotAGraphFile as exc:
+        if isinstance(source, Found) and source.in_folder:
+            return "skipped", where, "not a graph file (no metadata, nodes or links)"
+        return "error", where, str(exc).splitlines()[0]
+    except CircuitstoreError as exc:
+        message = str(exc) if str(exc).startswith(where) else f"{where}: {exc}"
+        return "error", where, message.splitlines()[0]
 
 
 def _move(source_home: Path, target_home: Path) -> None:
