@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
+import shutil
 from collections import Counter
 
 import pytest
@@ -56,14 +56,7 @@ def emptied(server: LocalServer) -> LocalServer:
     """The bulk server on an empty store: its database's folders removed while it is stopped."""
     server.stop()
     for sub in ("data/databases/neo4j", "data/transactions/neo4j"):
-        path = server.home / sub
-        if path.exists():
-            for root, dirs, files in os.walk(path, topdown=False):
-                for name in files:
-                    os.unlink(os.path.join(root, name))
-                for name in dirs:
-                    os.rmdir(os.path.join(root, name))
-            path.rmdir()
+        shutil.rmtree(server.home / sub, ignore_errors=True)
     server.start()
     return server
 
