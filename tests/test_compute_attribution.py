@@ -16,6 +16,7 @@ from circuitstore.compute import (
     graph_id,
     load_model,
     load_transcoders,
+    prune,
     tokenize,
 )
 from circuitstore.compute.edge_rows import EdgeRows
@@ -189,8 +190,15 @@ def test_edge_rows_influence_is_the_dense_series():
     w = np.zeros(n)
     w[n_sources:] = rng.dirichlet(np.ones(n_logits))
     assert np.allclose(rows.influence(w), dense_influence(a, w), rtol=1e-12, atol=0)
-    t, s, v = rows.edges()
+    t, s, v = (np.concatenate(column) for column in zip(*rows.blocks(np.arange(n))))
     assert np.array_equal(a[t, s], v) and np.count_nonzero(a) == len(v)
+    # Sources mapped to -1 (latents never visited) leave with their edges; the rest are renumbered.
+    gone = np.setdiff1d(np.arange(layers * per_layer), targets)
+    remap = np.full(n, -1)
+    remap[np.setdiff1d(np.arange(n), gone)] = np.arange(n - gone.size)
+    t, s, v = (np.concatenate(column) for column in zip(*rows.blocks(remap)))
+    kept = np.delete(np.delete(a, gone, axis=0), gone, axis=1)
+    assert np.array_equal(kept[t, s], v) and np.count_nonzero(kept) == len(v)
 
 
 def test_capped_selection_replays_on_the_full_graph(tiny, graph):
@@ -242,6 +250,19 @@ def test_compute_graph_records_settings_and_scores(tiny):
     assert set(g.meta.scores) == {"replacement_score", "completeness_score"}
     assert all(0 <= v <= 1 for v in g.meta.scores.values())
     assert g.meta.model == model.cfg.model_name and g.meta.transcoder_set == tcs.name
+
+
+@pytest.mark.parametrize("cap", [None, 20])
+def test_compute_graph_prunes_from_the_rows_as_prune_does(tiny, cap):
+    """compute_graph prunes the edges as attribution keeps them (the unpruned graph is never
+    built): the same graph, to the bit, as pruning the built graph, unvisited latents' edges
+    left out alike."""
+    settings = AttributionSettings(max_feature_nodes=cap, batch_size=7, node_threshold=0.7, edge_threshold=0.95)
+    ours = compute_graph(*tiny, TOKENS, settings)
+    built = prune(attribute(*tiny, TOKENS, settings), settings.node_threshold, settings.edge_threshold)
+    assert ours.nodes == built.nodes and ours.meta.scores == built.meta.scores
+    for name in ("sources", "targets", "weights"):
+        assert np.array_equal(getattr(ours, name), getattr(built, name))
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from circuitstore.graph import AttributionGraph, edge_shares
-from circuitstore.pruning import influence, normalized_matrix
+from circuitstore.pruning import graph_blocks, influence, normalized_transpose
 
 # Paths kept per logit and path length: more than `paths` and `recurrence` ask for by default (5),
 # as many as the planted demo asks of recurrence (every path of its pruned graphs).
@@ -54,8 +54,7 @@ def logit_influence(graph: AttributionGraph) -> np.ndarray:
     columns = logits(graph)
     unit = np.zeros((graph.n_nodes, len(columns)))
     unit[columns, np.arange(len(columns))] = 1.0
-    norm = normalized_matrix(graph.n_nodes, graph.sources, graph.targets, graph.weights)
-    return influence(norm, unit)
+    return influence(normalized_transpose(graph.n_nodes, graph_blocks(graph)), unit)
 
 
 def strongest_paths(

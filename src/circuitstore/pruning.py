@@ -9,16 +9,32 @@ sum over all paths of one edge or more to the logits of the product of normalise
 series ends because the graph is acyclic); a logit's own is 0. What nodes store as `influence`
 is the cumulative score: with nodes ranked by raw influence, the share of the graph's total raw
 influence held by the node and every node ranked above it, so lower is more influential.
+
+Edges are read in blocks (EdgeBlocks), each holding every edge into its targets, so that a
+graph still held as attribution's compact rows (compute/edge_rows.py) is pruned without ever
+being built whole: what pruning holds beyond the blocks is Â's transpose (12 bytes an edge) and
+per-node arrays. Every sum runs in the order it would over the whole graph's edge arrays, so a
+graph pruned from its blocks is the graph pruned after being built.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
 
-from circuitstore.graph import AttributionGraph, GraphMeta, edge_shares
+from circuitstore.graph import AttributionGraph, GraphMeta, Node, Supernode, edge_shares
+
+# Called once per pass over the edges: (targets, sources, weights) arrays, block by block in the
+# graph's edge order, every edge into a block's targets in that block.
+EdgeBlocks = Callable[[], Iterable[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+
+
+def graph_blocks(graph: AttributionGraph) -> EdgeBlocks:
+    """A built graph's edges as one block."""
+    return lambda: [(graph.targets, graph.sources, graph.weights)]
 
 
 def normalized_weights(n: int, targets: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -26,18 +42,42 @@ def normalized_weights(n: int, targets: np.ndarray, weights: np.ndarray) -> np.n
     return np.abs(edge_shares(n, targets, weights))
 
 
-def normalized_matrix(n: int, sources: np.ndarray, targets: np.ndarray, weights: np.ndarray) -> sp.csr_matrix:
-    """Â as a sparse n×n matrix, Â[t, s] = |A[t, s]| / sum_s' |A[t, s']|."""
-    return sp.csr_matrix((normalized_weights(n, targets, weights), (targets, sources)), shape=(n, n))
+def normalized_transpose(n: int, blocks: EdgeBlocks, keep: np.ndarray | None = None) -> sp.csr_matrix:
+    """Âᵀ as a sparse n×n matrix with sorted indices (row s lists the targets of s in increasing
+    order, as Â's own transpose would), over the edges between nodes in `keep` (all if None).
+
+    Filled block by block into arrays sized by a first pass that counts each source's edges."""
+    counts = np.zeros(n, dtype=np.int64)
+    for t, s, _ in blocks():
+        counts += np.bincount(s[_between(keep, t, s)], minlength=n)
+    index_type = np.int32 if max(n, int(counts.sum())) < 2**31 else np.int64
+    indptr = np.zeros(n + 1, dtype=index_type)
+    np.cumsum(counts, out=indptr[1:])
+    indices, data = np.empty(indptr[-1], dtype=index_type), np.empty(indptr[-1])
+    fill = indptr[:-1].astype(np.int64)  # where each source's next edge goes
+    for t, s, v in blocks():
+        at = _between(keep, t, s)
+        t, s, v = t[at], s[at], v[at]
+        part = sp.csr_matrix((normalized_weights(n, t, v), (s, t)), shape=(n, n))
+        row_counts = np.diff(part.indptr)
+        slots = np.repeat(fill - part.indptr[:-1], row_counts) + np.arange(part.nnz)
+        indices[slots], data[slots] = part.indices, part.data
+        fill += row_counts
+    transposed = sp.csr_matrix((data, indices, indptr), shape=(n, n))
+    transposed.sort_indices()
+    return transposed
 
 
-def influence(norm: sp.csr_matrix, logit_weights: np.ndarray) -> np.ndarray:
-    """w (Â + Â² + ...), summed path length by path length until no path is longer (w a vector,
-    or a matrix of one column per weighting)."""
+def _between(keep: np.ndarray | None, targets: np.ndarray, sources: np.ndarray) -> np.ndarray | slice:
+    return slice(None) if keep is None else keep[targets] & keep[sources]
+
+
+def influence(transposed: sp.csr_matrix, logit_weights: np.ndarray) -> np.ndarray:
+    """w (Â + Â² + ...) from Âᵀ, summed path length by path length until no path is longer (w a
+    vector, or a matrix of one column per weighting)."""
     step = logit_weights.astype(np.float64)
     total = np.zeros_like(step)
-    transposed = norm.T.tocsr()
-    for _ in range(norm.shape[0] + 1):
+    for _ in range(transposed.shape[0] + 1):
         step = transposed @ step
         if not step.any():
             return total
@@ -45,15 +85,14 @@ def influence(norm: sp.csr_matrix, logit_weights: np.ndarray) -> np.ndarray:
     raise ValueError("influence does not converge: the graph has a cycle")
 
 
-def logit_weights(graph: AttributionGraph) -> np.ndarray:
-    return np.array([(n.probability or 0.0) if n.kind == "logit" else 0.0 for n in graph.nodes])
+def logit_weights(nodes: Sequence[Node]) -> np.ndarray:
+    return np.array([(n.probability or 0.0) if n.kind == "logit" else 0.0 for n in nodes])
 
 
 def raw_influence(graph: AttributionGraph) -> np.ndarray:
     """Each node's raw influence on the logits, in node-table order (circuit-tracer's
     compute_node_influence)."""
-    norm = normalized_matrix(graph.n_nodes, graph.sources, graph.targets, graph.weights)
-    return influence(norm, logit_weights(graph))
+    return influence(normalized_transpose(graph.n_nodes, graph_blocks(graph)), logit_weights(graph.nodes))
 
 
 def cumulative_influence(raw: np.ndarray) -> np.ndarray:
@@ -86,16 +125,18 @@ def graph_scores(graph: AttributionGraph, raw: np.ndarray | None = None) -> dict
     the logits. Completeness score: over every node, the share of its normalised input that
     does not come from error nodes (1 for a node without inputs), averaged with weights raw
     influence plus logit probability. `raw` is the graph's raw influence if already known."""
-    n = graph.n_nodes
-    kinds = np.array([node.kind for node in graph.nodes])
-    w = logit_weights(graph)
-    infl = raw_influence(graph) if raw is None else raw
-    tokens, errors = infl[kinds == "token"].sum(), infl[kinds == "error"].sum()
-    from_error = kinds[graph.sources] == "error"
-    error_share = np.bincount(
-        graph.targets, weights=normalized_weights(n, graph.targets, graph.weights) * from_error, minlength=n
-    )
-    weight = infl + w
+    return _scores(graph.nodes, graph_blocks(graph), raw_influence(graph) if raw is None else raw)
+
+
+def _scores(nodes: Sequence[Node], blocks: EdgeBlocks, raw: np.ndarray) -> dict[str, float]:
+    n = len(nodes)
+    kinds = np.array([node.kind for node in nodes])
+    tokens, errors = raw[kinds == "token"].sum(), raw[kinds == "error"].sum()
+    error = kinds == "error"
+    error_share = np.zeros(n)
+    for t, s, v in blocks():  # each target's share is summed within its own block
+        error_share += np.bincount(t, weights=normalized_weights(n, t, v) * error[s], minlength=n)
+    weight = raw + logit_weights(nodes)
     return {
         "replacement_score": float(tokens / (tokens + errors)) if tokens + errors > 0 else 1.0,
         "completeness_score": float(((1 - error_share) * weight).sum() / weight.sum()) if weight.sum() > 0 else 1.0,
@@ -118,45 +159,74 @@ def prune(graph: AttributionGraph, node_threshold: float = 0.8, edge_threshold: 
     them); the meta records both thresholds and the full graph's scores (pruning changes what is
     shown, not how well the replacement explains the model).
     """
-    n = graph.n_nodes
-    kinds = np.array([node.kind for node in graph.nodes])
+    return prune_blocks(graph.meta, graph.nodes, graph_blocks(graph), node_threshold, edge_threshold, graph.supernodes)
+
+
+def prune_blocks(
+    meta: GraphMeta,
+    nodes: Sequence[Node],
+    blocks: EdgeBlocks,
+    node_threshold: float = 0.8,
+    edge_threshold: float = 0.98,
+    supernodes: Sequence[Supernode] = (),
+) -> AttributionGraph:
+    """`prune` of the graph of `meta`, `nodes`, the edges `blocks` and `supernodes`, which is
+    never built."""
+    n = len(nodes)
+    kinds = np.array([node.kind for node in nodes])
     latent = kinds == "latent"
     dead_ends = latent | (kinds == "error")
-    w = logit_weights(graph)
-    src, tgt, wts = graph.sources, graph.targets, graph.weights
-    raw = influence(normalized_matrix(n, src, tgt, wts), w)
+    w = logit_weights(nodes)
+    raw = influence(normalized_transpose(n, blocks), w)
 
     keep = (raw >= find_threshold(raw, node_threshold)) | np.isin(kinds, ("token", "logit"))
-    edge_keep = keep[src] & keep[tgt]
-    s, t, v = src[edge_keep], tgt[edge_keep], wts[edge_keep]
-    target_weight = influence(normalized_matrix(n, s, t, v), w) + w
-    edge_scores = normalized_weights(n, t, v) * target_weight[t]
-    cut = find_threshold(edge_scores, edge_threshold, n_zeros=n * n - edge_scores.size)
-    edge_keep[np.flatnonzero(edge_keep)] = edge_scores >= cut
+    target_weight = influence(normalized_transpose(n, blocks, keep), w) + w
+    edge_keep, edge_scores = [], []
+    for t, s, v in blocks():
+        edge_keep.append(keep[s] & keep[t])
+        t, v = t[edge_keep[-1]], v[edge_keep[-1]]
+        edge_scores.append(normalized_weights(n, t, v) * target_weight[t])
+    scores = np.concatenate(edge_scores) if edge_scores else np.zeros(0)
+    cut = find_threshold(scores, edge_threshold, n_zeros=n * n - scores.size)
+    del scores
+    for at, score in zip(edge_keep, edge_scores):
+        at[np.flatnonzero(at)] = score >= cut
+    del edge_scores
 
     # With a cut of 0 every node pair passes, so no node is left without edges.
     while cut > 0:
         before = keep.copy()
-        keep &= ~dead_ends | (np.bincount(src[edge_keep], minlength=n) > 0)
-        keep &= ~latent | (np.bincount(tgt[edge_keep], minlength=n) > 0)
+        outgoing, incoming = np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.int64)
+        for (t, s, _), at in zip(blocks(), edge_keep):
+            outgoing += np.bincount(s[at], minlength=n)
+            incoming += np.bincount(t[at], minlength=n)
+        keep &= ~dead_ends | (outgoing > 0)
+        keep &= ~latent | (incoming > 0)
         if (keep == before).all():
             break
-        edge_keep &= keep[src] & keep[tgt]
+        for (t, s, _), at in zip(blocks(), edge_keep):
+            at &= keep[s] & keep[t]
 
     cumulative = cumulative_influence(raw)
     new_index = np.cumsum(keep) - 1
-    nodes = [
+    kept = [
         replace(node, influence=None if node.kind == "logit" else float(cumulative[i]))
-        for i, node in enumerate(graph.nodes)
+        for i, node in enumerate(nodes)
         if keep[i]
     ]
-    kept_ids = {node.id for node in nodes}
-    supernodes = [replace(sn, members=tuple(m for m in sn.members if m in kept_ids)) for sn in graph.supernodes]
-    meta: GraphMeta = replace(
-        graph.meta,
+    kept_ids = {node.id for node in kept}
+    parts = [(new_index[s[at]], new_index[t[at]], v[at]) for (t, s, v), at in zip(blocks(), edge_keep)]
+    sources, targets, weights = (np.concatenate(column) for column in zip(*parts)) if parts else ((), (), ())
+    meta = replace(
+        meta,
         pruning={"node_threshold": node_threshold, "edge_threshold": edge_threshold},
-        scores=graph_scores(graph, raw),
+        scores=_scores(nodes, blocks, raw),
     )
     return AttributionGraph(
-        meta, nodes, new_index[src[edge_keep]], new_index[tgt[edge_keep]], wts[edge_keep], supernodes
+        meta,
+        kept,
+        sources,
+        targets,
+        weights,
+        [replace(sn, members=tuple(m for m in sn.members if m in kept_ids)) for sn in supernodes],
     )

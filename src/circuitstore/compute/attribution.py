@@ -37,7 +37,7 @@ from circuitstore.compute.replacement import Frozen, Replacement
 from circuitstore.compute.targets import logit_targets, token_text
 from circuitstore.compute.transcoder_set import TranscoderSet
 from circuitstore.graph import AttributionGraph, GraphMeta, Node
-from circuitstore.pruning import prune
+from circuitstore.pruning import EdgeBlocks, prune_blocks
 from circuitstore.settings import MODEL_SPEC, TRANSCODERS_SPEC, AttributionSettings
 
 Prompt = str | Sequence[int] | torch.Tensor
@@ -113,10 +113,11 @@ def compute_graph(
     settings: AttributionSettings = AttributionSettings(),
     progress: Progress | None = None,
 ) -> AttributionGraph:
-    """Attribute and prune with the settings' thresholds: the graph that gets stored."""
-    return prune(
-        attribute(model, transcoders, prompt, settings, progress), settings.node_threshold, settings.edge_threshold
-    )
+    """Attribute and prune with the settings' thresholds: the graph that gets stored. Pruned
+    from the edges as attribution keeps them, so the unpruned graph is never built."""
+    run = _run(model, transcoders, *tokenize(model, prompt), settings)
+    _attribute_together([run], settings.batch_size, progress)
+    return run.pruned()
 
 
 def attribute(
@@ -175,7 +176,7 @@ def compute_graphs(
                     None if progress is None else lambda d, t, indices=indices: progress(indices, d, t),
                 )
                 for i in indices:
-                    done[i] = prune(runs.pop(0).graph(), settings.node_threshold, settings.edge_threshold)
+                    done[i] = runs.pop(0).pruned()
                 while window and window[0][0] in done:
                     yield done.pop(window.pop(0)[0])
 
@@ -343,7 +344,15 @@ class _Attribution:
             self._stage(queue)
 
     def graph(self) -> AttributionGraph:
-        return self._assemble(self.graph_id, self.text, self.ids, self.visited)
+        """The unpruned graph."""
+        meta, nodes, blocks = self._assemble()
+        targets, sources, weights = (np.concatenate(column) for column in zip(*blocks()))
+        return AttributionGraph(meta, nodes, sources, targets, weights)
+
+    def pruned(self) -> AttributionGraph:
+        """The graph pruned with the settings' thresholds, straight from the edge rows."""
+        s = self.settings
+        return prune_blocks(*self._assemble(), s.node_threshold, s.edge_threshold)
 
     def _next_latents(self, visited: np.ndarray, count: int, budget: int) -> np.ndarray:
         """The `count` unvisited latents most influential on the logits, by the edges so far."""
@@ -404,7 +413,9 @@ class _Attribution:
             (block[nz].cpu().numpy(), nz[1].cpu().numpy().astype(np.int32), starts), shape=(n, self.n_sources)
         )
 
-    def _assemble(self, graph_id: str, text: str, ids: list[int], visited: np.ndarray) -> AttributionGraph:
+    def _assemble(self) -> tuple[GraphMeta, list[Node], EdgeBlocks]:
+        """The graph's meta, its nodes and its edges, still as the edge rows."""
+        graph_id, text, ids, visited = self.graph_id, self.text, self.ids, self.visited
         model, n_pos, L = self.rep.model, self.rep.n_pos, self.n_layers
         texts = [token_text(model, t) for t in ids]
         nodes = [
@@ -427,9 +438,6 @@ class _Attribution:
         remap = np.full(self.n_nodes, -1, dtype=np.int64)
         remap[np.flatnonzero(visited)] = np.arange(int(visited.sum()))
         remap[self.n_latents :] = np.arange(self.n_nodes - self.n_latents) + int(visited.sum())
-        targets, sources, values = self.rows.edges()
-        targets, sources = remap[targets.astype(np.int64)], remap[sources.astype(np.int64)]
-        keep = sources >= 0
         specs = {MODEL_SPEC: loaded_from(model), TRANSCODERS_SPEC: self.rep.transcoders.spec}
         meta = GraphMeta(
             id=graph_id,
@@ -446,4 +454,4 @@ class _Attribution:
                 **{key: spec for key, spec in specs.items() if spec is not None},
             },
         )
-        return AttributionGraph(meta, nodes, sources[keep], targets[keep], values[keep])
+        return meta, nodes, lambda: self.rows.blocks(remap)

@@ -13,6 +13,7 @@ length.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -57,12 +58,11 @@ class EdgeRows:
             total[: self.n_sources] += abs(c.rows).T @ share
         return total - logit_weights
 
-    def edges(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Every edge as (target, source, weight) arrays."""
-        chunks = self.chunks
-        if not chunks:
-            return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
-        targets = np.concatenate([np.repeat(c.targets, np.diff(c.rows.indptr)) for c in chunks])
-        sources = np.concatenate([c.rows.indices for c in chunks]).astype(np.int64)
-        weights = np.concatenate([c.rows.data for c in chunks])
-        return targets, sources, weights
+    def blocks(self, remap: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        """Every edge as (target, source, weight) arrays, chunk by chunk (pruning.EdgeBlocks), node
+        indices mapped by `remap`: a node mapped to -1 is left out, and its edges with it."""
+        for c in self.chunks:
+            targets = remap[np.repeat(c.targets, np.diff(c.rows.indptr))]
+            sources = remap[c.rows.indices]
+            at = sources >= 0
+            yield targets[at], sources[at], c.rows.data[at]
