@@ -159,6 +159,20 @@ def _without_mlps(model: HookedTransformer):
             block.mlp = mlp
 
 
+@contextmanager
+def _constant_parameters(model: HookedTransformer):
+    """The model's weights as constants: autograd then keeps, per copy of the prompt, only what
+    the gradients with respect to the probes need, not every layer's input for weight gradients."""
+    trained = [p for p in model.parameters() if p.requires_grad]
+    try:
+        for p in trained:
+            p.requires_grad_(False)
+        yield
+    finally:
+        for p in trained:
+            p.requires_grad_(True)
+
+
 class Frozen:
     """The frozen replacement model on copies of prompts of one length, its graph retained:
     `copies[i]` rows of `reps[i]`, prompt after prompt.
@@ -208,7 +222,7 @@ class Frozen:
         hooks = [(frozen_name, _detach), (reps[0].token_hook, embed)]
         for layer in range(tcs.n_layers):
             hooks += [(tcs.hooks_in[layer], read(layer)), (tcs.hooks_out[layer], write(layer))]
-        with torch.enable_grad(), model.hooks(fwd_hooks=hooks), _without_mlps(model):
+        with torch.enable_grad(), model.hooks(fwd_hooks=hooks), _without_mlps(model), _constant_parameters(model):
             self.final = final_residual(model, tokens)
 
     def backward(

@@ -134,7 +134,8 @@ class SaeLensTranscoders(TranscoderSet):
         if not self.has_skip(layer):
             return None
         tc = self.transcoders[layer]
-        return x.to(tc.dtype) @ tc.W_skip.T
+        # A constant of the replacement model: autograd then keeps no copy of x for its gradient.
+        return x.to(tc.dtype) @ tc.W_skip.detach().T
 
 
 def load_transcoders(
