@@ -306,7 +306,7 @@ class _Attribution:
         # What the prompt holds while in flight: its sources, and its edge rows at most (a
         # weight and a source index per source and target).
         edge_bytes = torch.finfo(self.dtype).bits // 8 + 4
-        held = [(s.encoders, s.constant, s.errors, *s.writes.values()) for s in rep.layers]
+        held = [(s.constant, s.errors, *s.writes.values()) for s in rep.layers]
         sources = rep.embeddings.nbytes + sum(t.nbytes for layer in held for t in layer)
         self.bound = sources + self.total * self.n_sources * edge_bytes
 
@@ -385,7 +385,8 @@ class _Attribution:
                 layer = self.lat_layer[t]
                 if layer not in read_grads:
                     read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
-                read_grads[layer][b, self.lat_pos[t]] = rep.layers[layer].encoders[t - self.lat_offset[layer]]
+                feature = rep.layers[layer].features[t - self.lat_offset[layer]]
+                read_grads[layer][b, self.lat_pos[t]] = rep.transcoders.encoders(layer, feature[None])[0]
         return final_grad
 
     def edges(self, g_embed: torch.Tensor, g_mlp: list[torch.Tensor]) -> sp.csr_matrix:

@@ -56,13 +56,13 @@ def final_residual(model: HookedTransformer, tokens: torch.Tensor) -> torch.Tens
 
 @dataclass(frozen=True)
 class LayerSources:
-    """Layer l's active latents (sorted by position, then feature), what each reads and writes,
-    and what is fixed at layer l's MLP output."""
+    """Layer l's active latents (sorted by position, then feature), what each writes, and what is
+    fixed at layer l's MLP output. (How a latent is read, its encoder row, is looked up when it is
+    a target: only those a cap lets through are.)"""
 
     positions: torch.Tensor  # [k] long
     features: torch.Tensor  # [k] long
     activations: torch.Tensor  # [k]
-    encoders: torch.Tensor  # [k, d_model] encoder rows: how each latent is read
     writes: dict[int, torch.Tensor]  # output layer -> [k, d_model] activation times decoder row there
     constant: torch.Tensor  # [pos, d_model] the true MLP output less the skip path: what is fixed
     errors: torch.Tensor  # [pos, d_model] the true MLP output minus the transcoders' reconstruction
@@ -116,9 +116,9 @@ class Replacement:
             for out, rows in tcs.decoders(layer, features):
                 writes[out] = activations[:, None] * rows
                 recon[out] = recon[out].index_add(0, positions, writes[out])
-            latents.append((positions, features, activations, tcs.encoders(layer, features), writes))
+            latents.append((positions, features, activations, writes))
         sources = []
-        for layer, (positions, features, activations, encoders, writes) in enumerate(latents):
+        for layer, (positions, features, activations, writes) in enumerate(latents):
             out = outputs[layer].to(tcs.dtype)
             errors = out - recon[layer]
             errors[: self.first_source] = 0
@@ -128,7 +128,6 @@ class Replacement:
                     positions=positions,
                     features=features,
                     activations=activations,
-                    encoders=encoders,
                     writes={k: w.to(dtype) for k, w in writes.items()},
                     constant=constant.to(dtype),
                     errors=errors.to(dtype),
