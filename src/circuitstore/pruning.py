@@ -12,9 +12,10 @@ influence held by the node and every node ranked above it, so lower is more infl
 
 Edges are read in blocks (EdgeBlocks), each holding every edge into its targets, so that a
 graph still held as attribution's compact rows (compute/edge_rows.py) is pruned without ever
-being built whole: what pruning holds beyond the blocks is Â's transpose (12 bytes an edge) and
-per-node arrays. Every sum runs in the order it would over the whole graph's edge arrays, so a
-graph pruned from its blocks is the graph pruned after being built.
+being built whole: what pruning holds beyond the blocks is Â and its transpose while one is built
+from the other (12 bytes an edge each), then the transpose alone, and per-node arrays. Every sum
+runs in the order it would over the whole graph's edge arrays, so a graph pruned from its blocks
+is the graph pruned after being built.
 """
 
 from __future__ import annotations
@@ -43,29 +44,26 @@ def normalized_weights(n: int, targets: np.ndarray, weights: np.ndarray) -> np.n
 
 
 def normalized_transpose(n: int, blocks: EdgeBlocks, keep: np.ndarray | None = None) -> sp.csr_matrix:
-    """Âᵀ as a sparse n×n matrix with sorted indices (row s lists the targets of s in increasing
-    order, as Â's own transpose would), over the edges between nodes in `keep` (all if None).
+    """Âᵀ as a sparse n×n matrix, over the edges between nodes in `keep` (all if None).
 
-    Filled block by block into arrays sized by a first pass that counts each source's edges."""
+    Â is filled block by block, each target's edges into its row's place (the order within a
+    row does not matter), into arrays sized by a first pass that counts each target's edges;
+    its transpose then lists each source's targets in increasing order, in linear time."""
     counts = np.zeros(n, dtype=np.int64)
     for t, s, _ in blocks():
-        counts += np.bincount(s[_between(keep, t, s)], minlength=n)
-    index_type = np.int32 if max(n, int(counts.sum())) < 2**31 else np.int64
-    indptr = np.zeros(n + 1, dtype=index_type)
+        counts += np.bincount(t[_between(keep, t, s)], minlength=n)
+    indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    indices, data = np.empty(indptr[-1], dtype=index_type), np.empty(indptr[-1])
-    fill = indptr[:-1].astype(np.int64)  # where each source's next edge goes
+    indices, data = np.empty(indptr[-1], dtype=np.int32 if n < 2**31 else np.int64), np.empty(indptr[-1])
     for t, s, v in blocks():
         at = _between(keep, t, s)
         t, s, v = t[at], s[at], v[at]
-        part = sp.csr_matrix((normalized_weights(n, t, v), (s, t)), shape=(n, n))
-        row_counts = np.diff(part.indptr)
-        slots = np.repeat(fill - part.indptr[:-1], row_counts) + np.arange(part.nnz)
-        indices[slots], data[slots] = part.indices, part.data
-        fill += row_counts
-    transposed = sp.csr_matrix((data, indices, indptr), shape=(n, n))
-    transposed.sort_indices()
-    return transposed
+        order = np.argsort(t, kind="stable")
+        present, first, size = np.unique(t[order], return_index=True, return_counts=True)
+        # A block holds every edge into its targets: target u's edges fill indptr[u]...
+        slots = np.arange(t.size) + np.repeat(indptr[present] - first, size)
+        indices[slots], data[slots] = s[order], normalized_weights(n, t, v)[order]
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n)).T.tocsr()
 
 
 def _between(keep: np.ndarray | None, targets: np.ndarray, sources: np.ndarray) -> np.ndarray | slice:

@@ -61,8 +61,12 @@ class EdgeRows:
     def blocks(self, remap: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
         """Every edge as (target, source, weight) arrays, chunk by chunk (pruning.EdgeBlocks), node
         indices mapped by `remap`: a node mapped to -1 is left out, and its edges with it."""
+        same = np.array_equal(remap, np.arange(remap.size))  # every latent visited: nothing to map
         for c in self.chunks:
-            targets = remap[np.repeat(c.targets, np.diff(c.rows.indptr))]
+            targets = np.repeat(c.targets, np.diff(c.rows.indptr))
+            if same:
+                yield targets, c.rows.indices, c.rows.data
+                continue
             sources = remap[c.rows.indices]
             at = sources >= 0
-            yield targets[at], sources[at], c.rows.data[at]
+            yield remap[targets[at]], sources[at], c.rows.data[at]
