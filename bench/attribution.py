@@ -8,6 +8,9 @@ tests' own builders (tests/synthetic.py).
 
 Rows for --device cpu (default):
   tiny-gpt2, tiny-gemma3   the tests' two tiny architectures, random weights and transcoders;
+  medium-gemma3            the tiny Gemma 3 architecture at 6 layers and d_model 128, 1,024-wide
+                           transcoders firing ~20 latents per position, 48-token prompts: a few
+                           thousand latents, so that uncapped and capped runs can be compared;
   gemma-3-270m             the real model (GGUF package) with random GemmaScope-2-shaped
                            transcoders at the real width: 18 layers x 16384 latents, skip paths;
   long-256, long-1024, long-2048
@@ -27,19 +30,20 @@ Rows for --device cuda:
                            random weights and random GemmaScope-shaped 16k transcoders per layer.
 Each row runs in a fresh subprocess, so its memory figures are its own (many-prompts: of both
 ways, the peak over both). Timed per prompt:
-attribution up to max_feature_nodes, then pruning ("prune s" of it) with default settings (or
---max-feature-nodes / --batch-size: a long prompt's latents at the default cap take hours on a
-few shared cores); the
-table gives the median over prompts, after one untimed warm-up prompt, wall clock and process
-CPU time (all threads; on a shared machine the wall clock varies with the load, the CPU time
-less). Setup (model and transcoder construction) is timed apart.
-Peak RSS is the whole process; "attrib RSS" is the peak while attributing, measured by resetting
-the kernel's high-water mark (/proc/self/clear_refs) first. GPU peak is torch's allocator peak.
+compute_graph, attribution up to max_feature_nodes then pruning straight from its edge rows
+("prune s": from the last batch on), with default settings (or --max-feature-nodes /
+--batch-size: a long prompt's latents at the default cap take hours on a few shared cores); the
+table gives the median over prompts, after one untimed warm-up prompt (of a token-id prompt, its
+first 16 tokens), wall clock and process CPU time (all threads; on a shared machine the wall
+clock varies with the load, the CPU time less). Setup (model and transcoder construction) is
+timed apart. Peak RSS is the whole process's high-water mark (ru_maxrss, setup included);
+"attrib RSS" the peak while computing, measured by resetting the kernel's high-water mark
+(/proc/self/clear_refs) after the warm-up. GPU peak is torch's allocator peak.
 
 --circuit-tracer adds, under each row of a model without a tokenizer, the same prompts through
 circuit-tracer (v0.5.0 from $CIRCUIT_TRACER_SRC, in the environment tests/circuit_tracer/env.py
 builds) on the same weights, saved to disk and read by it: its `attribute` and `prune_graph`
-timed alike (one warm-up prompt, then the median), the baseline of the row above. Its prompts
+timed alike (the same warm-up prompt, then the median), the baseline of the row above. Its prompts
 start with token 0, which it takes as BOS and so prepends nothing: both attribute the same ids.
 """
 
@@ -63,10 +67,8 @@ from circuitstore.compute import (
     AttributionSettings,
     Replacement,
     SaeLensTranscoders,
-    attribute,
     compute_graph,
     compute_graphs,
-    prune,
     save_model,
 )
 from circuitstore.compute.gguf import load_gemma3_270m, row_major_unembed
@@ -93,6 +95,8 @@ TEXT_PROMPTS = [
 ]
 # Shaped like the tests' transcoders, sparser.
 TINY_TRANSCODERS = {"release": "tiny", "kind": "jumprelu_skip", "hook_in": "ln2.hook_normalized", "d_sae": 48, "l0": 8}
+MEDIUM_TRANSCODERS = {**TINY_TRANSCODERS, "release": "medium", "d_sae": 1024, "l0": 20}
+MEDIUM_TOKENS = 48
 LONG = {"long-256": 256, "long-1024": 1024, "long-2048": 2048}
 MANY = "many-prompts"
 MANY_LENGTHS = (10, 10, 20, 20, 30, 30)
@@ -103,8 +107,9 @@ MANY_TRANSCODERS = {
     "d_sae": 8192,
     "l0": 10,
 }
+WARM_UP_TOKENS = 16  # of a prompt of token ids
 ROWS = {
-    "cpu": ["tiny-gpt2", "tiny-gemma3", "gemma-3-270m", *LONG, MANY],
+    "cpu": ["tiny-gpt2", "tiny-gemma3", "medium-gemma3", "gemma-3-270m", *LONG, MANY],
     "cuda": ["gemma-3-270m", "gemma-2-2b-random", *LONG, MANY],
 }
 
@@ -121,6 +126,10 @@ def setup(name: str, device: str):
         model = random_model("google/gemma-2-2b", device=device, n_ctx=64)
         row_major_unembed(model)  # as load_gguf does: a 256k vocabulary's W_U, not copied per forward pass
         return model, GEMMA_SCOPE_2B, _id_prompts(model, 16)
+    if name == "medium-gemma3":
+        config = dataclasses.replace(gemma_style(n_layers=6, d_model=128), n_ctx=MEDIUM_TOKENS)
+        model = random_model(config, device=device)
+        return model, MEDIUM_TRANSCODERS, _id_prompts(model, MEDIUM_TOKENS)
     model = random_model({"tiny-gpt2": gpt2_style(), "tiny-gemma3": gemma_style()}[name], device=device)
     return model, TINY_TRANSCODERS, _id_prompts(model, 10)
 
@@ -142,24 +151,30 @@ def run_row(name: str, device: str, n_prompts: int, settings: AttributionSetting
     transcoders = SaeLensTranscoders.from_saes(shape["release"], saes, model)
     _sync(device)
     setup_s = time.perf_counter() - start
+    # The warm-up (first call: +15 s on Gemma, CPU) needs no long prompt.
+    warm_up = prompts[0] if isinstance(prompts[0], str) else prompts[0][:WARM_UP_TOKENS]
     if ct_dir is not None:
-        _save_for_circuit_tracer(ct_dir, model, saes, [prompts[0], *prompts[:n_prompts]], settings)
-    compute_graph(model, transcoders, prompts[0], settings)  # warm-up (first call: +15 s on Gemma, CPU)
+        _save_for_circuit_tracer(ct_dir, model, saes, [warm_up, *prompts[:n_prompts]], settings)
+    compute_graph(model, transcoders, warm_up, settings)
     rss_reset = _reset_peak_rss()
     if device == "cuda":
         torch.cuda.reset_peak_memory_stats()
     times, cpu_times, prune_times, sizes = [], [], [], []
+    last_batch = [0.0]  # when attribution's last batch was done: pruning follows
+
+    def progress(done: int, total: int) -> None:
+        _sync(device)
+        last_batch[0] = time.perf_counter()
+
     for prompt in prompts[:n_prompts]:
         t0, c0 = time.perf_counter(), time.process_time()
-        unpruned = attribute(model, transcoders, prompt, settings)
-        _sync(device)
-        t1 = time.perf_counter()
-        graph = prune(unpruned, settings.node_threshold, settings.edge_threshold)
+        graph = compute_graph(model, transcoders, prompt, settings, progress)
         times.append(time.perf_counter() - t0)
         cpu_times.append(time.process_time() - c0)
-        prune_times.append(time.perf_counter() - t1)
-        sizes.append((len(graph.meta.prompt_tokens), unpruned.n_edges, graph.n_nodes, graph.n_edges))
-        del unpruned, graph
+        prune_times.append(time.perf_counter() - last_batch[0])
+        active = graph.meta.generation["n_active_latents"]
+        sizes.append((len(graph.meta.prompt_tokens), active, graph.n_nodes, graph.n_edges))
+        del graph
     return {
         "model": name,
         "layers": model.cfg.n_layers,
@@ -170,7 +185,7 @@ def run_row(name: str, device: str, n_prompts: int, settings: AttributionSetting
         "s_per_prompt": statistics.median(times),
         "cpu_s_per_prompt": statistics.median(cpu_times),
         "prune_s": statistics.median(prune_times),
-        "unpruned_edges": statistics.median(s[1] for s in sizes),
+        "active_latents": statistics.median(s[1] for s in sizes),
         "nodes": statistics.median(s[2] for s in sizes),
         "edges": statistics.median(s[3] for s in sizes),
         "peak_rss_gb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20,
@@ -320,7 +335,7 @@ def print_table(rows: list[dict]) -> None:
         ("s_per_prompt", "s/prompt", "{:.2f}"),
         ("cpu_s_per_prompt", "CPU s/prompt", "{:.2f}"),
         ("prune_s", "prune s", "{:.2f}"),
-        ("unpruned_edges", "unpruned edges", "{:g}"),
+        ("active_latents", "active latents", "{:g}"),
         ("nodes", "nodes", "{:g}"),
         ("edges", "edges", "{:g}"),
         ("prompts_per_s", "prompts/s", "{:.3f}"),
