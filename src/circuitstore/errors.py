@@ -21,12 +21,3 @@ def one_line(exc: BaseException) -> str:
     """An exception's message on one line (Neo4j's syntax errors and library errors span several)."""
     text = getattr(exc, "message", None) or str(exc) or type(exc).__name__
     return next((ln.strip() for ln in str(text).splitlines() if ln.strip()), type(exc).__name__)
-
-
-def after_ctrl_c(exc: BaseException | None) -> bool:
-    """Ctrl-C, or what it set off: cut mid-message, the driver's buffers raise as they unwind."""
-    while exc is not None:
-        if isinstance(exc, KeyboardInterrupt):
-            return True
-        exc = exc.__cause__ or exc.__context__
-    return False

@@ -26,7 +26,7 @@ from circuitstore.cli import (
     weights,
 )
 from circuitstore.cli.output import error_line
-from circuitstore.errors import CircuitstoreError, after_ctrl_c, one_line
+from circuitstore.errors import CircuitstoreError, one_line
 from circuitstore.neo4j_driver import neo4j
 
 # Ctrl-C: the exit status a shell gives a command that SIGINT ended.
@@ -41,7 +41,7 @@ class Cli(click.Group):
         try:
             return super().invoke(ctx)
         except (KeyboardInterrupt, Exception) as exc:
-            if after_ctrl_c(exc):
+            if _after_ctrl_c(exc):
                 click.echo(err=True)  # off the progress bar's line
                 # Each graph is one transaction, so what was being written is rolled back.
                 _fail("interrupted; nothing is half-written (a graph being stored is rolled back)", INTERRUPTED)
@@ -52,6 +52,15 @@ class Cli(click.Group):
             if isinstance(exc, neo4j.exceptions.DriverError):
                 _fail(f"Neo4j driver: {one_line(exc)}")
             raise
+
+
+def _after_ctrl_c(exc: BaseException | None) -> bool:
+    """Ctrl-C, or what it set off: cut mid-message, the driver's buffers raise as they unwind."""
+    while exc is not None:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
 
 
 def _fail(message: str, status: int = 1) -> None:

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TypeVar
 
-from circuitstore.errors import NEO4J_OUT_OF_MEMORY, after_ctrl_c
+from circuitstore.errors import NEO4J_OUT_OF_MEMORY
 from circuitstore.neo4j_driver import neo4j
 
 T = TypeVar("T")
@@ -34,13 +34,7 @@ def write(driver: neo4j.Driver, work: Callable[..., T], *args: object) -> T:
                     tx.commit()
                 return result
             except (neo4j.exceptions.Neo4jError, neo4j.exceptions.DriverError) as exc:
-                # A connection Ctrl-C cut reads as retryable: the user asked to stop, not to retry.
-                if (
-                    out_of_memory(exc)
-                    or after_ctrl_c(exc)
-                    or not exc.is_retryable()
-                    or time.monotonic() + delay > deadline
-                ):
+                if out_of_memory(exc) or not exc.is_retryable() or time.monotonic() + delay > deadline:
                     raise
             time.sleep(delay * random.uniform(0.8, 1.2))  # concurrent imports: not in lockstep
             delay = min(delay * 2, 5.0)
