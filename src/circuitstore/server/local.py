@@ -177,6 +177,7 @@ class LocalServer:
         s = self.settings()
         pid = self.pid()
         answers = pid is not None and bolt_answers(s.bolt_port)
+        sizes = self.sizes()
         return {
             "running": answers,
             "state": "running" if answers else "starting" if pid else "stopped",
@@ -189,9 +190,9 @@ class LocalServer:
             "apoc": jars.version("apoc"),
             "heap": s.jvm_heap,
             "heap_setting": s.heap,
-            "pagecache": self._configured_pagecache() or s.server_pagecache(self.sizes()["database_bytes"]),
+            "pagecache": self._configured_pagecache() or s.server_pagecache(sizes["database_bytes"]),
             "pagecache_setting": s.pagecache,
-            **self.sizes(),
+            **sizes,
         }
 
     def _configured_pagecache(self) -> str | None:
