@@ -29,8 +29,9 @@ from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, connect
 from circuitstore.store import store_graph
 from circuitstore.store.bulk import bulk_import
+from tests.data import GRAPHS_DIR
 
-GRAPHS = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs"
+GRAPHS = GRAPHS_DIR
 
 
 def fresh(root: Path, name: str, bolt: int, http: int, heap: str) -> LocalServer:

@@ -30,8 +30,9 @@ from circuitstore.schema import migrate
 from circuitstore.server import connect
 from circuitstore.store import delete_graph, list_graphs, store_graph
 from circuitstore.store.params import GraphParams
+from tests.data import GRAPHS_DIR
 
-GRAPHS = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs"
+GRAPHS = GRAPHS_DIR
 
 # The baseline a first attempt would write: one statement per node and per edge, MERGE throughout.
 NAIVE_NODE = """

@@ -32,7 +32,6 @@ import tempfile
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 
@@ -46,8 +45,9 @@ from circuitstore.server import LocalServer, connect
 from circuitstore.store import delete_graph, list_graphs, store_graph
 from circuitstore.store.bulk import bulk_import
 from tests.clirun import free_port
+from tests.data import GRAPHS_DIR
 
-GRAPHS = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs"
+GRAPHS = GRAPHS_DIR
 PREFIX = "benchq/"
 DALLAS = "clt-hp-the-capital-of-201020250035-20251020-003525"
 OAKLAND = "capital_oakland-20251026-163348"

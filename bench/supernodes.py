@@ -30,7 +30,6 @@ import argparse
 import json
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
@@ -52,8 +51,9 @@ from circuitstore.supernodes.edge_profile import EdgeProfileSettings, edge_profi
 from circuitstore.supernodes.evidence import EvidenceSettings, Knowledge, evidence_clusters
 from circuitstore.supernodes.families import FamilySettings
 from circuitstore.supernodes.suggest import suggest
+from tests.data import GRAPHS_DIR
 
-GRAPHS = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs"
+GRAPHS = GRAPHS_DIR
 THRESHOLDS = [round(0.1 + 0.05 * i, 2) for i in range(17)]
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 from circuitstore.formats import read_graph
 from circuitstore.queries import get_query
@@ -23,8 +22,9 @@ from circuitstore.server import LocalServer, connect
 from circuitstore.server.browser import guide_text
 from circuitstore.server.warmup import example_params, warm
 from circuitstore.store import graph_exists, store_graph
+from tests.data import GRAPHS_DIR
 
-CLT = Path(__file__).resolve().parents[1] / ".." / "shared" / "graphs" / "gemma-2-2b-clt"
+CLT = GRAPHS_DIR / "gemma-2-2b-clt"
 OAKLAND = {"graph": "capital_oakland-20251026-163348", "source": " Oakland", "target": " Sacramento"}
 
 

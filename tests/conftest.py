@@ -14,7 +14,6 @@ import os
 import shutil
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -22,9 +21,9 @@ from circuitstore.errors import CircuitstoreError
 from circuitstore.neo4j_driver import neo4j
 from circuitstore.schema import migrate
 from circuitstore.server import LocalServer, NeedsRestart, connect
+from tests.data import REPO
 from tests.database import wipe
 
-REPO = Path(__file__).resolve().parents[1]
 TEST_HOME = REPO / ".state" / "test-neo4j"
 # Two checkouts testing side by side each need their own ports.
 TEST_BOLT_PORT = int(os.environ.get("CIRCUITSTORE_TEST_BOLT_PORT", "17687"))

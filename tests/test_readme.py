@@ -11,6 +11,7 @@ import pytest
 
 from tests.clirun import SCRIPT, clean_env
 from tests.conftest import REPO, TEST_HOME
+from tests.data import SHARED
 
 TOUR = re.search(r"^## A five-minute tour$(.*?)^## ", (REPO / "README.md").read_text(), re.M | re.S)[1]
 BLOCKS = re.findall(r"^```(sh|cypher|python)\n(.*?)^```$", TOUR, re.M | re.S)
@@ -40,9 +41,7 @@ def test_every_command_of_the_tour_runs(env, store, tmp_path):
         if kind == "sh":
             for command in commands(block):
                 # As from the repository root, but writing into a scratch directory.
-                line = command.replace(".venv/bin/", f"{SCRIPT.parent}/").replace(
-                    "../shared/", f"{REPO.parent}/shared/"
-                )
+                line = command.replace(".venv/bin/", f"{SCRIPT.parent}/").replace("../shared/", f"{SHARED}/")
                 proc = subprocess.run(
                     line, shell=True, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=900
                 )
