@@ -29,7 +29,7 @@ from circuitstore.graph import AttributionGraph
 from circuitstore.server import LocalServer, connect
 from circuitstore.store.bulk_files import BulkFiles
 from circuitstore.store.cypher import cypher
-from circuitstore.store.importer import Found
+from circuitstore.store.importer import NOT_A_GRAPH, Found, problem_line
 from circuitstore.store.labels import relabel_all
 from circuitstore.store.params import GraphColumns
 
@@ -192,11 +192,10 @@ def _prepare(i: int) -> tuple[str, str, GraphColumns | str]:
         return "columns", where, GraphColumns.of(graph, stored_paths=stored_paths)
     except NotAGraphFile as exc:
         if isinstance(source, Found) and source.in_folder:
-            return "skipped", where, "not a graph file (no metadata, nodes or links)"
+            return "skipped", where, NOT_A_GRAPH
         return "error", where, str(exc).splitlines()[0]
     except CircuitstoreError as exc:
-        message = str(exc) if str(exc).startswith(where) else f"{where}: {exc}"
-        return "error", where, message.splitlines()[0]
+        return "error", where, problem_line(where, str(exc))
 
 
 def _move(source_home: Path, target_home: Path) -> None:

@@ -77,6 +77,15 @@ def expand_paths(patterns: Iterable[str]) -> tuple[list[Found], list[Outcome]]:
     return list(files.values()), missing
 
 
+# Why JSON in a folder that is no graph file is skipped.
+NOT_A_GRAPH = "not a graph file (no metadata, nodes or links)"
+
+
+def problem_line(where: str, message: str) -> str:
+    """A file's problem as one line that names the file (`where`) first."""
+    return (message if message.startswith(where) else f"{where}: {message}").splitlines()[0]
+
+
 def import_file(
     driver: neo4j.Driver,
     found: Found,
@@ -94,13 +103,11 @@ def import_file(
         status = store_graph(driver, graph, replace=replace, progress=progress)
     except NotAGraphFile as exc:
         if found.in_folder:
-            return Outcome(path, "skipped", error="not a graph file (no metadata, nodes or links)")
+            return Outcome(path, "skipped", error=NOT_A_GRAPH)
         return Outcome(path, "failed", error=str(exc))
     except (CircuitstoreError, neo4j.exceptions.Neo4jError) as exc:
         message = str(exc) if isinstance(exc, CircuitstoreError) else f"Neo4j refused it: {exc.message}"
-        if not message.startswith(str(path)):
-            message = f"{path}: {message}"
-        return Outcome(path, "failed", error=message.splitlines()[0])
+        return Outcome(path, "failed", error=problem_line(str(path), message))
     except neo4j.exceptions.DriverError as exc:
         raise CircuitstoreError(f"lost the connection to Neo4j while importing {path}: {exc}") from exc
     return Outcome(path, status, graph.meta.id, graph.n_nodes, graph.n_edges)
