@@ -21,9 +21,10 @@ Rows for --device cpu (default):
                            prompts of 10, 20 and 30 tokens (two of each length): one at a time
                            (compute_graph, the baseline) and then all in one run (compute_graphs:
                            prompts of one length share passes), prompts per second of each; and
-                           below the table, per length, the frozen forward pass over batch_size
-                           copies and one backward pass through it (what sharing saves, and what
-                           padding a prompt to a longer one would cost).
+                           below the table, per length, the frozen forward pass (once per
+                           prompt) and one backward pass of batch_size reading vectors through it
+                           (what sharing saves, and what padding a prompt to a longer one would
+                           cost).
 Rows for --device cuda:
   gemma-3-270m             as above, on the GPU;
   gemma-2-2b-random        gemma-2-2b's shape (26 layers, d_model 2304, 256k vocabulary) with
@@ -235,8 +236,8 @@ def run_many_row(device: str, settings: AttributionSettings) -> list[dict]:
     # The same graphs both ways (tests/test_compute_batched.py checks them closely).
     assert [(a.meta.id, a.n_edges) for a in graphs[0]] == [(b.meta.id, b.n_edges) for b in graphs[1]]
     rows[1]["speedup"] = rows[1]["prompts_per_s"] / rows[0]["prompts_per_s"]
-    # What padding would cost, and what sharing saves: a frozen run of batch_size copies at
-    # each length, and one backward pass through it (the better of three).
+    # What padding would cost, and what sharing saves: a frozen run at each length, and one
+    # backward pass of batch_size reading vectors through it (the better of three).
     rows[1]["passes"] = {}
     for n in sorted(set(MANY_LENGTHS)):
         rep = Replacement(model, transcoders, torch.tensor(prompts[MANY_LENGTHS.index(n)], device=device), settings)
@@ -244,7 +245,7 @@ def run_many_row(device: str, settings: AttributionSettings) -> list[dict]:
         frozen = rep.frozen(settings.batch_size)
         _sync(device)
         forward_s = time.perf_counter() - t0
-        grad = torch.ones_like(frozen.final)
+        grad = torch.ones(frozen.shape, dtype=frozen.final.dtype, device=device)
         backward_s = min(_timed(device, frozen.backward, grad, {}) for _ in range(3))
         rows[1]["passes"][n] = (forward_s, backward_s)
         del frozen, grad
@@ -400,8 +401,8 @@ def main() -> None:
     for row in rows:
         for n, (forward_s, backward_s) in row.get("passes", {}).items():
             print(
-                f"{row['model']}: {n} tokens, {settings.batch_size} copies: frozen forward pass {forward_s:.2f} s, "
-                f"one backward pass {backward_s:.3f} s"
+                f"{row['model']}: {n} tokens: frozen forward pass {forward_s:.2f} s, "
+                f"one backward pass of {settings.batch_size} reading vectors {backward_s:.3f} s"
             )
 
 

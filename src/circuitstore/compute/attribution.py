@@ -231,21 +231,18 @@ def _attribute_together(runs: list[_Attribution], batch_size: int, progress: Pro
     totals = [run.total for run in runs]
     copies = _shares(max(1, min(batch_size, sum(totals))), totals)
     frozen = Frozen([run.rep for run in runs], copies)
-    starts = np.cumsum([0, *copies[:-1]]).tolist()
     done, total = 0, sum(totals)
     while not all(run.finished for run in runs):
         taken = [run.take(k) for run, k in zip(runs, copies)]
         final_grad, read_grads = None, {}
-        for run, start, targets in zip(runs, starts, taken):
-            final_grad = run.reading_vectors(frozen, start, targets, final_grad, read_grads)
-        if final_grad is not None:
-            final_grad = final_grad.to(frozen.final.dtype)
+        for row, (run, targets) in enumerate(zip(runs, taken)):
+            final_grad = run.reading_vectors(frozen, row, targets, final_grad, read_grads)
         with torch.no_grad():
             g_embed, g_mlp = frozen.backward(final_grad, read_grads)
-            for run, start, targets in zip(runs, starts, taken):
+            for row, (run, targets) in enumerate(zip(runs, taken)):
                 if targets:
-                    stop = start + len(targets)
-                    run.rows_in(run.edges(g_embed[start:stop], [g[start:stop] for g in g_mlp]))
+                    n = len(targets)
+                    run.rows_in(run.edges(g_embed[:n, row], [None if g is None else g[:n, row] for g in g_mlp]))
         done += sum(map(len, taken))
         if progress is not None:
             progress(done, total)
@@ -282,8 +279,9 @@ class _Attribution:
         self.logits = logit_targets(model, rep.next_logits, settings, self.dtype)
         n_logits = len(self.logits.weights)
 
-        self.lat_layer = torch.cat([torch.full_like(s.positions, i) for i, s in enumerate(rep.layers)]).tolist()
-        self.lat_pos = torch.cat([s.positions for s in rep.layers]).tolist()
+        self.lat_layer_array = np.repeat(np.arange(len(rep.layers)), [len(s.positions) for s in rep.layers])
+        self.lat_pos_array = torch.cat([s.positions for s in rep.layers]).numpy(force=True)
+        self.lat_layer, self.lat_pos = self.lat_layer_array.tolist(), self.lat_pos_array.tolist()
         self.lat_feat = torch.cat([s.features for s in rep.layers]).tolist()
         self.lat_act = torch.cat([s.activations for s in rep.layers]).tolist()
         self.n_latents = len(self.lat_pos)
@@ -367,35 +365,48 @@ class _Attribution:
     def reading_vectors(
         self,
         frozen: Frozen,
-        start: int,
+        row: int,
         targets: list[int],
         final_grad: torch.Tensor | None,
         read_grads: dict[int, torch.Tensor],
     ) -> torch.Tensor | None:
-        """Set each target's reading vector on its copy (from `start` on) in the gradients to push
-        back: a logit's on the final residual at the prompt's last position, a latent's on its
-        layer's read; returns `final_grad` (made when first needed)."""
-        rep, shape = self.rep, frozen.embed_probe.shape
-        for b, t in enumerate(targets, start):
-            if t >= self.n_sources:
-                if final_grad is None:
-                    final_grad = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
-                final_grad[b, rep.n_pos - 1] = self.logits.reads[t - self.n_sources]
-            else:
-                layer = self.lat_layer[t]
-                if layer not in read_grads:
-                    read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=rep.tokens.device)
-                feature = rep.layers[layer].features[t - self.lat_offset[layer]]
-                read_grads[layer][b, self.lat_pos[t]] = rep.transcoders.encoders(layer, feature[None])[0]
+        """Set each target's reading vector in the gradients to push back (of `frozen.shape`,
+        the b-th target in slot b of the prompt's `row`): a logit's on the final residual at the
+        prompt's last position, a latent's on its layer's read; returns `final_grad` (made when
+        first needed)."""
+        rep, device = self.rep, self.rep.tokens.device
+
+        def index(a: np.ndarray) -> torch.Tensor:
+            return torch.from_numpy(a).to(device)
+
+        targets = np.asarray(targets, dtype=np.int64)
+        slots = np.arange(len(targets))
+        logits = targets >= self.n_sources
+        if logits.any():
+            if final_grad is None:
+                final_grad = torch.zeros(frozen.shape, dtype=self.dtype, device=device)
+            reads = self.logits.reads[index(targets[logits] - self.n_sources)]
+            final_grad[index(slots[logits]), row, rep.n_pos - 1] = reads.to(self.dtype)
+        latents, slots = targets[~logits], slots[~logits]
+        layers = self.lat_layer_array[latents]
+        for layer in np.unique(layers).tolist():
+            at = layers == layer
+            if layer not in read_grads:
+                read_grads[layer] = torch.zeros(frozen.shape, dtype=self.dtype, device=device)
+            features = rep.layers[layer].features[index(latents[at] - self.lat_offset[layer])]
+            rows = rep.transcoders.encoders(layer, features).to(self.dtype)
+            read_grads[layer][index(slots[at]), row, index(self.lat_pos_array[latents[at]])] = rows
         return final_grad
 
-    def edges(self, g_embed: torch.Tensor, g_mlp: list[torch.Tensor]) -> sp.csr_matrix:
+    def edges(self, g_embed: torch.Tensor, g_mlp: list[torch.Tensor | None]) -> sp.csr_matrix:
         """The rows of edges into targets from every source, from the gradients their reading
         vectors left at the probes ([targets, pos, d]) on this prompt's copies."""
         rep, n, n_pos, dt = self.rep, g_embed.shape[0], self.rep.n_pos, self.dtype
         block = torch.zeros(n, self.n_sources, dtype=dt, device=rep.tokens.device)
         block[:, self.tok_offset :] = (g_embed.to(dt) * rep.embeddings.to(dt)).sum(-1)
         for out, src in enumerate(rep.layers):
+            if g_mlp[out] is None:
+                continue  # nothing read lies above this output: its sources' edges are zero
             g = g_mlp[out].to(dt)
             at = self.err_offset + out * n_pos
             block[:, at : at + n_pos] = (g * src.errors.to(dt)).sum(-1)

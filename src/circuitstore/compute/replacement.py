@@ -17,10 +17,13 @@ token writes the whole first residual stream (`blocks.0.hook_resid_pre`), and po
 latents and errors are sources like any other.
 
 `Replacement` runs the prompt once and holds those sources; `Replacement.frozen(batch)` runs
-the frozen model on `batch` copies of the prompt (`Frozen(reps, copies)`: on copies of several
-prompts of one length, side by side) and keeps the autograd graph so that many reading vectors
-can be pushed back through it, one per copy. The frozen run does not compute the MLPs: their
-outputs are replaced, so each is a constant plus its skip path.
+the frozen model once on the prompt (`Frozen(reps, copies)`: on several prompts of one length,
+side by side) and keeps the autograd graph, through which `batch` reading vectors are pushed
+back in one vectorised backward pass (autograd's batched gradients), as if through `batch`
+copies of the prompt. One forward pass serves every copy: the attention patterns and norm scales
+(the queries and keys) are computed once per prompt, not once per copy, and autograd saves one
+copy's activations. The frozen run does not compute the MLPs: their outputs are replaced, so
+each is a constant plus its skip path.
 """
 
 from __future__ import annotations
@@ -173,33 +176,29 @@ def _constant_parameters(model: HookedTransformer):
 
 
 class Frozen:
-    """The frozen replacement model on copies of prompts of one length, its graph retained:
-    `copies[i]` rows of `reps[i]`, prompt after prompt.
+    """The frozen replacement model on prompts of one length (row i: `reps[i]`), its graph
+    retained, for `copies[i]` reading vectors of each prompt per backward pass.
 
     Zero probes are added where sources write (the embedding and each MLP output), so the
     gradient with respect to a probe is the derivative of whatever is read with respect to a
     vector written there. `reads[layer]` is each transcoder's live input, `final` the
-    normalised final residual stream that the unembedding reads.
+    normalised final residual stream that the unembedding reads ([prompts, pos, d_model]).
+    Gradients pushed back are batched: `shape` is [max(copies), prompts, pos, d_model], slot b
+    of row i the b-th reading vector of prompt i (slots past `copies[i]` stay zero).
     """
 
     def __init__(self, reps: list[Replacement], copies: list[int]) -> None:
         model, tcs, n_pos = reps[0].model, reps[0].transcoders, reps[0].n_pos
         if any(rep.n_pos != n_pos for rep in reps):
             raise ValueError("prompts of different lengths cannot share a frozen run")
-        shape = (sum(copies), n_pos, model.cfg.d_model)
+        rows = (len(reps), n_pos, model.cfg.d_model)
+        self.shape = (max(copies), *rows)
         opts = {"dtype": model.cfg.dtype, "device": reps[0].tokens.device}
-        self.embed_probe = torch.zeros(shape, **opts, requires_grad=True)
-        self.mlp_probes = [torch.zeros(shape, **opts, requires_grad=True) for _ in range(tcs.n_layers)]
+        self.embed_probe = torch.zeros(rows, **opts, requires_grad=True)
+        self.mlp_probes = [torch.zeros(rows, **opts, requires_grad=True) for _ in range(tcs.n_layers)]
         self.reads: list[torch.Tensor | None] = [None] * tcs.n_layers
-        tokens = torch.cat([rep.tokens[None].expand(k, -1) for rep, k in zip(reps, copies)])
-        # What is fixed at each MLP output, per copy; one prompt's broadcasts over its copies
-        # (on a long prompt, a constant per copy would take `batch` times the memory).
-        constants = [
-            reps[0].layers[layer].constant
-            if len(reps) == 1
-            else torch.cat([rep.layers[layer].constant[None].expand(k, -1, -1) for rep, k in zip(reps, copies)])
-            for layer in range(tcs.n_layers)
-        ]
+        tokens = torch.stack([rep.tokens for rep in reps])
+        constants = [torch.stack([rep.layers[layer].constant for rep in reps]) for layer in range(tcs.n_layers)]
 
         def embed(value: torch.Tensor, hook) -> torch.Tensor:
             return value.detach() + self.embed_probe
@@ -226,20 +225,21 @@ class Frozen:
 
     def backward(
         self, final_grad: torch.Tensor | None, read_grads: dict[int, torch.Tensor]
-    ) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        """Push reading vectors back: `final_grad` on `final`, `read_grads[layer]` on `reads[layer]`.
+    ) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
+        """Push reading vectors back (each of `shape`): `final_grad` on `final`, `read_grads[layer]`
+        on `reads[layer]`.
 
-        Returns the gradients at the embedding probe and at each layer's MLP-output probe
-        (zeros where nothing read depends on them).
+        Returns the gradients at the embedding probe and at each layer's MLP-output probe, of
+        `shape`; None where nothing read depends on the probe (an MLP output at or above every
+        layer read).
         """
         outputs, grads = [], []
         if final_grad is not None:
             outputs.append(self.final)
-            grads.append(final_grad)
+            grads.append(final_grad.to(self.final.dtype))
         for layer, g in read_grads.items():
             outputs.append(self.reads[layer])
             grads.append(g.to(self.reads[layer].dtype))
         probes = [self.embed_probe, *self.mlp_probes]
-        found = torch.autograd.grad(outputs, probes, grads, retain_graph=True, allow_unused=True)
-        found = [torch.zeros_like(p) if g is None else g for p, g in zip(probes, found)]
-        return found[0], found[1:]
+        found = torch.autograd.grad(outputs, probes, grads, retain_graph=True, allow_unused=True, is_grads_batched=True)
+        return found[0], list(found[1:])
