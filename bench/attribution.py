@@ -16,8 +16,11 @@ Rows for --device cpu (default):
   long-256, long-1024, long-2048
                            gemma-3-270m's shape (random weights, no tokenizer) with those
                            transcoders, on random prompts of 256, 1,024 and 2,048 tokens.
-  many-prompts             GPT-2-small's shape (12 layers, d_model 768, 50k vocabulary; random
-                           weights) with random 8k-wide JumpReLU transcoders (L0 10), on 6 random
+  gpt2-small-10, gpt2-small-30
+                           GPT-2-small's shape (12 layers, d_model 768, 50k vocabulary; random
+                           weights) with random 8k-wide JumpReLU transcoders (L0 10), on random
+                           prompts of 10 and 30 tokens (at 30, more latents than the default cap);
+  many-prompts             that model and those transcoders on 6 random
                            prompts of 10, 20 and 30 tokens (two of each length): one at a time
                            (compute_graph, the baseline) and then all in one run (compute_graphs:
                            prompts of one length share passes), prompts per second of each; and
@@ -63,6 +66,7 @@ import time
 from pathlib import Path
 
 import torch
+from transformer_lens import HookedTransformer
 
 from circuitstore.compute import (
     AttributionSettings,
@@ -99,9 +103,10 @@ TINY_TRANSCODERS = {"release": "tiny", "kind": "jumprelu_skip", "hook_in": "ln2.
 MEDIUM_TRANSCODERS = {**TINY_TRANSCODERS, "release": "medium", "d_sae": 1024, "l0": 20}
 MEDIUM_TOKENS = 48
 LONG = {"long-256": 256, "long-1024": 1024, "long-2048": 2048}
+GPT2 = {"gpt2-small-10": 10, "gpt2-small-30": 30}
 MANY = "many-prompts"
 MANY_LENGTHS = (10, 10, 20, 20, 30, 30)
-MANY_TRANSCODERS = {
+GPT2_TRANSCODERS = {
     "release": "random-8k",
     "kind": "jumprelu",
     "hook_in": "ln2.hook_normalized",
@@ -110,7 +115,7 @@ MANY_TRANSCODERS = {
 }
 WARM_UP_TOKENS = 16  # of a prompt of token ids
 ROWS = {
-    "cpu": ["tiny-gpt2", "tiny-gemma3", "medium-gemma3", "gemma-3-270m", *LONG, MANY],
+    "cpu": ["tiny-gpt2", "tiny-gemma3", "medium-gemma3", "gemma-3-270m", *LONG, *GPT2, MANY],
     "cuda": ["gemma-3-270m", "gemma-2-2b-random", *LONG, MANY],
 }
 
@@ -127,12 +132,22 @@ def setup(name: str, device: str):
         model = random_model("google/gemma-2-2b", device=device, n_ctx=64)
         row_major_unembed(model)  # as load_gguf does: a 256k vocabulary's W_U, not copied per forward pass
         return model, GEMMA_SCOPE_2B, _id_prompts(model, 16)
+    if name in GPT2:
+        model = gpt2_small(device, GPT2[name])
+        return model, GPT2_TRANSCODERS, _id_prompts(model, GPT2[name])
     if name == "medium-gemma3":
         config = dataclasses.replace(gemma_style(n_layers=6, d_model=128), n_ctx=MEDIUM_TOKENS)
         model = random_model(config, device=device)
         return model, MEDIUM_TRANSCODERS, _id_prompts(model, MEDIUM_TOKENS)
     model = random_model({"tiny-gpt2": gpt2_style(), "tiny-gemma3": gemma_style()}[name], device=device)
     return model, TINY_TRANSCODERS, _id_prompts(model, 10)
+
+
+def gpt2_small(device: str, n_ctx: int) -> HookedTransformer:
+    """A random model of GPT-2-small's shape."""
+    cfg = gpt2_style(n_layers=12, d_model=768)
+    cfg = dataclasses.replace(cfg, model_name="gpt2-small-shape", d_head=64, n_heads=12, d_vocab=50257, n_ctx=n_ctx)
+    return random_model(cfg, device=device)
 
 
 def _id_prompts(model, length: int) -> list[list[int]]:
@@ -198,14 +213,12 @@ def run_row(name: str, device: str, n_prompts: int, settings: AttributionSetting
 def run_many_row(device: str, settings: AttributionSettings) -> list[dict]:
     """The many-prompts rows, in this process: the prompts one at a time, then in one run."""
     start = time.perf_counter()
-    cfg = dataclasses.replace(
-        gpt2_style(n_layers=12, d_model=768), model_name="gpt2-small-shape", d_head=64, n_heads=12, d_vocab=50257
-    )
-    model = random_model(dataclasses.replace(cfg, n_ctx=max(MANY_LENGTHS)), device=device)
+    model = gpt2_small(device, max(MANY_LENGTHS))
+    cfg = model.cfg
     g = torch.Generator().manual_seed(0)
     prompts = [[0, *torch.randint(1, cfg.d_vocab, (n - 1,), generator=g).tolist()] for n in MANY_LENGTHS]
-    saes = random_transcoders(model, **MANY_TRANSCODERS, tokens=torch.tensor(prompts[-1], device=device))
-    transcoders = SaeLensTranscoders.from_saes(MANY_TRANSCODERS["release"], saes, model)
+    saes = random_transcoders(model, **GPT2_TRANSCODERS, tokens=torch.tensor(prompts[-1], device=device))
+    transcoders = SaeLensTranscoders.from_saes(GPT2_TRANSCODERS["release"], saes, model)
     setup_s = time.perf_counter() - start
     compute_graph(model, transcoders, prompts[0], settings)  # warm-up
     rss_reset = _reset_peak_rss()
@@ -222,7 +235,7 @@ def run_many_row(device: str, settings: AttributionSettings) -> list[dict]:
             {
                 "model": f"{MANY} {name.strip()}",
                 "layers": cfg.n_layers,
-                "d_sae": MANY_TRANSCODERS["d_sae"],
+                "d_sae": GPT2_TRANSCODERS["d_sae"],
                 "threads": torch.get_num_threads(),
                 "tokens": statistics.median(MANY_LENGTHS),
                 "setup_s": setup_s,

@@ -264,7 +264,8 @@ class _Attribution:
 
     Targets are pushed back in stages: the logits, then latents in order of their estimated
     influence, `update_interval` batches at a time, ranked again after each stage from the rows
-    found so far; a stage's targets go into the edge rows in chunks of `batch`. These are the
+    found so far; a stage's targets are pushed back lowest layer first and go into the edge rows
+    in chunks of `batch`. These are the
     prompt's own, whichever backward passes (shared with other prompts) compute its targets.
     """
 
@@ -309,6 +310,10 @@ class _Attribution:
         self.bound = sources + self.total * self.n_sources * edge_bytes
 
     def _stage(self, targets: np.ndarray) -> None:
+        # Lowest layers first: a backward pass starts at its highest target's layer, so batches
+        # of one or a few layers cost less than batches in the order of the ranking (the
+        # stage's rows, and so the next ranking, are the same in any order).
+        targets = targets[np.argsort(self.levels[targets], kind="stable")]
         self.queue = targets.tolist()  # not yet pushed back
         self.chunks = deque(_Chunk(targets[k : k + self.batch]) for k in range(0, len(targets), self.batch))
 
