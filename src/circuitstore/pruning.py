@@ -63,7 +63,7 @@ def normalized_transpose(n: int, blocks: EdgeBlocks, keep: np.ndarray | None = N
         # A block holds every edge into its targets: target u's edges fill indptr[u]...
         slots = np.arange(t.size) + np.repeat(indptr[present] - first, size)
         indices[slots], data[slots] = s[order], normalized_weights(n, t, v)[order]
-    return sp.csr_matrix((data, indices, indptr), shape=(n, n)).T.tocsr()
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n)).T
 
 
 def _between(keep: np.ndarray | None, targets: np.ndarray, sources: np.ndarray) -> np.ndarray | slice:
