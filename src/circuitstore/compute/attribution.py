@@ -234,11 +234,13 @@ def _attribute_together(runs: list[_Attribution], batch_size: int, progress: Pro
     done, total = 0, sum(totals)
     while not all(run.finished for run in runs):
         taken = [run.take(k) for run, k in zip(runs, copies)]
+        shape = (max(map(len, taken)), *frozen.shape[1:])
         final_grad, read_grads = None, {}
         for row, (run, targets) in enumerate(zip(runs, taken)):
-            final_grad = run.reading_vectors(frozen, row, targets, final_grad, read_grads)
+            final_grad = run.reading_vectors(shape, row, targets, final_grad, read_grads)
+        extent = max(run.extent(targets) for run, targets in zip(runs, taken))
         with torch.no_grad():
-            g_embed, g_mlp = frozen.backward(final_grad, read_grads)
+            g_embed, g_mlp = frozen.backward(final_grad, read_grads, extent)
             for row, (run, targets) in enumerate(zip(runs, taken)):
                 if targets:
                     n = len(targets)
@@ -310,10 +312,12 @@ class _Attribution:
         self.bound = sources + self.total * self.n_sources * edge_bytes
 
     def _stage(self, targets: np.ndarray) -> None:
-        # Lowest layers first: a backward pass starts at its highest target's layer, so batches
-        # of one or a few layers cost less than batches in the order of the ranking (the
-        # stage's rows, and so the next ranking, are the same in any order).
-        targets = targets[np.argsort(self.levels[targets], kind="stable")]
+        # By layer, then position: a backward pass starts at its highest target's layer and
+        # goes through as much of the prompt as its last target reads (see `take`), so batches
+        # of one layer and nearby positions cost less than batches in the order of the ranking
+        # (the stage's rows, and so the next ranking, are the same in any order).
+        positions = np.append(self.lat_pos_array, np.full(self.n_nodes - self.n_latents, self.rep.n_pos))
+        targets = targets[np.lexsort((positions[targets], self.levels[targets]))]
         self.queue = targets.tolist()  # not yet pushed back
         self.chunks = deque(_Chunk(targets[k : k + self.batch]) for k in range(0, len(targets), self.batch))
 
@@ -322,9 +326,25 @@ class _Attribution:
         return not self.chunks
 
     def take(self, count: int) -> list[int]:
-        """Up to `count` targets of the current stage to push back next."""
-        taken, self.queue = self.queue[:count], self.queue[count:]
+        """Up to `count` targets of the current stage to push back next, of one level: a batch
+        costs about in proportion to its size, its highest level and how far into the prompt
+        its targets read (`extent`), so one of a level's last few targets and of the next
+        level's first would cost as much as both levels' batches apart."""
+        taken = self.queue[:count]
+        if taken:
+            other = np.flatnonzero(self.levels[taken] != self.levels[taken[0]])
+            taken = taken[: other[0]] if other.size else taken
+        self.queue = self.queue[len(taken) :]
         return taken
+
+    def extent(self, targets: list[int]) -> int:
+        """How far into the prompt the targets read: to its end for a logit, to its position for
+        a latent."""
+        if not targets:
+            return 0
+        at = np.asarray(targets)
+        latents = at[at < self.n_sources]
+        return self.rep.n_pos if latents.size < at.size else int(self.lat_pos_array[latents].max()) + 1
 
     def rows_in(self, rows: sp.csr_matrix) -> None:
         """The rows of the targets last taken, in order; a finished stage starts the next."""
@@ -369,14 +389,14 @@ class _Attribution:
 
     def reading_vectors(
         self,
-        frozen: Frozen,
+        shape: tuple[int, ...],
         row: int,
         targets: list[int],
         final_grad: torch.Tensor | None,
         read_grads: dict[int, torch.Tensor],
     ) -> torch.Tensor | None:
-        """Set each target's reading vector in the gradients to push back (of `frozen.shape`,
-        the b-th target in slot b of the prompt's `row`): a logit's on the final residual at the
+        """Set each target's reading vector in the gradients to push back (of `shape`: [slots,
+        prompts, pos, d_model], the b-th target in slot b of the prompt's `row`): a logit's on the final residual at the
         prompt's last position, a latent's on its layer's read; returns `final_grad` (made when
         first needed)."""
         rep, device = self.rep, self.rep.tokens.device
@@ -389,7 +409,7 @@ class _Attribution:
         logits = targets >= self.n_sources
         if logits.any():
             if final_grad is None:
-                final_grad = torch.zeros(frozen.shape, dtype=self.dtype, device=device)
+                final_grad = torch.zeros(shape, dtype=self.dtype, device=device)
             reads = self.logits.reads[index(targets[logits] - self.n_sources)]
             final_grad[index(slots[logits]), row, rep.n_pos - 1] = reads.to(self.dtype)
         latents, slots = targets[~logits], slots[~logits]
@@ -397,7 +417,7 @@ class _Attribution:
         for layer in np.unique(layers).tolist():
             at = layers == layer
             if layer not in read_grads:
-                read_grads[layer] = torch.zeros(frozen.shape, dtype=self.dtype, device=device)
+                read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=device)
             features = rep.layers[layer].features[index(latents[at] - self.lat_offset[layer])]
             rows = rep.transcoders.encoders(layer, features).to(self.dtype)
             read_grads[layer][index(slots[at]), row, index(self.lat_pos_array[latents[at]])] = rows

@@ -175,30 +175,17 @@ def _constant_parameters(model: HookedTransformer):
             p.requires_grad_(True)
 
 
-class Frozen:
-    """The frozen replacement model on prompts of one length (row i: `reps[i]`), its graph
-    retained, for `copies[i]` reading vectors of each prompt per backward pass.
+class _Pass:
+    """One frozen forward pass over the first `length` positions of `Frozen`'s prompts, its graph
+    retained (what `Frozen` documents)."""
 
-    Zero probes are added where sources write (the embedding and each MLP output), so the
-    gradient with respect to a probe is the derivative of whatever is read with respect to a
-    vector written there. `reads[layer]` is each transcoder's live input, `final` the
-    normalised final residual stream that the unembedding reads ([prompts, pos, d_model]).
-    Gradients pushed back are batched: `shape` is [max(copies), prompts, pos, d_model], slot b
-    of row i the b-th reading vector of prompt i (slots past `copies[i]` stay zero).
-    """
-
-    def __init__(self, reps: list[Replacement], copies: list[int]) -> None:
-        model, tcs, n_pos = reps[0].model, reps[0].transcoders, reps[0].n_pos
-        if any(rep.n_pos != n_pos for rep in reps):
-            raise ValueError("prompts of different lengths cannot share a frozen run")
-        rows = (len(reps), n_pos, model.cfg.d_model)
-        self.shape = (max(copies), *rows)
-        opts = {"dtype": model.cfg.dtype, "device": reps[0].tokens.device}
+    def __init__(self, frozen: Frozen, length: int) -> None:
+        model, tcs = frozen.model, frozen.transcoders
+        rows = (frozen.tokens.shape[0], length, model.cfg.d_model)
+        opts = {"dtype": model.cfg.dtype, "device": frozen.tokens.device}
         self.embed_probe = torch.zeros(rows, **opts, requires_grad=True)
         self.mlp_probes = [torch.zeros(rows, **opts, requires_grad=True) for _ in range(tcs.n_layers)]
         self.reads: list[torch.Tensor | None] = [None] * tcs.n_layers
-        tokens = torch.stack([rep.tokens for rep in reps])
-        constants = [torch.stack([rep.layers[layer].constant for rep in reps]) for layer in range(tcs.n_layers)]
 
         def embed(value: torch.Tensor, hook) -> torch.Tensor:
             return value.detach() + self.embed_probe
@@ -211,35 +198,75 @@ class Frozen:
 
         def write(layer: int):
             def hook_fn(value: torch.Tensor, hook) -> torch.Tensor:
-                out = constants[layer] + self.mlp_probes[layer]
+                out = frozen.constants[layer][:, :length] + self.mlp_probes[layer]
                 skip = tcs.skip(layer, self.reads[layer])
                 return out if skip is None else out + skip.to(out.dtype)
 
             return hook_fn
 
-        hooks = [(frozen_name, _detach), (reps[0].token_hook, embed)]
+        hooks = [(frozen_name, _detach), (frozen.token_hook, embed)]
         for layer in range(tcs.n_layers):
             hooks += [(tcs.hooks_in[layer], read(layer)), (tcs.hooks_out[layer], write(layer))]
         with torch.enable_grad(), model.hooks(fwd_hooks=hooks), _without_mlps(model), _constant_parameters(model):
-            self.final = final_residual(model, tokens)
+            self.final = final_residual(model, frozen.tokens[:, :length])
+
+
+class Frozen:
+    """The frozen replacement model on prompts of one length (row i: `reps[i]`), its graph
+    retained, for `copies[i]` reading vectors of each prompt per backward pass.
+
+    Zero probes are added where sources write (the embedding and each MLP output), so the
+    gradient with respect to a probe is the derivative of whatever is read with respect to a
+    vector written there. What is read: each transcoder's live input, and `final`, the
+    normalised final residual stream that the unembedding reads ([prompts, pos, d_model]).
+    Gradients pushed back are batched: [slots, prompts, pos, d_model] (`shape` at most), slot b
+    of row i the b-th reading vector of prompt i (slots past `copies[i]` stay zero).
+
+    The model is causal: what is read at a position depends on the first positions only, so a
+    batch read no further than `extent` positions in goes back through a pass over a prefix of
+    the prompts (the first of PREFIXES lengths that holds it, each run once when first needed),
+    at a cost in proportion to its length.
+    """
+
+    PREFIXES = 4
+
+    def __init__(self, reps: list[Replacement], copies: list[int]) -> None:
+        self.model, self.transcoders, self.n_pos = reps[0].model, reps[0].transcoders, reps[0].n_pos
+        if any(rep.n_pos != self.n_pos for rep in reps):
+            raise ValueError("prompts of different lengths cannot share a frozen run")
+        self.shape = (max(copies), len(reps), self.n_pos, self.model.cfg.d_model)
+        self.token_hook = reps[0].token_hook
+        self.tokens = torch.stack([rep.tokens for rep in reps])
+        layers = range(self.transcoders.n_layers)
+        self.constants = [torch.stack([rep.layers[layer].constant for rep in reps]) for layer in layers]
+        self.lengths = sorted({-(-self.n_pos * k // self.PREFIXES) for k in range(1, self.PREFIXES + 1)})
+        self._passes = {self.n_pos: _Pass(self, self.n_pos)}
+        self.final = self._passes[self.n_pos].final
 
     def backward(
-        self, final_grad: torch.Tensor | None, read_grads: dict[int, torch.Tensor]
+        self, final_grad: torch.Tensor | None, read_grads: dict[int, torch.Tensor], extent: int | None = None
     ) -> tuple[torch.Tensor | None, list[torch.Tensor | None]]:
-        """Push reading vectors back (each of `shape`): `final_grad` on `final`, `read_grads[layer]`
-        on `reads[layer]`.
+        """Push reading vectors back (each [slots, prompts, pos, d_model]): `final_grad` on
+        `final`, `read_grads[layer]` on layer's transcoder input, through a pass over the first `extent`
+        positions at least (all if None; nothing may be read beyond it).
 
         Returns the gradients at the embedding probe and at each layer's MLP-output probe, of
-        `shape`; None where nothing read depends on the probe (an MLP output at or above every
-        layer read).
+        the same shape; None where nothing read depends on the probe (an MLP output at or above
+        every layer read).
         """
+        length = self.n_pos if extent is None else next(n for n in self.lengths if n >= extent)
+        if length not in self._passes:
+            self._passes[length] = _Pass(self, length)
+        run = self._passes[length]
         outputs, grads = [], []
         if final_grad is not None:
-            outputs.append(self.final)
-            grads.append(final_grad.to(self.final.dtype))
+            outputs.append(run.final)
+            grads.append(final_grad[:, :, :length].to(run.final.dtype))
         for layer, g in read_grads.items():
-            outputs.append(self.reads[layer])
-            grads.append(g.to(self.reads[layer].dtype))
-        probes = [self.embed_probe, *self.mlp_probes]
+            outputs.append(run.reads[layer])
+            grads.append(g[:, :, :length].to(run.reads[layer].dtype))
+        probes = [run.embed_probe, *run.mlp_probes]
         found = torch.autograd.grad(outputs, probes, grads, retain_graph=True, allow_unused=True, is_grads_batched=True)
+        if length < self.n_pos:  # nothing is read beyond `length`: the gradient there is zero
+            found = [None if g is None else torch.nn.functional.pad(g, (0, 0, 0, self.n_pos - length)) for g in found]
         return found[0], list(found[1:])
