@@ -4,8 +4,9 @@ prompt's local replacement model (see replacement.py).
 Targets are read along reading vectors: a logit along its vector at the last position
 (targets.py: a likely token's demeaned unembedding column, or a chosen token, logit difference
 or direction), a latent along its encoder row at its position (its pre-activation). Each
-batch of targets is pushed back through the frozen model at once, one target per copy of the
-prompt (`compute_graphs`: of one of several prompts of one length); the gradient where a
+batch of targets is pushed back through the frozen model at once, in one batched backward
+pass, one target per slot as if through copies of the prompt (`compute_graphs`: of one of
+several prompts of one length); the gradient where a
 source writes, dotted with what it writes, is the edge weight (a cross-layer latent writes at
 several layers: its edge is the sum over them).
 Logits come first, then latents in order of their estimated influence on the logits (from the
@@ -266,9 +267,9 @@ class _Attribution:
 
     Targets are pushed back in stages: the logits, then latents in order of their estimated
     influence, `update_interval` batches at a time, ranked again after each stage from the rows
-    found so far; a stage's targets are pushed back lowest layer first and go into the edge rows
-    in chunks of `batch`. These are the
-    prompt's own, whichever backward passes (shared with other prompts) compute its targets.
+    found so far; a stage's targets are pushed back by layer, then position (`take`), and go
+    into the edge rows in chunks of `batch`. These are the prompt's own, whichever backward
+    passes (shared with other prompts) compute its targets.
     """
 
     def __init__(self, rep: Replacement, settings: AttributionSettings, graph_id: str, text: str, ids: list[int]):
@@ -296,6 +297,8 @@ class _Attribution:
         self.groups = [PositionGroups(s.positions) for s in rep.layers]
         # A target's level orders influence: a latent's layer, the logits above every layer.
         self.levels = np.array(self.lat_layer + [self.n_layers] * (self.n_nodes - self.n_latents), dtype=np.int64)
+        # Where a target is read: a latent at its position, a logit at the last.
+        self.read_at = np.append(self.lat_pos_array, np.full(self.n_nodes - self.n_latents, n_pos - 1))
         self.rows = EdgeRows(self.n_nodes, self.n_sources)
 
         m = settings.max_feature_nodes
@@ -316,8 +319,7 @@ class _Attribution:
         # goes through as much of the prompt as its last target reads (see `take`), so batches
         # of one layer and nearby positions cost less than batches in the order of the ranking
         # (the stage's rows, and so the next ranking, are the same in any order).
-        positions = np.append(self.lat_pos_array, np.full(self.n_nodes - self.n_latents, self.rep.n_pos))
-        targets = targets[np.lexsort((positions[targets], self.levels[targets]))]
+        targets = targets[np.lexsort((self.read_at[targets], self.levels[targets]))]
         self.queue = targets.tolist()  # not yet pushed back
         self.chunks = deque(_Chunk(targets[k : k + self.batch]) for k in range(0, len(targets), self.batch))
 
@@ -328,8 +330,8 @@ class _Attribution:
     def take(self, count: int) -> list[int]:
         """Up to `count` targets of the current stage to push back next, of one level: a batch
         costs about in proportion to its size, its highest level and how far into the prompt
-        its targets read (`extent`), so one of a level's last few targets and of the next
-        level's first would cost as much as both levels' batches apart."""
+        its targets read (`extent`), so a batch of a level's last targets and the next level's
+        first would cost about as much as the two apart."""
         taken = self.queue[:count]
         if taken:
             other = np.flatnonzero(self.levels[taken] != self.levels[taken[0]])
@@ -338,13 +340,8 @@ class _Attribution:
         return taken
 
     def extent(self, targets: list[int]) -> int:
-        """How far into the prompt the targets read: to its end for a logit, to its position for
-        a latent."""
-        if not targets:
-            return 0
-        at = np.asarray(targets)
-        latents = at[at < self.n_sources]
-        return self.rep.n_pos if latents.size < at.size else int(self.lat_pos_array[latents].max()) + 1
+        """How many of the prompt's first positions the targets read."""
+        return int(self.read_at[targets].max()) + 1 if targets else 0
 
     def rows_in(self, rows: sp.csr_matrix) -> None:
         """The rows of the targets last taken, in order; a finished stage starts the next."""
@@ -396,9 +393,9 @@ class _Attribution:
         read_grads: dict[int, torch.Tensor],
     ) -> torch.Tensor | None:
         """Set each target's reading vector in the gradients to push back (of `shape`: [slots,
-        prompts, pos, d_model], the b-th target in slot b of the prompt's `row`): a logit's on the final residual at the
-        prompt's last position, a latent's on its layer's read; returns `final_grad` (made when
-        first needed)."""
+        prompts, pos, d_model], the b-th target in slot b of the prompt's `row`): a logit's on
+        the final residual at the prompt's last position, a latent's on its layer's read at its
+        position; returns `final_grad` (made when first needed)."""
         rep, device = self.rep, self.rep.tokens.device
 
         def index(a: np.ndarray) -> torch.Tensor:
