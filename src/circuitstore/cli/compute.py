@@ -101,8 +101,10 @@ def _setting(name: str, type: Any, help: str) -> Any:
 @click.option(
     "--prompts-per-batch",
     type=click.IntRange(min=1),
-    help="At most this many prompts of one length share forward and backward passes (1: one prompt at a "
-    "time; the graphs are the same). [default: as many as the batch size and 2 GiB of edges in flight allow]",
+    default=1,
+    show_default=True,
+    help="At most this many prompts of one length share backward passes (the graphs are the same). On a CPU "
+    "sharing measured slower than one prompt at a time (bench/attribution.py, many-prompts row).",
 )
 @click.option("--out", type=click.Path(file_okay=False), help="Also write each graph as graph JSON into this folder.")
 @click.option(
@@ -125,7 +127,7 @@ def ingest_cmd(
     logit_diff: tuple[tuple[str, str], ...],
     target_vector: tuple[str, ...],
     shard: str | None,
-    prompts_per_batch: int | None,
+    prompts_per_batch: int,
     **settings: Any,
 ) -> None:
     """Compute, prune and store the attribution graph of each PROMPT.
@@ -138,8 +140,8 @@ def ingest_cmd(
     is skipped, so an interrupted batch resumes. A prompt that cannot be attributed is reported
     and the rest go on; the exit status is then 1. With --shard I/N, N runs given the same
     prompts (one per GPU or machine, at the same time or not) compute each prompt once between
-    them. Prompts of one length are computed several at a time, sharing forward and backward
-    passes (--prompts-per-batch), each graph the same as alone."""
+    them. With --prompts-per-batch N, up to N prompts of one length share backward passes, each
+    graph the same as alone."""
     # Everything that can be checked without the model first: loading torch and the model takes
     # seconds, and a usage error should not wait for them.
     texts = list(prompts)

@@ -154,7 +154,8 @@ def compute_graphs(
     their weights to rounding (other shapes of the same products). Prompts of different
     lengths are not padded to share: a copy costs about in proportion to its length, more
     than sharing saves (bench/attribution.py, the many-prompts row).
-    `prompts_per_batch` caps how many prompts share (1: one at a time, as `compute_graph`); the
+    `prompts_per_batch` caps how many prompts share (1: one at a time, as `compute_graph`; what
+    `ingest` does by default, as sharing measured slower on a CPU in the many-prompts row); the
     sources and edge rows of the prompts in flight are kept within `memory` bytes, by a bound on
     their edges (a weight and a source index for every source of every target).
     `progress(prompts, done, total)` is called after each batch: the prompts (indices) computed

@@ -41,12 +41,12 @@ def ingest_prompts(
     settings: AttributionSettings,
     *,
     out_dir: Path | None = None,
-    prompts_per_batch: int | None = None,
+    prompts_per_batch: int | None = 1,
     progress: Callable[[list[int], int, int], None] | None = None,
     on_done: Callable[[int, Outcome], None] = lambda i, outcome: None,
 ) -> list[Outcome]:
     """Compute, prune and store each prompt's graph (also written to `out_dir` as graph JSON, if
-    given), `prompts_per_batch` at most sharing passes (compute_graphs); `progress(prompts, done,
+    given), `prompts_per_batch` at most sharing passes (compute_graphs; None: as many as fit); `progress(prompts, done,
     total)` follows the targets attributed for the prompts (indices) computed together, `on_done(i,
     outcome)` sees each outcome as it comes (skipped and failed prompts first)."""
     check_targets(model, settings.targets)  # a bad target would fail every prompt: refuse it first
