@@ -284,6 +284,69 @@ def test_paths_from_any_token_in_a_prefixed_graph(db):
     assert [r["node_ids"] for r in rows] == [p for p, _, _ in expected]
 
 
+KEPT_PATHS = ("paths_strength", "paths_length", "paths_weight", "paths_nodes", "paths_node_start")
+
+
+def profiled(db, params):
+    """`paths`' rows and the db hits its plan made."""
+    with db.session() as session:
+        result = session.run("PROFILE " + get_query("paths").text, bind(get_query("paths"), params))
+        rows = [r.data() for r in result]
+        plan = result.consume().profile
+
+    def hits(p):
+        return p.get("dbHits", 0) + sum(hits(c) for c in p.get("children", []))
+
+    return rows, hits(plan)
+
+
+def searched(db, graph_id, cases):
+    """`paths`' answers to `cases` with the graph's kept paths removed (as in a store from before
+    they were kept), so that every answer is searched; the kept paths are put back after."""
+    projection = ", ".join(f".{p}" for p in KEPT_PATHS)
+    kept = db.execute_query(
+        f"MATCH (t:Logit {{graph_id: $g}}) RETURN elementId(t) AS id, t {{{projection}}} AS kept", g=graph_id
+    )[0]
+    db.execute_query("MATCH (t:Logit {graph_id: $g}) REMOVE " + ", ".join(f"t.{p}" for p in KEPT_PATHS), g=graph_id)
+    try:
+        return [profiled(db, params) for params in cases]
+    finally:
+        db.execute_query(
+            "UNWIND $kept AS k MATCH (t) WHERE elementId(t) = k.id SET t += k.kept", kept=[r.data() for r in kept]
+        )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", [CLT / "dallas-austin.json", PREFIXED[0]], ids=["dallas", "prefixed"])
+def test_paths_read_from_the_kept_paths_equal_the_search(db, path):
+    """`paths` answers from the paths each logit kept at ingest when they provably hold the top k,
+    else it searches: for many sources, targets, k and lengths, the same rows (every value, in
+    order) as the search gives with the kept paths removed. Answers read take a small part of the
+    search's db hits; from any token the k <= STORED_PATHS strongest are always read, and k beyond
+    what the kept paths can vouch for is searched."""
+    g = GRAPH[path]
+    tokens = [n for n in g.nodes if n.kind == "token"]
+    logits = sorted((n for n in g.nodes if n.kind == "logit"), key=lambda n: -n.probability)
+    cases = [
+        {"graph": g.meta.id, "source": source, "position": position, "target": target, "k": k, "max_length": m}
+        for source, position in [(None, None), (tokens[-1].text, None), (tokens[-3].text, None)]
+        + [(None, tokens[2].position)]
+        for target in (None, logits[1].text)
+        for k in (1, 5, 40)
+        for m in (3, 8)
+    ]
+    read = [profiled(db, params) for params in cases]
+    search = searched(db, g.meta.id, cases)
+    assert [rows for rows, _ in read] == [rows for rows, _ in search]
+    assert sum(len(rows) for rows, _ in read) > 3 * len(cases)
+    from_kept = {i: hits < search_hits / 10 for i, ((_, hits), (_, search_hits)) in enumerate(zip(read, search))}
+    # from any token, the k <= STORED_PATHS strongest are all kept; here, 40 of up to 8 edges are
+    # more than the kept ones vouch for
+    anywhere = [i for i, c in enumerate(cases) if c["source"] is None and c["position"] is None]
+    assert all(from_kept[i] for i in anywhere if cases[i]["k"] <= STORED_PATHS)
+    assert not any(from_kept[i] for i, c in enumerate(cases) if c["k"] == 40 and c["max_length"] == 8)
+
+
 # ---- top-inputs / top-outputs ---------------------------------------------------------------
 
 

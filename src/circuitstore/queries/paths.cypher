@@ -6,7 +6,12 @@
 // product of the weights comes back too. With no source or position, paths start at any input
 // token; with no target, they end at the graph's target logit.
 //
-// Exact top-k in memory bounded by k, not by the graph: first, for every node and every number
+// Most answers are read, not searched: each logit keeps the strongest paths of each length
+// found at ingest (circuitstore.derived), and when they provably hold the exact top k (the
+// block paths-stored says when), the answer is those, with their edges looked up. Else the
+// search below runs; both give the same rows.
+//
+// The search, exact top-k in memory bounded by k, not by the graph: first, for every node and every number
 // of edges r, the strongest completion to the target in at most r edges (`bound`, one list per r
 // indexed by the node's `slot`; the block `bound` is repeated up to max_length - 1 times). Then
 // the search goes one edge per step (the block `paths`, repeated 8 times, the largest max_length)
@@ -29,7 +34,33 @@ MATCH (t:Logit {graph_id: $graph})
 WHERE CASE WHEN $target IS NULL THEN t.is_target ELSE t.text = $target END
 WITH t ORDER BY t.probability DESC LIMIT 1
 MATCH (g:Graph {id: $graph})
-WITH t, g, [[i IN range(0, g.n_nodes - 1) | CASE WHEN i = t.slot THEN 1.0 ELSE 0.0 END]] AS bound
+// The logit keeps, from ingest (circuitstore.derived), the g.stored_paths strongest paths of each
+// length from any token, strongest first. A path not kept is no stronger than the weakest kept
+// one of its length, and a length that keeps fewer keeps all of its paths. So when the k-th kept
+// path from the sources asked for, of at most max_length edges, is stronger than every full
+// length's weakest, and none of the first k + 1 tie (the search's order of ties is its own), the
+// kept ones are the answer: read them (`exact`; so too when no token is a source); else search.
+WITH t, g, t.paths_strength AS ps, coalesce(t.paths_length, []) AS pl, t.paths_node_start AS ns, t.paths_nodes AS pn,
+     COLLECT { MATCH (s:Token {graph_id: $graph})
+       WHERE ($source IS NULL OR s.text = $source) AND ($position IS NULL OR s.position = $position) RETURN s.node_id } AS sources
+WITH t, g, ps, ns, pn, sources, [i IN range(0, size(pl) - 1) WHERE pl[i] <= $max_length AND pn[ns[i]] IN sources] AS chosen,
+     [m IN range(1, toInteger($max_length)) | [i IN range(0, size(pl) - 1) WHERE pl[i] = m]] AS by_length
+WITH t, g, ps, ns, pn, sources, chosen[..toInteger($k)] AS top, chosen[..toInteger($k) + 1] AS next,
+     CASE WHEN size(chosen) >= $k THEN ps[chosen[toInteger($k) - 1]] ELSE 0.0 END AS kth,
+     [b IN by_length WHERE size(b) >= coalesce(g.stored_paths, 0) | CASE WHEN size(b) = 0 THEN 2.0 ELSE ps[b[-1]] END] AS floors
+WITH t, g, ps, ns, pn, top, size(sources) = 0 OR (ps IS NOT NULL AND coalesce(g.stored_paths, 0) > 0
+     AND all(f IN floors WHERE f < kth) AND all(j IN range(1, size(next) - 1) WHERE ps[next[j]] < ps[next[j - 1]])) AS exact
+CALL (t, g, ps, ns, pn, top, exact) {
+  // each kept path's edges, looked up by its nodes' ids; strength and weight product from them,
+  // as the search works them out
+  WITH t, ns, pn, top WHERE exact
+  WITH t, [i IN top | [j IN range(ns[i], ns[i + 1] - 2) |
+    head([(:Node {graph_id: $graph, node_id: pn[j]})-[r:ATTRIBUTION]->(:Node {graph_id: $graph, node_id: pn[j + 1]}) | r])]] AS kept
+  RETURN [rs IN kept | {n: t, s: reduce(s = 1.0, r IN rs | s * r.share), w: reduce(w = 1.0, r IN rs | w * r.weight),
+          nodes: [startNode(rs[0])] + [r IN rs | endNode(r)], shares: [r IN rs | r.share], weights: [r IN rs | r.weight]}] AS done
+  UNION ALL
+  WITH t, g WHERE NOT exact
+  WITH t, g, [[i IN range(0, g.n_nodes - 1) | CASE WHEN i = t.slot THEN 1.0 ELSE 0.0 END]] AS bound
 // bound 1: each node's strongest completion in at most 1 edges (positive shares),
 // a list indexed by slot: every node's value from its out-edges and the previous list
 WITH t, g, CASE WHEN size(bound) >= $max_length THEN bound ELSE bound + [[i IN range(0, g.n_nodes - 1) |
@@ -316,6 +347,8 @@ WITH t, g, bound, theta, done, [c IN kept | {n: c.b, s: c.s, u: c.u, w: frontier
      nodes: frontier[c.i].nodes + c.b, shares: frontier[c.i].shares + c.r.share,
      weights: frontier[c.i].weights + c.r.weight}] AS grown
 WITH t, g, bound, theta, done + [x IN grown WHERE x.n = t] AS done, [x IN grown WHERE x.n <> t] AS frontier
+  RETURN done
+}
 // strongest first, ties in the order found (ranks worked out in lists: an ORDER BY would hold
 // every row with the lists it carries)
 WITH done, range(0, size(done) - 1) AS ix

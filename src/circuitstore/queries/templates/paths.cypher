@@ -6,7 +6,12 @@
 // product of the weights comes back too. With no source or position, paths start at any input
 // token; with no target, they end at the graph's target logit.
 //
-// Exact top-k in memory bounded by k, not by the graph: first, for every node and every number
+// Most answers are read, not searched: each logit keeps the strongest paths of each length
+// found at ingest (circuitstore.derived), and when they provably hold the exact top k (the
+// block paths-stored says when), the answer is those, with their edges looked up. Else the
+// search below runs; both give the same rows.
+//
+// The search, exact top-k in memory bounded by k, not by the graph: first, for every node and every number
 // of edges r, the strongest completion to the target in at most r edges (`bound`, one list per r
 // indexed by the node's `slot`; the block `bound` is repeated up to max_length - 1 times). Then
 // the search goes one edge per step (the block `paths`, repeated 8 times, the largest max_length)
@@ -25,10 +30,7 @@
 // @param k int = 5 (min 1, max 1000): how many paths
 // @check graph token logit
 // @example :param graph => "clt-hp-the-capital-of-201020250035-20251020-003525"; :param source => " Dallas"; :param position => null; :param target => " Austin"; :param max_length => 6; :param k => 5
-{{include paths-start}}
-{{repeat bound 7 graph=$graph}}
-{{include paths-sources}}
-{{repeat paths 8 limit=toInteger($k)}}
+{{include paths-search}}
 // strongest first, ties in the order found (ranks worked out in lists: an ORDER BY would hold
 // every row with the lists it carries)
 WITH done, range(0, size(done) - 1) AS ix
