@@ -26,17 +26,18 @@
 MATCH (t:Logit {text: $target})
 MATCH (g:Graph {id: t.graph_id})
 WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model)
-// Each list is read once per logit; a path's latents are counted by (layer, index), and the
-// Feature id built once per Feature and graph.
-WITH g, t, t.paths_length AS lengths, t.paths_feature_start AS starts, t.paths_feature_layer AS layers,
+// Each list is read once per logit; a path's latents are counted by (layer, index) in one row
+// per latent, and the Feature id built once per Feature and graph. Without $families no family
+// is looked up (the CASE skips its subquery); a Feature is in at most one family of a method.
+WITH g, t.paths_length AS lengths, t.paths_feature_start AS starts, t.paths_feature_layer AS layers,
      t.paths_feature_index AS indices
-WITH g, t, starts, layers, indices, [i IN range(0, size(lengths) - 1) WHERE lengths[i] <= $max_length][..$paths] AS chosen
-UNWIND chosen AS i
-UNWIND range(starts[i], starts[i + 1] - 1) AS j
-WITH g.transcoder_set AS set, layers[j] AS layer, indices[j] AS index, t.graph_id AS graph, count(*) AS on_paths
-WITH set + "/" + layer + "/" + index AS feature, graph, on_paths
-OPTIONAL MATCH (:Feature {id: feature})<-[:INCLUDES]-(x:FeatureFamily {method: $families})
-WITH coalesce(x.id, feature) AS feature, graph, sum(on_paths) AS on_paths
+WITH g, starts, layers, indices, [i IN range(0, size(lengths) - 1) WHERE lengths[i] <= $max_length][..$paths] AS chosen
+UNWIND reduce(js = [], i IN chosen | js + range(starts[i], starts[i + 1] - 1)) AS j
+WITH g, layers[j] AS layer, indices[j] AS index, count(*) AS on_paths
+WITH g.transcoder_set + "/" + layer + "/" + index AS feature, g.id AS graph, on_paths
+WITH CASE WHEN $families IS NULL THEN feature ELSE coalesce(head(COLLECT {
+       MATCH (:Feature {id: feature})<-[:INCLUDES]-(x:FeatureFamily {method: $families}) RETURN x.id }), feature) END AS feature,
+     graph, sum(on_paths) AS on_paths
 ORDER BY graph
 WITH feature, count(graph) AS n_graphs, sum(on_paths) AS n_paths, collect(graph) AS graphs
 ORDER BY n_graphs DESC, n_paths DESC, feature
