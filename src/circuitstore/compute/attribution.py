@@ -284,9 +284,9 @@ class _Attribution:
         self.logits = logit_targets(model, rep.next_logits, settings, self.dtype)
         n_logits = len(self.logits.weights)
 
-        self.lat_layer_array = np.repeat(np.arange(len(rep.layers)), [len(s.positions) for s in rep.layers])
-        self.lat_pos_array = torch.cat([s.positions for s in rep.layers]).numpy(force=True)
-        self.lat_layer, self.lat_pos = self.lat_layer_array.tolist(), self.lat_pos_array.tolist()
+        layer_of = np.repeat(np.arange(len(rep.layers)), [len(s.positions) for s in rep.layers])
+        position_of = torch.cat([s.positions for s in rep.layers]).numpy(force=True)
+        self.lat_layer, self.lat_pos = layer_of.tolist(), position_of.tolist()
         self.lat_feat = torch.cat([s.features for s in rep.layers]).tolist()
         self.lat_act = torch.cat([s.activations for s in rep.layers]).tolist()
         self.n_latents = len(self.lat_pos)
@@ -297,9 +297,9 @@ class _Attribution:
         self.n_nodes = self.n_sources + n_logits
         self.groups = [PositionGroups(s.positions) for s in rep.layers]
         # A target's level orders influence: a latent's layer, the logits above every layer.
-        self.levels = np.array(self.lat_layer + [self.n_layers] * (self.n_nodes - self.n_latents), dtype=np.int64)
+        self.levels = np.append(layer_of, np.full(self.n_nodes - self.n_latents, self.n_layers)).astype(np.int64)
         # Where a target is read: a latent at its position, a logit at the last.
-        self.read_at = np.append(self.lat_pos_array, np.full(self.n_nodes - self.n_latents, n_pos - 1))
+        self.read_at = np.append(position_of, np.full(self.n_nodes - self.n_latents, n_pos - 1))
         self.rows = EdgeRows(self.n_nodes, self.n_sources)
 
         m = settings.max_feature_nodes
@@ -411,14 +411,14 @@ class _Attribution:
             reads = self.logits.reads[index(targets[logits] - self.n_sources)]
             final_grad[index(slots[logits]), row, rep.n_pos - 1] = reads.to(self.dtype)
         latents, slots = targets[~logits], slots[~logits]
-        layers = self.lat_layer_array[latents]
+        layers = self.levels[latents]  # a latent's level is its layer
         for layer in np.unique(layers).tolist():
             at = layers == layer
             if layer not in read_grads:
                 read_grads[layer] = torch.zeros(shape, dtype=self.dtype, device=device)
             features = rep.layers[layer].features[index(latents[at] - self.lat_offset[layer])]
             rows = rep.transcoders.encoders(layer, features).to(self.dtype)
-            read_grads[layer][index(slots[at]), row, index(self.lat_pos_array[latents[at]])] = rows
+            read_grads[layer][index(slots[at]), row, index(self.read_at[latents[at]])] = rows
         return final_grad
 
     def edges(self, g_embed: torch.Tensor, g_mlp: list[torch.Tensor | None]) -> sp.csr_matrix:
