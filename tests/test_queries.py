@@ -442,21 +442,37 @@ def test_diff_dallas_oakland(db):
 
 
 @pytest.mark.parametrize("paths,max_length", [(5, 4), (5, 6), (8, 8)])
-def test_recurrence_across_the_eleven_prefixed_dallas_graphs(db, paths, max_length):
-    rows = run_query(db, "recurrence", target=" Austin", prompt="test", paths=paths, max_length=max_length, k=1000)
+@pytest.mark.parametrize(
+    "target,only",
+    [
+        (" Austin", {"prompt": "test"}),  # the eleven prefixed Dallas graphs
+        (" Austin", {}),  # every graph: no :Graph is looked up
+        ("Austin", {"model": "claude-3.5-haiku"}),
+        (" Austin", {"model": "claude-3.5-haiku"}),  # the model has no such logit: no rows
+    ],
+)
+def test_recurrence_counts_features_on_the_strongest_paths_of_the_chosen_graphs(db, paths, max_length, target, only):
+    rows = run_query(db, "recurrence", target=target, paths=paths, max_length=max_length, k=1000, **only)
+    chosen = [
+        g
+        for g in GRAPH.values()
+        if any(n.kind == "logit" and n.text == target for n in g.nodes)
+        and only.get("prompt", "") in g.meta.prompt
+        and only.get("model", g.meta.model) == g.meta.model
+    ]
+    assert len(chosen) == {"prompt": 11, "model": 1 if target == "Austin" else 0}.get(next(iter(only), None), 12)
     counts, graphs_of = Counter(), defaultdict(set)
-    assert len(PREFIXED) == 11
-    for p in PREFIXED:
-        g = GRAPH[p]
+    for g in chosen:
         nodes = {n.id: n for n in g.nodes}
-        for path, _, _ in strongest_paths(g, token_ids(g), logit(g, " Austin").id, max_length, paths):
+        for path, _, _ in strongest_paths(g, token_ids(g), logit(g, target).id, max_length, paths):
             for i in path:
                 if nodes[i].kind == "latent":
                     counts[fid(g, nodes[i])] += 1
                     graphs_of[fid(g, nodes[i])].add(g.meta.id)
     got = {r["feature"]: (r["n_graphs"], r["n_paths"], sorted(r["graphs"])) for r in rows}
     assert got == {f: (len(graphs_of[f]), counts[f], sorted(graphs_of[f])) for f in counts}
-    assert rows[0]["n_graphs"] == max(len(v) for v in graphs_of.values())
+    if chosen:
+        assert rows[0]["n_graphs"] == max(len(v) for v in graphs_of.values())
 
 
 # ---- supernode-graph --------------------------------------------------------------------------

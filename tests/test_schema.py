@@ -68,6 +68,7 @@ def test_every_documented_index_exists(store):
     assert ("RANGE", ("Node",), ("graph_id", "slot")) in indexes
     assert ("RANGE", ("Feature",), ("transcoder_set", "layer")) in indexes
     assert ("RANGE", ("Supernode",), ("method",)) in indexes
+    assert ("RANGE", ("Graph",), ("stored_paths",)) in indexes
     assert ("RANGE", ("FeatureFamily",), ("transcoder_set", "method")) in indexes
     fulltext = {
         r["name"]: (tuple(r["labelsOrTypes"]), tuple(r["properties"]))
@@ -370,7 +371,7 @@ def test_a_part_of_a_graphs_edges_is_a_seek_on_the_slot_index(neo4j_driver):
 _DERIVED = (
     "MATCH (n:Node) WHERE n.logit_influence IS NOT NULL OR n.logit_index IS NOT NULL "
     "RETURN n.graph_id AS g, n.node_id AS id, [k IN keys(n) WHERE k STARTS WITH 'paths_' OR k STARTS WITH 'logit_' "
-    "| [k, n[k]]] AS derived ORDER BY g, id"
+    "OR k = 'transcoder_set' | [k, n[k]]] AS derived ORDER BY g, id"
 )
 
 
@@ -382,7 +383,8 @@ def _by_key(rows):
 
 _STRIP = (
     "MATCH (n:Node) REMOVE n.logit_influence, n.logit_index, n.paths_strength, n.paths_length, n.paths_weight, "
-    "n.paths_nodes, n.paths_node_start, n.paths_feature_layer, n.paths_feature_index, n.paths_feature_start "
+    "n.paths_nodes, n.paths_node_start, n.paths_feature_layer, n.paths_feature_index, n.paths_feature_start, "
+    "n.transcoder_set "
     "WITH count(*) AS _ MATCH (g:Graph) REMOVE g.stored_paths"
 )
 
@@ -452,3 +454,26 @@ def test_010_turns_the_stored_paths_feature_ids_into_numbers(store):
     assert _by_key(_rows(store, _DERIVED)) == fresh
     assert value(store, "MATCH (t:Logit) WHERE t.paths_features IS NOT NULL RETURN count(t)") == 0
     assert run_query(store, "recurrence", target=" Austin") == answer
+
+
+def test_011_gives_each_logit_with_stored_paths_its_graphs_transcoder_set(store):
+    from circuitstore.queries import run_query
+
+    dallas = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
+    haiku = read_graph(GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json")
+    for g in (dallas, haiku):
+        store_graph(store, g)
+    fresh = _by_key(_rows(store, _DERIVED))
+    answers = [run_query(store, "recurrence", target=t) for t in (" Austin", "Austin")]
+    store.execute_query("MATCH (t:Logit) REMOVE t.transcoder_set")
+    store.execute_query("MATCH (v:SchemaVersion {id: 'circuitstore'}) SET v.version = 10")
+    assert schema.migrate(store) == schema.latest()
+    assert _by_key(_rows(store, _DERIVED)) == fresh
+    # Every logit with stored paths, and only those, holds its graph's set.
+    expected = {(g.meta.id, g.meta.transcoder_set) for g in (dallas, haiku)}
+    assert {tuple(r.values()) for r in _rows(store, _SETS)} == expected
+    assert [run_query(store, "recurrence", target=t) for t in (" Austin", "Austin")] == answers
+    assert all(answers)
+
+
+_SETS = "MATCH (t:Logit) WHERE t.paths_length IS NOT NULL RETURN DISTINCT t.graph_id AS g, t.transcoder_set AS s"

@@ -23,18 +23,21 @@
 // @param families string = null: count feature families of this method (hand-made, edge-profile, evidence)
 // @check any_logit stored_paths
 // @example :param target => " Austin"; :param prompt => "Dallas"; :param model => null; :param paths => 5; :param max_length => 6; :param k => 20; :param families => null
+// The logit keeps its graph's id and transcoder set: the :Graph is looked up only to filter.
 MATCH (t:Logit {text: $target})
-MATCH (g:Graph {id: t.graph_id})
-WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model)
+WHERE ($prompt IS NULL AND $model IS NULL)
+   OR EXISTS { MATCH (g:Graph {id: t.graph_id})
+               WHERE ($prompt IS NULL OR g.prompt CONTAINS $prompt) AND ($model IS NULL OR g.model = $model) }
 // Each list is read once per logit; a path's latents are counted by (layer, index) in one row
 // per latent, and the Feature id built once per Feature and graph. Without $families no family
 // is looked up (the CASE skips its subquery); a Feature is in at most one family of a method.
-WITH g, t.paths_length AS lengths, t.paths_feature_start AS starts, t.paths_feature_layer AS layers,
-     t.paths_feature_index AS indices
-WITH g, starts, layers, indices, [i IN range(0, size(lengths) - 1) WHERE lengths[i] <= $max_length][..$paths] AS chosen
+WITH t.graph_id AS graph, t.transcoder_set AS set, t.paths_length AS lengths, t.paths_feature_start AS starts,
+     t.paths_feature_layer AS layers, t.paths_feature_index AS indices
+WITH graph, set, starts, layers, indices,
+     [i IN range(0, size(lengths) - 1) WHERE lengths[i] <= $max_length][..$paths] AS chosen
 UNWIND reduce(js = [], i IN chosen | js + range(starts[i], starts[i + 1] - 1)) AS j
-WITH g, layers[j] AS layer, indices[j] AS index, count(*) AS on_paths
-WITH g.transcoder_set + "/" + layer + "/" + index AS feature, g.id AS graph, on_paths
+WITH graph, set, layers[j] AS layer, indices[j] AS index, count(*) AS on_paths
+WITH set + "/" + layer + "/" + index AS feature, graph, on_paths
 WITH CASE WHEN $families IS NULL THEN feature ELSE coalesce(head(COLLECT {
        MATCH (:Feature {id: feature})<-[:INCLUDES]-(x:FeatureFamily {method: $families}) RETURN x.id }), feature) END AS feature,
      graph, sum(on_paths) AS on_paths

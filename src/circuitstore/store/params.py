@@ -261,7 +261,8 @@ def derived_properties(graph: AttributionGraph, stored_paths: int) -> dict[int, 
     node ids, token to logit; path i's from `paths_node_start[i]` to `paths_node_start[i + 1]`)
     and `paths_feature_layer` and `paths_feature_index` (the layer and index of each path's
     latents, whose Feature is `<graph's transcoder set>/<layer>/<index>`, likewise by
-    `paths_feature_start`: numbers, which the store reads several times faster than ids)."""
+    `paths_feature_start`: numbers, which the store reads several times faster than ids), and
+    the graph's `transcoder_set`, so that naming those Features looks up no graph."""
     columns = logits(graph)
     out: dict[int, dict[str, Any]] = {}
     if not columns:
@@ -284,5 +285,6 @@ def derived_properties(graph: AttributionGraph, stored_paths: int) -> dict[int, 
             "paths_feature_layer": [n.layer for ls in latents for n in ls],
             "paths_feature_index": [n.feature_index for ls in latents for n in ls],
             "paths_feature_start": feature_start.tolist(),
+            "transcoder_set": graph.meta.transcoder_set,
         }
     return out
