@@ -27,7 +27,7 @@ from circuitstore.derived import STORED_PATHS
 from circuitstore.errors import CircuitstoreError
 from circuitstore.graph import AttributionGraph
 from circuitstore.server import LocalServer, connect
-from circuitstore.store.bulk_files import BulkFiles
+from circuitstore.store.bulk_files import BulkFiles, Staged, stage
 from circuitstore.store.cypher import cypher
 from circuitstore.store.importer import NOT_A_GRAPH, Found, problem_line
 from circuitstore.store.labels import relabel_all
@@ -142,8 +142,9 @@ def _write(
 ) -> None:
     """Read, validate and add every graph; any bad input raises before anything changes.
 
-    Worker processes read the graphs and build their columns (most of the Python work: the
-    derived facts, captions, the fingerprint), a window at a time, while this one writes them."""
+    Worker processes read the graphs and build their rows (all the Python work but numbering:
+    the derived facts, captions, the fingerprint, typed and formatted columns), a window at a
+    time, while this one numbers and writes them."""
     global _JOB
     _JOB = (sources, stored_paths)
     seen: dict[str, tuple[str, str]] = {}  # graph id -> (fingerprint, where)
@@ -180,8 +181,8 @@ _JOB: tuple[list, int] | None = None
 _WINDOW = 64
 
 
-def _prepare(i: int) -> tuple[str, str, GraphColumns | str]:
-    """In a worker: source i read and turned into columns, or why not (one line)."""
+def _prepare(i: int) -> tuple[str, str, Staged | str]:
+    """In a worker: source i read and turned into importer rows, or why not (one line)."""
     from circuitstore.formats import NotAGraphFile, read_graph
 
     sources, stored_paths = _JOB
@@ -189,7 +190,7 @@ def _prepare(i: int) -> tuple[str, str, GraphColumns | str]:
     where = str(source.path) if isinstance(source, Found) else f"graph {source.meta.id!r}"
     try:
         graph = read_graph(source.path) if isinstance(source, Found) else source
-        return "columns", where, GraphColumns.of(graph, stored_paths=stored_paths)
+        return "rows", where, stage(GraphColumns.of(graph, stored_paths=stored_paths))
     except NotAGraphFile as exc:
         if isinstance(source, Found) and source.in_folder:
             return "skipped", where, NOT_A_GRAPH

@@ -1,6 +1,8 @@
 """The files Neo4j's offline importer reads (`neo4j-admin database import full`), written from
 many graphs' GraphColumns: a header file and a header-less CSV per group of rows of one node
 label or relationship type, written a batch at a time by pyarrow (edges straight from numpy).
+A graph's rows are typed and formatted apart from the files (`stage`, in bulk.py's worker
+processes, where most of the Python work then runs); the files' writer only numbers them.
 
 A value goes in as the type the transactional path would store (a Python int as long, a float
 as double, a list of str as string[], ...). A CSV column has one type, so the rows of a batch
@@ -13,11 +15,13 @@ array delimiter) is left out of the files and kept as a fix-up, set with Cypher 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
 from circuitstore.errors import CircuitstoreError
@@ -33,9 +37,56 @@ _ARROW = {"string": pa.string(), "boolean": pa.bool_(), "long": pa.int64(), "dou
 _ITEM = {"string[]": None, "double[]": repr, "long[]": str, "boolean[]": lambda x: "true" if x else "false"}
 
 
+@dataclass
+class Staged:
+    """One graph's importer rows, typed and formatted, before the graph has import ids: what
+    a worker process prepares (`stage`), so that the process writing the files only numbers
+    them. Ids in `parts` are the graph's own: 0 the :Graph, 1 + slot a node, then supernodes."""
+
+    graph_id: str
+    fingerprint: str
+    model: str
+    transcoder_set: str
+    parts: list[tuple[tuple, list[pa.Array]]]  # (group key, its columns), ends as own ids
+    features: list[dict]  # the shared nodes the graph's slots link to, as GraphColumns has them
+    vocab: list[dict]
+    feature: np.ndarray  # per slot: index into `features`, -1 for none
+    vocab_of: np.ndarray
+    fixups: dict[str, list[dict]]
+    n_ids: int
+    nodes: int
+    edges: int
+
+
+def stage(c: GraphColumns) -> Staged:
+    """The importer rows of one graph (see Staged); a value Neo4j cannot store raises."""
+    gid = c.graph_id
+    parts: list[tuple[tuple, list[pa.Array]]] = []
+    fixups: dict[str, list[dict]] = {"graphs": [], "nodes": []}
+    graph_columns = {k: [v] for k, v in c.graph.items()}
+    parts += _parts("nodes", "Graph", np.zeros(1, np.int64), graph_columns, fixups, fixup=("graphs", [{"key": gid}]))
+    ids = np.arange(c.n_nodes, dtype=np.int64) + 1
+    props = {"graph_id": [gid] * c.n_nodes, **c.props}
+    keys = [{"graph_id": gid, "node_id": n} for n in c.props["node_id"]]
+    parts += _parts("nodes", "Node", ids, props, fixups, labels=c.labels, fixup=("nodes", keys))
+    attribution = ("relationships", "ATTRIBUTION", (("weight", "double"), ("share", "double")), False)
+    parts.append((attribution, _arrays_of(attribution, [c.sources + 1, c.targets + 1, c.weights, c.shares])))
+    at = 1 + c.n_nodes
+    for sn in c.supernodes:
+        row = {"graph_id": [gid], "name": [sn["name"]], "method": ["imported"]}
+        parts += _parts("nodes", "Supernode", np.array([at]), row, fixups)
+        parts += _links("HAS_SUPERNODE", [0], [at])
+        parts += _links("GROUPS", [at] * len(sn["members"]), np.asarray(sn["members"], dtype=np.int64) + 1)
+        at += 1
+    return Staged(
+        gid, c.fingerprint, c.graph["model"], c.graph["transcoder_set"], parts, c.features, c.vocab,
+        c.feature, c.vocab_of, fixups, at, c.n_nodes, len(c.weights),
+    )  # fmt: skip
+
+
 class BulkFiles:
-    """Collects graphs (add) into importer files under `folder`; finish() writes what is
-    buffered and the shared nodes, and returns the importer's --nodes / --relationships
+    """Collects graphs (add, of Staged rows) into importer files under `folder`; finish() writes
+    what is buffered and the shared nodes, and returns the importer's --nodes / --relationships
     arguments. `fixups` then holds {"graphs": [{key, props}], "nodes": [{graph_id, node_id,
     props}]}: the values the files leave out."""
 
@@ -55,63 +106,47 @@ class BulkFiles:
         self._next_id += n
         return first
 
-    def add(self, c: GraphColumns) -> None:
-        gid = c.graph_id
-        graph = self._ids(1)
-        self._rows("nodes", "Graph", [graph], {k: [v] for k, v in c.graph.items()}, fixup=("graphs", [{"key": gid}]))
-        model = self._models.get(c.graph["model"])
+    def add(self, s: Staged) -> None:
+        base = self._ids(s.n_ids)
+        for key, arrays in s.parts:  # the graph's own ids become import ids
+            ends = 1 if key[0] == "nodes" else 2
+            self._group(key).add([pc.add(a, base) if i < ends else a for i, a in enumerate(arrays)])
+        model = self._models.get(s.model)
         if model is None:
-            model = self._models[c.graph["model"]] = self._ids(1)
-        ts = self._sets.get(c.graph["transcoder_set"])
+            model = self._models[s.model] = self._ids(1)
+        ts = self._sets.get(s.transcoder_set)
         if ts is None:  # as MERGE ... ON CREATE: the first graph's model
-            ts = self._sets[c.graph["transcoder_set"]] = (self._ids(1), c.graph["model"])
-        self._link("OF_MODEL", [graph], [model])
-        self._link("USES", [graph], [ts[0]])
-
-        features = np.array([self._shared(self._features, f, _feature_merge) for f in c.features], dtype=np.int64)
-        vocab = np.array([self._shared(self._vocab, v, _vocab_merge) for v in c.vocab], dtype=np.int64)
-        base = self._ids(c.n_nodes)
-        slots = np.arange(c.n_nodes)
-        ids = slots + base
-        props = {"graph_id": [gid] * c.n_nodes, **c.props}
-        keys = [{"graph_id": gid, "node_id": n} for n in c.props["node_id"]]
-        self._rows("nodes", "Node", ids, props, labels=c.labels, fixup=("nodes", keys))
-        latent = c.feature >= 0
-        self._link("INSTANCE_OF", ids[latent], features[c.feature[latent]])
-        word = c.vocab_of >= 0
-        self._link("IS", ids[word], vocab[c.vocab_of[word]])
-        self._group("relationships", "ATTRIBUTION", (("weight", "double"), ("share", "double"))).add(
-            {":START_ID": c.sources + base, ":END_ID": c.targets + base, "weight": c.weights, "share": c.shares}
-        )
-        for sn in c.supernodes:
-            s = self._ids(1)
-            self._rows("nodes", "Supernode", [s], {"graph_id": [gid], "name": [sn["name"]], "method": ["imported"]})
-            self._link("HAS_SUPERNODE", [graph], [s])
-            self._link("GROUPS", [s] * len(sn["members"]), np.asarray(sn["members"], dtype=np.int64) + base)
+            ts = self._sets[s.transcoder_set] = (self._ids(1), s.model)
+        self._put(_links("OF_MODEL", [base], [model]) + _links("USES", [base], [ts[0]]))
+        features = np.array([self._shared(self._features, f, _feature_merge) for f in s.features], dtype=np.int64)
+        vocab = np.array([self._shared(self._vocab, v, _vocab_merge) for v in s.vocab], dtype=np.int64)
+        ids = np.arange(s.nodes, dtype=np.int64) + base + 1
+        latent, word = s.feature >= 0, s.vocab_of >= 0
+        self._put(_links("INSTANCE_OF", ids[latent], features[s.feature[latent]]))
+        self._put(_links("IS", ids[word], vocab[s.vocab_of[word]]))
+        for kind, rows in s.fixups.items():
+            self.fixups[kind] += rows
         self.graphs += 1
-        self.nodes += c.n_nodes
-        self.edges += len(c.weights)
+        self.nodes += s.nodes
+        self.edges += s.edges
 
     def finish(self) -> list[str]:
-        self._rows("nodes", "Model", list(self._models.values()), {"id": list(self._models)})
+        parts = _parts("nodes", "Model", np.array(list(self._models.values())), {"id": list(self._models)}, self.fixups)
         sets = list(self._sets.items())
-        self._rows(
+        parts += _parts(
             "nodes",
             "TranscoderSet",
-            [i for _, (i, _) in sets],
+            np.array([i for _, (i, _) in sets]),
             {"id": [k for k, _ in sets], "model": [m for _, (_, m) in sets]},
+            self.fixups,
         )
         for table, label in ((self._features, "Feature"), (self._vocab, "Vocab")):
             rows = [row for _, row in table.values()]
-            self._rows(
-                "nodes",
-                label,
-                [i for i, _ in table.values()],
-                {k: [r[k] for r in rows] for k in rows[0]} if rows else {},
-            )
+            ids = np.array([i for i, _ in table.values()], dtype=np.int64)
+            columns = {k: [r[k] for r in rows] for k in rows[0]} if rows else {}
+            parts += _parts("nodes", label, ids, columns, self.fixups)
+        self._put(parts)
         return [arg for group in self._groups.values() for arg in group.close()]
-
-    # -- rows into groups -------------------------------------------------------------
 
     def _shared(self, table: dict[str, tuple[int, dict]], row: dict, merge) -> int:
         found = table.get(row["id"])
@@ -121,83 +156,104 @@ class BulkFiles:
             merge(found[1], row)
         return found[0]
 
-    def _link(self, rel: str, starts: Iterable[int], ends: Iterable[int]) -> None:
-        starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
-        if len(starts):
-            self._group("relationships", rel, ()).add({":START_ID": starts, ":END_ID": ends})
+    def _put(self, parts: list[tuple[tuple, list[pa.Array]]]) -> None:
+        for key, arrays in parts:
+            self._group(key).add(arrays)
 
-    def _rows(
-        self,
-        kind: str,
-        name: str,
-        ids: Iterable[int],
-        columns: dict[str, list],
-        *,
-        labels: list[str] | None = None,
-        fixup: tuple[str, list[dict]] | None = None,
-    ) -> None:
-        """Rows of node properties (None: not stored), split by the types their values have."""
-        ids = np.asarray(ids, dtype=np.int64)
-        if not len(ids):
-            return
-        typed: dict[str, list] = {}
-        types: dict[str, str] = {}
-        mixed: list[str] = []
-        for prop, values in columns.items():
-            t = _column_type(name, prop, values)
-            if t == "mixed":
-                mixed.append(prop)
-            elif t is not None:
-                types[prop] = t
-                typed[prop] = values
-        if mixed:  # each combination of types its own rows
-            signature = [
-                tuple(_type(name, p, columns[p][i]) if columns[p][i] is not None else None for p in mixed)
-                for i in range(len(ids))
-            ]
-            for sig in dict.fromkeys(signature):
-                pick = [i for i, s in enumerate(signature) if s == sig]
-                self._rows(
-                    kind,
-                    name,
-                    ids[pick],
-                    {p: [v[i] for i in pick] for p, v in columns.items()},
-                    labels=None if labels is None else [labels[i] for i in pick],
-                    fixup=None if fixup is None else (fixup[0], [fixup[1][i] for i in pick]),
-                )
-            return
-        data: dict[str, Any] = {":ID": ids}
-        if labels is not None:
-            data[":LABEL"] = labels
-        for prop, values in typed.items():
-            t = types[prop]
-            if t.endswith("[]"):
-                values = self._arrays(t, values, fixup, prop)
-            data[prop] = values
-        header = tuple((p, types[p]) for p in typed)
-        self._group(kind, name, header, labels is not None).add(data)
-
-    def _arrays(self, t: str, values: list, fixup: tuple[str, list[dict]] | None, prop: str) -> list[str | None]:
-        """A list column as the importer reads it: each list's items joined by ARRAY (floats in
-        their shortest exact form); a list it cannot hold is None there and a fix-up here."""
-        item = _ITEM[t]
-        texts = [None if v is None else ARRAY.join(v if item is None else map(item, v)) for v in values]
-        for i, (v, text) in enumerate(zip(values, texts)):
-            if v is not None and (not v or (item is None and ("" in v or text.count(ARRAY) != len(v) - 1))):
-                if fixup is None:
-                    raise AssertionError(f"{prop}: a list the importer cannot hold, in a table without fix-ups")
-                self.fixups[fixup[0]].append({**fixup[1][i], "props": {prop: list(v)}})
-                texts[i] = None
-        return texts
-
-    def _group(self, kind: str, name: str, header: tuple, labels: bool = False) -> _Group:
-        key = (kind, name, header, labels)
+    def _group(self, key: tuple) -> _Group:
         group = self._groups.get(key)
         if group is None:
-            group = self._groups[key] = _Group(
-                self.folder / f"{len(self._groups):03d}-{name}", kind, name, header, labels
-            )
+            group = self._groups[key] = _Group(self.folder / f"{len(self._groups):03d}-{key[1]}", *key)
         return group
+
+
+# -- rows into typed columns (pure: run in the worker processes) --------------------------------
+
+
+def _links(rel: str, starts: Iterable[int], ends: Iterable[int]) -> list[tuple[tuple, list[pa.Array]]]:
+    starts, ends = np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+    key = ("relationships", rel, (), False)
+    return [(key, _arrays_of(key, [starts, ends]))] if len(starts) else []
+
+
+def _parts(
+    kind: str,
+    name: str,
+    ids: np.ndarray,
+    columns: dict[str, list],
+    fixups: dict[str, list[dict]],
+    *,
+    labels: list[str] | None = None,
+    fixup: tuple[str, list[dict]] | None = None,
+) -> list[tuple[tuple, list[pa.Array]]]:
+    """Rows of node properties (None: not stored), split by the types their values have, as
+    (group key, columns); what a CSV field cannot hold goes to `fixups`."""
+    ids = np.asarray(ids, dtype=np.int64)
+    if not len(ids):
+        return []
+    typed: dict[str, list] = {}
+    types: dict[str, str] = {}
+    mixed: list[str] = []
+    for prop, values in columns.items():
+        t = _column_type(name, prop, values)
+        if t == "mixed":
+            mixed.append(prop)
+        elif t is not None:
+            types[prop] = t
+            typed[prop] = values
+    if mixed:  # each combination of types its own rows
+        signature = [
+            tuple(_type(name, p, columns[p][i]) if columns[p][i] is not None else None for p in mixed)
+            for i in range(len(ids))
+        ]
+        parts = []
+        for sig in dict.fromkeys(signature):
+            pick = [i for i, s in enumerate(signature) if s == sig]
+            parts += _parts(
+                kind,
+                name,
+                ids[pick],
+                {p: [v[i] for i in pick] for p, v in columns.items()},
+                fixups,
+                labels=None if labels is None else [labels[i] for i in pick],
+                fixup=None if fixup is None else (fixup[0], [fixup[1][i] for i in pick]),
+            )
+        return parts
+    data: list = [ids]
+    if labels is not None:
+        data.append(labels)
+    for prop, values in typed.items():
+        t = types[prop]
+        data.append(_array_texts(t, values, fixups, fixup, prop) if t.endswith("[]") else values)
+    key = (kind, name, tuple((p, types[p]) for p in typed), labels is not None)
+    return [(key, _arrays_of(key, data))]
+
+
+def _array_texts(
+    t: str, values: list, fixups: dict[str, list[dict]], fixup: tuple[str, list[dict]] | None, prop: str
+) -> list[str | None]:
+    """A list column as the importer reads it: each list's items joined by ARRAY (floats in
+    their shortest exact form); a list it cannot hold is None there and a fix-up in `fixups`."""
+    item = _ITEM[t]
+    texts = [None if v is None else ARRAY.join(v if item is None else map(item, v)) for v in values]
+    for i, (v, text) in enumerate(zip(values, texts)):
+        if v is not None and (not v or (item is None and ("" in v or text.count(ARRAY) != len(v) - 1))):
+            if fixup is None:
+                raise AssertionError(f"{prop}: a list the importer cannot hold, in a table without fix-ups")
+            fixups[fixup[0]].append({**fixup[1][i], "props": {prop: list(v)}})
+            texts[i] = None
+    return texts
+
+
+def _arrays_of(key: tuple, data: list) -> list[pa.Array]:
+    return [pa.array(values, f.type) for values, f in zip(data, _schema(*key))]
+
+
+def _schema(kind: str, name: str, header: tuple, labels: bool) -> pa.Schema:
+    """A group's columns: its ends (:ID, or :START_ID and :END_ID), :LABEL, its properties."""
+    ends = 1 if kind == "nodes" else 2
+    types = [pa.int64()] * ends + [pa.string()] * labels + [_arrow(t) for _, t in header]
+    return pa.schema([(f"c{i}", t) for i, t in enumerate(types)])
 
 
 def _column_type(table: str, prop: str, values: list) -> str | None:
@@ -249,31 +305,28 @@ class _Group:
     def __init__(self, stem: Path, kind: str, name: str, header: tuple, labels: bool) -> None:
         self.stem, self.kind, self.name = stem, kind, name
         ends = (":ID",) if kind == "nodes" else (":START_ID", ":END_ID")
-        self.columns = [*ends, *((":LABEL",) if labels else ()), *(p for p, _ in header)]
         heads = [*ends, *((":LABEL",) if labels else ()), *(f"{p}:{t}" for p, t in header)]
-        types = [pa.int64()] * len(ends) + [pa.string()] * labels + [_arrow(t) for _, t in header]
-        self.schema = pa.schema([(f"c{i}", t) for i, t in enumerate(types)])
+        self.schema = _schema(kind, name, header, labels)
         Path(f"{stem}.header.csv").write_text(",".join(heads) + "\n", encoding="utf-8")
         self.path = Path(f"{stem}.csv")
         self.writer = pacsv.CSVWriter(
             str(self.path), self.schema, write_options=pacsv.WriteOptions(include_header=False)
         )
-        self.buffer: dict[str, list] = {c: [] for c in self.columns}
+        self.buffer: list[list[pa.Array]] = []
         self.buffered = 0
 
-    def add(self, data: dict[str, Any]) -> None:
-        for c, f in zip(self.columns, self.schema):
-            self.buffer[c].append(pa.array(data[c], f.type))
-        self.buffered += len(data[self.columns[0]])
+    def add(self, arrays: list[pa.Array]) -> None:
+        self.buffer.append(arrays)
+        self.buffered += len(arrays[0])
         if self.buffered >= _FLUSH_ROWS:
             self._flush()
 
     def _flush(self) -> None:
         if not self.buffered:
             return
-        arrays = [pa.concat_arrays(self.buffer[c]) for c in self.columns]
-        self.writer.write_table(pa.Table.from_arrays(arrays, schema=self.schema))
-        self.buffer = {c: [] for c in self.columns}
+        columns = [pa.concat_arrays(list(c)) for c in zip(*self.buffer)]
+        self.writer.write_table(pa.Table.from_arrays(columns, schema=self.schema))
+        self.buffer = []
         self.buffered = 0
 
     def close(self) -> list[str]:
