@@ -389,14 +389,19 @@ _STRIP = (
 )
 
 
-def test_009_derives_the_facts_of_graphs_stored_before_it(store):
-    from circuitstore.queries import run_query
-    from tests.test_queries import influence_on, logit
-
+def _store_dallas_and_haiku(store) -> tuple[AttributionGraph, AttributionGraph]:
     dallas = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
     haiku = read_graph(GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json")
     for g in (dallas, haiku):
         store_graph(store, g)
+    return dallas, haiku
+
+
+def test_009_derives_the_facts_of_graphs_stored_before_it(store):
+    from circuitstore.queries import run_query
+    from tests.test_queries import influence_on, logit
+
+    dallas, haiku = _store_dallas_and_haiku(store)
     fresh = _by_key(_rows(store, _DERIVED))
     assert {r["g"] for r in fresh} == {dallas.meta.id, haiku.meta.id}
     store.execute_query(_STRIP)
@@ -459,10 +464,7 @@ def test_010_turns_the_stored_paths_feature_ids_into_numbers(store):
 def test_011_gives_each_logit_with_stored_paths_its_graphs_transcoder_set(store):
     from circuitstore.queries import run_query
 
-    dallas = read_graph(GRAPHS_DIR / "gemma-2-2b-clt" / "dallas-austin.json")
-    haiku = read_graph(GRAPHS_DIR / "claude-haiku" / "capital-state-dallas.json")
-    for g in (dallas, haiku):
-        store_graph(store, g)
+    dallas, haiku = _store_dallas_and_haiku(store)
     fresh = _by_key(_rows(store, _DERIVED))
     answers = [run_query(store, "recurrence", target=t) for t in (" Austin", "Austin")]
     store.execute_query("MATCH (t:Logit) REMOVE t.transcoder_set")
