@@ -79,9 +79,20 @@ def stage(c: GraphColumns) -> Staged:
         parts += _links("GROUPS", [at] * len(sn["members"]), np.asarray(sn["members"], dtype=np.int64) + 1)
         at += 1
     return Staged(
-        gid, c.fingerprint, c.graph["model"], c.graph["transcoder_set"], parts, c.features, c.vocab,
-        c.feature, c.vocab_of, fixups, at, c.n_nodes, len(c.weights),
-    )  # fmt: skip
+        graph_id=gid,
+        fingerprint=c.fingerprint,
+        model=c.graph["model"],
+        transcoder_set=c.graph["transcoder_set"],
+        parts=parts,
+        features=c.features,
+        vocab=c.vocab,
+        feature=c.feature,
+        vocab_of=c.vocab_of,
+        fixups=fixups,
+        n_ids=at,
+        nodes=c.n_nodes,
+        edges=len(c.weights),
+    )
 
 
 class BulkFiles:
@@ -109,7 +120,7 @@ class BulkFiles:
     def add(self, s: Staged) -> None:
         base = self._ids(s.n_ids)
         for key, arrays in s.parts:  # the graph's own ids become import ids
-            ends = 1 if key[0] == "nodes" else 2
+            ends = len(_ends(key[0]))
             self._group(key).add([pc.add(a, base) if i < ends else a for i, a in enumerate(arrays)])
         model = self._models.get(s.model)
         if model is None:
@@ -249,10 +260,14 @@ def _arrays_of(key: tuple, data: list) -> list[pa.Array]:
     return [pa.array(values, f.type) for values, f in zip(data, _schema(*key))]
 
 
+def _ends(kind: str) -> tuple[str, ...]:
+    """The id columns of a group of nodes or of relationships."""
+    return (":ID",) if kind == "nodes" else (":START_ID", ":END_ID")
+
+
 def _schema(kind: str, name: str, header: tuple, labels: bool) -> pa.Schema:
-    """A group's columns: its ends (:ID, or :START_ID and :END_ID), :LABEL, its properties."""
-    ends = 1 if kind == "nodes" else 2
-    types = [pa.int64()] * ends + [pa.string()] * labels + [_arrow(t) for _, t in header]
+    """A group's columns: its ends (_ends), :LABEL, its properties."""
+    types = [pa.int64()] * len(_ends(kind)) + [pa.string()] * labels + [_arrow(t) for _, t in header]
     return pa.schema([(f"c{i}", t) for i, t in enumerate(types)])
 
 
@@ -304,8 +319,7 @@ class _Group:
 
     def __init__(self, stem: Path, kind: str, name: str, header: tuple, labels: bool) -> None:
         self.stem, self.kind, self.name = stem, kind, name
-        ends = (":ID",) if kind == "nodes" else (":START_ID", ":END_ID")
-        heads = [*ends, *((":LABEL",) if labels else ()), *(f"{p}:{t}" for p, t in header)]
+        heads = [*_ends(kind), *((":LABEL",) if labels else ()), *(f"{p}:{t}" for p, t in header)]
         self.schema = _schema(kind, name, header, labels)
         Path(f"{stem}.header.csv").write_text(",".join(heads) + "\n", encoding="utf-8")
         self.path = Path(f"{stem}.csv")
